@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# `cpack -G DEB` from the build folder makes veeam-had_<version>_amd64.deb.
+set(CPACK_PACKAGE_NAME veeam-had)
+set(CPACK_PACKAGE_VENDOR "veeam-had developers")
+set(CPACK_PACKAGE_CONTACT "veeam-had developers <veeam-had@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+set(CPACK_RESOURCE_FILE_LICENSE "${PROJECT_SOURCE_DIR}/LICENSE")
+set(CPACK_GENERATOR DEB)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "lvm2, xfsprogs")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${PROJECT_SOURCE_DIR}/systemd/conffiles")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+include(CPack)

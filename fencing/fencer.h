@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The one fencing interface (DESIGN.md §6). Implementations: the vSphere SOAP client and the
+// fence-agent runner; FenceLevels tries several in order. Calls block (the daemon runs them on a
+// worker thread) and never outlive their deadline.
+//
+// The rule this interface exists for: `off` succeeds only when the power state was read back
+// as off after the action. Anything else, a timeout included, is a failed fence.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "daemon/common/deadline.h"
+
+namespace veeamha::fencing {
+
+enum class PowerState { On, Off, Suspended, Unknown };
+const char* to_string(PowerState state);
+
+struct FenceResult {
+    bool confirmed = false;  // the requested end state was read back
+    PowerState state = PowerState::Unknown;  // last state read, if any
+    std::string fencer;      // "vsphere vcsa67.vmik.lab", "fence_ipmilan"
+    std::string detail;      // what happened, or the error in plain words (never a password)
+};
+
+struct VmInfo {
+    std::string name;
+    std::string bios_uuid;
+    std::string instance_uuid;
+    PowerState state = PowerState::Unknown;
+};
+
+struct ListResult {
+    bool ok = false;
+    std::vector<VmInfo> vms;
+    std::string error;
+};
+
+class Fencer {
+public:
+    virtual ~Fencer() = default;
+    // The target is the configured node name; the fencer maps it to its plug (VM UUID, ...).
+    virtual FenceResult off(const std::string& node, Deadline deadline) = 0;
+    virtual FenceResult on(const std::string& node, Deadline deadline) = 0;
+    // Off confirmed, then on.
+    virtual FenceResult reboot(const std::string& node, Deadline deadline) = 0;
+    virtual FenceResult status(const std::string& node, Deadline deadline) = 0;
+    virtual ListResult list(Deadline deadline) = 0;
+    virtual std::string describe() const = 0;
+};
+
+}  // namespace veeamha::fencing
