@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Admin commands (DESIGN.md rule 7). The engine answers for what this node can decide; a command
+// about the peer, or a move while the peer runs the group, is answered NotHere and the daemon
+// forwards it to the peer over the channel.
+#include "daemon/engine/engine.h"
+
+namespace veeamha::engine {
+namespace {
+
+Reply refuse(std::string text) { return Reply{0, ReplyCode::Refused, std::move(text)}; }
+Reply ok(std::string text) { return Reply{0, ReplyCode::Ok, std::move(text)}; }
+Reply not_here(std::string text) { return Reply{0, ReplyCode::NotHere, std::move(text)}; }
+
+}  // namespace
+
+Reply Engine::admin(const AdminCommand& cmd) {
+    const std::string& arg = cmd.argument;
+    const bool about_peer = arg == peer_name();
+    const bool about_self = arg.empty() || arg == local_name();
+    auto unknown_node = [&] {
+        return refuse("unknown node '" + arg + "': the nodes are " + local_name() + " and " +
+                      peer_name());
+    };
+
+    switch (cmd.verb) {
+        case AdminVerb::Move: {
+            if (!arg.empty() && !about_peer && arg != local_name()) return unknown_node();
+            if (effective_maintenance()) return refuse("maintenance mode is on: nothing moves until `veeam-hactl maintenance off`");
+            if (!holding_) {
+                if (peer_holding()) return not_here(peer_name() + " runs the group");
+                return refuse("the group is not running on either node; it starts by itself on "
+                              "the node that can run it (see `veeam-hactl status`)");
+            }
+            if (arg == local_name()) return ok("the group already runs on " + local_name());
+            if (config_.policy.failback)
+                return refuse("policy.failback is true: the group would return to the preferred "
+                              "node at once; use `veeam-hactl standby NODE` to keep it away");
+            if (!peer_eligible())
+                return refuse("cannot move to " + peer_name() + ": it is " +
+                              (!peer_up() ? std::string("not reachable")
+                               : !peer_.have_state ? std::string("still starting")
+                               : peer_.state.standby ? std::string("in standby")
+                               : peer_.state.unclean ? std::string("unclean")
+                                                     : std::string("not ready (") + to_string(peer_.state.group) + ")"));
+            move_away_ = true;
+            event(Level::Notice, "move", "admin move: handing the group from " + local_name() +
+                                             " to " + peer_name());
+            return ok("moving the group to " + peer_name());
+        }
+        case AdminVerb::Standby:
+        case AdminVerb::Unstandby: {
+            bool on = cmd.verb == AdminVerb::Standby;
+            if (about_peer) return not_here("standby is set on the node itself");
+            if (!about_self) return unknown_node();
+            if (persisted_.standby == on)
+                return ok(local_name() + (on ? " is already in standby" : " is not in standby"));
+            persisted_.standby = on;
+            dirty_ = true;
+            event(Level::Notice, on ? "standby" : "unstandby",
+                  local_name() + (on ? " put in standby by the admin: it will not run the group"
+                                     : " taken out of standby by the admin"));
+            return ok(local_name() + (on ? " is now in standby" : " is no longer in standby"));
+        }
+        case AdminVerb::MaintenanceOn:
+        case AdminVerb::MaintenanceOff: {
+            bool on = cmd.verb == AdminVerb::MaintenanceOn;
+            persisted_.maintenance = on;
+            persisted_.maintenance_version =
+                std::max(persisted_.maintenance_version,
+                         peer_.have_state ? peer_.state.maintenance_version : 0) + 1;
+            dirty_ = true;
+            event(Level::Notice, "maintenance",
+                  std::string("maintenance mode ") + (on ? "on" : "off") +
+                      (on ? ": no node starts, stops, recovers, fences or takes over anything"
+                          : ": probing resources and managing them again"));
+            if (!on) reprobe_all("maintenance mode ended");
+            return ok(std::string("maintenance mode ") + (on ? "on" : "off") + " (cluster-wide)");
+        }
+        case AdminVerb::Cleanup: {
+            bool found = arg.empty();
+            for (size_t i = 0; i < res_.size(); ++i) {
+                if (!arg.empty() && config_.resources[i].name != arg) continue;
+                found = true;
+                persisted_.failures[i].clear();
+                res_[i].last_error.clear();
+            }
+            if (!found) return refuse("unknown resource '" + arg + "'");
+            dirty_ = true;
+            bool was_unclean = unclean_;
+            unclean_ = false;
+            if (was_unclean) {
+                for (auto& r : res_)
+                    if (r.state == ResourceState::StopFailed) r.state = ResourceState::Unknown;
+            }
+            reprobe_all(arg.empty() ? "cleanup" : "cleanup of " + arg);
+            event(Level::Notice, "cleanup",
+                  "admin cleanup" + (arg.empty() ? std::string(" of all resources") : " of " + arg) +
+                      (was_unclean ? ": unclean state cleared" : ""));
+            return ok("fail counts reset" + std::string(was_unclean ? " and unclean state cleared" : "") +
+                      "; resources are probed again");
+        }
+        case AdminVerb::ConfirmFenced: {
+            if (arg.empty()) return refuse("confirm-fenced needs the name of the node that is off");
+            if (arg == local_name()) return refuse("a node cannot confirm itself fenced; run it on " + peer_name());
+            if (!about_peer) return unknown_node();
+            if (peer_up() && !(peer_.have_state && peer_.state.unclean))
+                return refuse(peer_name() + " is alive and talking (heard " +
+                              format_ms(now_.mono - peer_last_heard()) +
+                              " ago): confirm-fenced is only for a node that is down");
+            fence_.target_incarnation = peer_.incarnation;
+            fence_.op_id.reset();
+            peer_.fenced_by_admin = true;
+            mark_peer_fenced("admin confirmed " + peer_name() + " is powered off (confirm-fenced)");
+            fence_ = FenceState{};
+            return ok("recorded: " + peer_name() + " is off; this node may now take over");
+        }
+    }
+    return refuse("unknown command");
+}
+
+}  // namespace veeamha::engine

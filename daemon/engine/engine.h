@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The brain of veeam-had: a pure, deterministic state machine (DESIGN.md §3). It decides which
+// node runs the resource group; the daemon and the simulator feed it inputs and carry out its
+// outputs. No I/O, no clock, no threads: the same inputs always give the same outputs.
+//
+// The rules it enforces are written down in daemon/engine/README.md.
+#pragma once
+
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "daemon/engine/types.h"
+
+namespace veeamha::engine {
+
+enum class Membership { Unknown, Up, Lost, Fenced, Left };
+const char* to_string(Membership m);
+
+// How this node came to hold the group (for logs, history and the simulator's checks).
+enum class Acquired { None, Grant, PeerLeft, Fence, AdminConfirm, Adopted, Unsafe };
+const char* to_string(Acquired a);
+
+struct EngineOptions {
+    // TEST ONLY: take over when the peer times out, without fencing. Exists so the simulator
+    // can prove it catches the bug this product exists to prevent. Never set by the daemon.
+    bool unsafe_takeover_on_timeout = false;
+};
+
+// What the engine knows about the peer, for status and the simulator.
+struct PeerView {
+    Membership membership = Membership::Unknown;
+    uint64_t incarnation = 0;
+    bool have_state = false;
+    NodeState state;
+    std::vector<Millis> heard;  // per link: last heartbeat (mono), -1 = never
+    Millis channel_heard = -1;
+    Millis lost_at = -1;        // when it became Lost
+    bool was_holding = false;   // its last state before it went silent said holding
+    bool fenced_by_admin = false;  // confirm-fenced rather than a fence we confirmed
+};
+
+struct ResourceView {
+    ResourceState state = ResourceState::Unknown;
+    std::string last_error;
+    std::optional<uint64_t> op_id;  // operation in flight
+    Op op = Op::Monitor;
+    bool probe = false;             // the in-flight monitor is a probe (state unknown before)
+    Millis op_guard = 0;            // the op counts as timed out after this
+    Millis next_monitor = -1;
+};
+
+class Engine {
+public:
+    Engine(const config::Config& config, int local_index, EngineOptions options = {});
+
+    // The only way in. `now` must not go backwards.
+    Outputs step(Time now, const Input& input);
+
+    // When the engine next needs a Tick if nothing else happens (mono ms), or -1.
+    Millis next_wakeup() const;
+
+    // Read-only views for status, metrics and the simulator's checkers.
+    const std::string& local_name() const { return names_[local_idx_]; }
+    const std::string& peer_name() const { return names_[peer_idx_]; }
+    bool holding() const { return holding_; }
+    Acquired acquired_via() const { return acquired_via_; }
+    bool unclean() const { return unclean_; }
+    bool maintenance() const { return effective_maintenance(); }
+    bool shutting_down() const { return shutting_down_; }
+    GroupState group_state() const;
+    const PersistedState& persisted() const { return persisted_; }
+    const PeerView& peer() const { return peer_; }
+    const std::vector<ResourceView>& resources() const { return res_; }
+    const NodeState& published() const { return published_; }
+    uint32_t fail_count(size_t index) const;
+    bool fence_in_flight() const { return fence_.op_id.has_value(); }
+    // Node name currently running the group as far as this node knows; empty = nobody.
+    std::string owner_name() const;
+
+private:
+    struct FenceState {
+        std::optional<uint64_t> op_id;
+        Millis guard = 0;
+        Millis requested_at = 0;
+        uint64_t target_incarnation = 0;  // the peer process the fence is meant to kill
+        int attempts = 0;
+        Millis next_attempt = 0;   // earliest next attempt (delay, backoff)
+        bool delay_applied = false;
+    };
+    struct PingState {
+        std::optional<uint64_t> op_id;
+        Millis guard = 0;
+        Millis retry_at = 0;       // after an unreachable answer
+        bool reachable_ok = false; // a fresh "reachable" answer, consumed by the next fence
+        bool reported_isolated = false;
+    };
+
+    // engine.cc
+    void on(const Started& in);
+    void on(const Tick&) {}
+    void on(const PeerStateIn& in);
+    void on(const ResourceDone& in);
+    void on(const FenceDone& in);
+    void on(const PingDone& in);
+    void on(const AdminCommand& in);
+    void on(const Shutdown&);
+    void reconcile();
+    void publish_if_changed();
+    void persist_now();
+    void event(Level level, std::string kind, std::string text, bool history = true);
+    uint64_t next_op_id() { return ++op_counter_; }
+    Millis ms(config::Duration d) const { return static_cast<Millis>(d.count()); }
+
+    // peer.cc: membership from heartbeats and silence
+    void update_membership();
+    bool peer_up() const { return peer_.membership == Membership::Up; }
+    Millis peer_last_heard() const;
+    void peer_incarnation_changed(uint64_t incarnation);
+    void mark_peer_fenced(const std::string& why);
+
+    // ownership.cc: who should run the group, grants, fencing, acquisition
+    bool eligible_self() const;
+    bool peer_eligible() const;
+    bool peer_holding() const;
+    bool outranks_peer() const;  // priority, then name
+    bool yielding() const;
+    bool wants_group() const;
+    void decide_ownership();
+    void consider_grant();
+    void pursue_fence(const std::string& why);
+    void acquire(Acquired via, uint64_t epoch, const std::string& why);
+    void release(const std::string& why);
+    void resolve_double_holding();
+    uint64_t highest_epoch_seen() const;
+
+    // group.cc: drive the resources toward the target, monitors, failures
+    void drive_group();
+    bool group_target_started() const;
+    void start_probe(size_t i);
+    void run(size_t i, Op op, const std::string& why);
+    void record_failure(size_t i, const std::string& why);
+    void expire_failures();
+    bool over_threshold() const;
+    bool all_stopped() const;
+    bool probes_done() const;
+    void reprobe_all(const std::string& why);
+    void check_op_guards();
+
+    // admin.cc
+    Reply admin(const AdminCommand& cmd);
+
+    bool effective_maintenance() const;
+
+    config::Config config_;
+    int local_idx_ = 0;
+    int peer_idx_ = 1;
+    std::vector<std::string> names_;
+    EngineOptions options_;
+    Outputs* out_ = nullptr;  // outputs of the step in progress
+
+    Time now_;
+    bool started_ = false;
+    Millis started_at_ = 0;
+    uint64_t incarnation_ = 0;
+    uint64_t config_digest_ = 0;
+    std::mt19937_64 rng_;
+    uint64_t op_counter_ = 0;
+
+    PersistedState persisted_;
+    bool dirty_ = false;  // persisted_ changed since the last Persist output
+
+    bool holding_ = false;
+    Acquired acquired_via_ = Acquired::None;
+    uint64_t grant_epoch_ = 0;
+    bool unclean_ = false;
+    std::optional<size_t> restart_from_;  // recovery: stop down to here, then start again
+    bool move_away_ = false;
+    bool shutting_down_ = false;
+    Millis shutdown_leave_by_ = -1;  // after leaving is published: exit by then at the latest
+    bool exited_ = false;
+    bool adoption_decided_ = false;
+
+    // takeover in progress, for last_failover
+    Millis takeover_began_ = -1;
+    std::string takeover_reason_;
+
+    std::vector<ResourceView> res_;
+    PeerView peer_;
+    std::set<uint64_t> dead_incarnations_;  // fenced or replaced peer processes; bounded
+    uint64_t peer_max_epoch_ = 0;
+    FenceState fence_;
+    PingState ping_;
+
+    NodeState published_;
+    bool ever_published_ = false;
+    bool warned_no_ping_targets_ = false;
+    bool warned_digest_ = false;
+};
+
+}  // namespace veeamha::engine

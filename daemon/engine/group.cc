@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The resource group: start in order, stop in reverse, one operation at a time; monitors;
+// failures counted against policy.migration_threshold within policy.failure_timeout; a failed
+// stop makes the node unclean and freezes it.
+#include <algorithm>
+
+#include "daemon/engine/engine.h"
+
+namespace veeamha::engine {
+
+bool Engine::probes_done() const {
+    for (const auto& r : res_)
+        if (r.op_id && r.probe) return false;
+    return started_;
+}
+
+bool Engine::all_stopped() const {
+    for (const auto& r : res_)
+        if (r.state != ResourceState::Stopped || r.op_id) return false;
+    return true;
+}
+
+bool Engine::over_threshold() const {
+    int threshold = config_.policy.migration_threshold;
+    if (threshold <= 0) return false;
+    for (const auto& f : persisted_.failures)
+        if (static_cast<int>(f.size()) >= threshold) return true;
+    return false;
+}
+
+void Engine::expire_failures() {
+    const int64_t window = ms(config_.policy.failure_timeout);
+    if (window <= 0) return;
+    for (size_t i = 0; i < persisted_.failures.size(); ++i) {
+        auto& f = persisted_.failures[i];
+        auto keep = std::remove_if(f.begin(), f.end(),
+                                   [&](int64_t at) { return now_.wall - at >= window; });
+        if (keep != f.end()) {
+            f.erase(keep, f.end());
+            dirty_ = true;
+            event(Level::Info, "failures-expired",
+                  config_.resources[i].name + ": older failures expired (policy.failure_timeout " +
+                      format_ms(window) + "), fail count now " + std::to_string(f.size()),
+                  false);
+        }
+    }
+}
+
+void Engine::record_failure(size_t i, const std::string& why) {
+    auto& f = persisted_.failures[i];
+    f.push_back(now_.wall);
+    dirty_ = true;
+    int threshold = config_.policy.migration_threshold;
+    bool over = threshold > 0 && static_cast<int>(f.size()) >= threshold;
+    event(Level::Warning, "resource-failed",
+          why + " (fail count " + std::to_string(f.size()) + "/" + std::to_string(threshold) +
+              (over ? "; giving up on this node" + std::string(peer_eligible() ? ", handing over to " + peer_name() : "") + ")"
+                    : "; restarting it here)"));
+}
+
+void Engine::start_probe(size_t i) {
+    res_[i].state = ResourceState::Unknown;
+    res_[i].probe = true;
+    run(i, Op::Monitor, "probe");
+}
+
+void Engine::reprobe_all(const std::string& why) {
+    bool any = false;
+    for (size_t i = 0; i < res_.size(); ++i) {
+        if (res_[i].op_id) continue;  // its running operation will tell
+        start_probe(i);
+        any = true;
+    }
+    if (any) event(Level::Info, "reprobe", "probing every resource again: " + why, false);
+}
+
+void Engine::run(size_t i, Op op, const std::string& why) {
+    ResourceView& r = res_[i];
+    const config::Resource& rc = config_.resources[i];
+    Run cmd;
+    cmd.op_id = next_op_id();
+    cmd.index = i;
+    cmd.op = op;
+    cmd.timeout = ms(op == Op::Start  ? rc.start_timeout
+                     : op == Op::Stop ? rc.stop_timeout
+                                      : rc.monitor_timeout);
+    cmd.reason = why;
+    if (op == Op::Start) {
+        r.state = ResourceState::Starting;
+        cmd.peer_released_or_fenced = acquired_via_ != Acquired::None && acquired_via_ != Acquired::Adopted;
+    } else if (op == Op::Stop) {
+        r.state = ResourceState::Stopping;
+        if (yielding() && peer_eligible() && !unclean_) cmd.hand_over_to = peer_name();
+    }
+    r.op_id = cmd.op_id;
+    r.op = op;
+    // The daemon enforces the deadline itself; this guard only covers a runtime that lost the
+    // operation, so that the engine never waits forever.
+    r.op_guard = now_.mono + cmd.timeout + 2000;
+    if (op != Op::Monitor)
+        event(Level::Info, op == Op::Start ? "resource-start" : "resource-stop",
+              std::string(op == Op::Start ? "starting " : "stopping ") + rc.name + ": " + why, false);
+    out_->push_back(std::move(cmd));
+}
+
+void Engine::check_op_guards() {
+    for (size_t i = 0; i < res_.size(); ++i) {
+        ResourceView& r = res_[i];
+        if (r.op_id && now_.mono >= r.op_guard)
+            on(ResourceDone{*r.op_id, i, r.op, Outcome::TimedOut,
+                            "no result from the daemon within the operation's timeout"});
+    }
+    if (fence_.op_id && now_.mono >= fence_.guard)
+        on(FenceDone{*fence_.op_id, false, "no result within fencing.timeout"});
+    if (ping_.op_id && now_.mono >= ping_.guard)
+        on(PingDone{*ping_.op_id, false, "no answer within policy.ping_timeout"});
+}
+
+bool Engine::group_target_started() const {
+    return holding_ && wants_group() && !unclean_;
+}
+
+void Engine::drive_group() {
+    if (!started_ || unclean_ || !probes_done()) return;
+    const size_t n = res_.size();
+    const bool maintenance = effective_maintenance();
+
+    if (!maintenance && group_target_started()) {
+        if (restart_from_) {
+            // Recovery: stop from the top down to the failed resource, then start again.
+            for (size_t j = n; j-- > *restart_from_;) {
+                ResourceView& r = res_[j];
+                if (r.op_id) return;
+                if (r.state != ResourceState::Stopped) {
+                    run(j, Op::Stop, "restarting after " + config_.resources[*restart_from_].name + " failed");
+                    return;
+                }
+            }
+            restart_from_.reset();
+        }
+        for (size_t j = 0; j < n; ++j) {
+            ResourceView& r = res_[j];
+            if (r.state == ResourceState::Started && !r.op_id) continue;
+            if (r.op_id) {
+                if (r.op == Op::Monitor && r.state == ResourceState::Started) continue;
+                return;  // wait for it
+            }
+            if (r.state == ResourceState::Stopped) {
+                if (j == 0 && peer_up() && peer_.have_state && peer_.state.unclean)
+                    return;  // a cold start waits until the unclean peer is fenced
+                run(j, Op::Start, acquired_via_ == Acquired::Adopted ? "completing the adopted group"
+                                                                     : "group start in order");
+            } else {
+                run(j, Op::Stop, "cleaning up before starting it again");  // Failed or Unknown
+            }
+            return;
+        }
+        if (takeover_began_ >= 0 && group_state() == GroupState::Started) {
+            persisted_.last_failover =
+                FailoverRecord{now_.wall, takeover_reason_, now_.mono - takeover_began_};
+            dirty_ = true;
+            event(Level::Notice, "group-started",
+                  "group started on " + local_name() + " " +
+                      format_ms(now_.mono - takeover_began_) + " after it began (" +
+                      takeover_reason_ + ")");
+            takeover_began_ = -1;
+        }
+    } else if (!maintenance) {
+        for (size_t j = n; j-- > 0;) {
+            ResourceView& r = res_[j];
+            if (r.op_id) return;
+            if (r.state != ResourceState::Stopped) {
+                run(j, Op::Stop, holding_ ? "handing over or stopping the group"
+                                          : "this node does not hold the group");
+                return;
+            }
+        }
+        restart_from_.reset();
+        return;
+    }
+
+    // Monitors of running resources (also in maintenance mode, where they only report).
+    for (size_t j = 0; j < n; ++j) {
+        ResourceView& r = res_[j];
+        if (!r.op_id && r.state == ResourceState::Started && r.next_monitor >= 0 &&
+            now_.mono >= r.next_monitor)
+            run(j, Op::Monitor, "monitor");
+    }
+}
+
+}  // namespace veeamha::engine

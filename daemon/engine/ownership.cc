@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Who runs the group. The rules (README.md next to this file):
+//  - A node runs the group only while it *holds* it, and it comes to hold it only by
+//    (a) a grant from the peer (the peer is stopped, persisted the new epoch as the peer's and
+//        published it), (b) the peer leaving cleanly, (c) a confirmed fence of the peer,
+//    (d) an admin's confirm-fenced, or (e) adopting a group it already ran before a daemon
+//    restart. Never on a timeout alone.
+//  - Each acquisition takes a new epoch, persisted before any resource starts.
+//  - A holder that should not run the group any more stops it, then releases; a stopped node
+//    grants the group to a peer that asks for it and should have it.
+//  - Before fencing a lost peer a node waits fence_delay if it is the non-preferred one and the
+//    peer was not running the group (rule 4), and checks that it is not the isolated one by
+//    asking for a ping of policy.ping_targets (rule 4b).
+#include <algorithm>
+
+#include "daemon/engine/engine.h"
+
+namespace veeamha::engine {
+
+bool Engine::eligible_self() const {
+    return started_ && probes_done() && !unclean_ && !persisted_.standby && !shutting_down_ &&
+           !over_threshold();
+}
+
+bool Engine::peer_eligible() const {
+    if (!peer_up() || !peer_.have_state) return false;
+    const NodeState& s = peer_.state;
+    bool known_group = s.group == GroupState::Stopped || s.group == GroupState::Started ||
+                       s.group == GroupState::Starting || s.group == GroupState::Stopping;
+    return known_group && !s.standby && !s.unclean && !s.leaving && !s.yielding;
+}
+
+// An unclean holder does not count: its stop failed, so it must be fenced, not waited for.
+bool Engine::peer_holding() const {
+    return peer_up() && peer_.have_state && peer_.state.holding && !peer_.state.unclean;
+}
+
+bool Engine::outranks_peer() const {
+    int mine = config_.nodes[local_idx_].priority, theirs = config_.nodes[peer_idx_].priority;
+    if (mine != theirs) return mine > theirs;
+    return names_[local_idx_] < names_[peer_idx_];
+}
+
+bool Engine::yielding() const {
+    if (persisted_.standby || unclean_ || over_threshold() || shutting_down_) return true;
+    if (holding_ && move_away_) return true;
+    // failback: true hands the group back to the preferred node once it is ready for it.
+    if (holding_ && config_.policy.failback && peer_eligible() && !outranks_peer()) return true;
+    return false;
+}
+
+bool Engine::wants_group() const {
+    if (!eligible_self() || yielding()) return false;
+    if (holding_) return true;
+    if (peer_holding()) return false;  // stickiness: never pull the group off a running peer
+    return !peer_eligible() || outranks_peer();
+}
+
+uint64_t Engine::highest_epoch_seen() const {
+    return std::max({persisted_.epoch, peer_max_epoch_, grant_epoch_});
+}
+
+void Engine::decide_ownership() {
+    if (!started_ || !probes_done() || exited_) return;
+
+    // Adopt a group this node was running before its daemon restarted (rule 7): probe first,
+    // never restart a healthy group. Decided once, right after the first probe.
+    if (!adoption_decided_) {
+        adoption_decided_ = true;
+        if (!holding_ && persisted_.owner == local_name() && !res_.empty() &&
+            res_[0].state == ResourceState::Started && !peer_holding() && !unclean_) {
+            holding_ = true;
+            acquired_via_ = Acquired::Adopted;
+            event(Level::Notice, "adopt",
+                  "adopting the group already running here (epoch " +
+                      std::to_string(persisted_.epoch) + "); nothing is restarted");
+        }
+    }
+
+    if (effective_maintenance()) return;  // nothing starts, stops, fences or moves
+
+    if (holding_) {
+        // An unclean peer may have something of the group active (its stop failed): fence it
+        // even while this node runs the group; drive_group will not cold-start meanwhile.
+        if (peer_up() && peer_.have_state && peer_.state.unclean && !unclean_) {
+            pursue_fence(peer_name() + " reports a failed stop (unclean)");
+        }
+        if (wants_group()) return;
+        if (!all_stopped() || unclean_) return;  // drive_group is stopping it
+        release(persisted_.standby    ? "this node is in standby"
+                : shutting_down_      ? "this node is shutting down"
+                : move_away_          ? "admin move to " + peer_name()
+                : over_threshold()    ? "too many failures here"
+                : yielding()          ? "failback to the preferred node " + peer_name()
+                                      : "this node cannot run it");
+    }
+    if (unclean_) return;
+
+    consider_grant();
+    if (!wants_group() || !all_stopped()) {
+        // Not a candidate (or leftovers are still being stopped): no fencing on its behalf.
+        return;
+    }
+
+    switch (peer_.membership) {
+        case Membership::Up: {
+            const NodeState& s = peer_.state;
+            if (!peer_.have_state) return;
+            if (s.unclean || s.group == GroupState::Unclean) {
+                pursue_fence(peer_name() + " reports a failed stop (unclean)");
+                return;
+            }
+            if (!s.holding && s.group == GroupState::Stopped && s.grant_epoch > persisted_.epoch &&
+                s.grant_epoch > grant_epoch_) {
+                acquire(Acquired::Grant, s.grant_epoch,
+                        peer_name() + " stopped everything and granted it");
+            }
+            return;
+        }
+        case Membership::Left:
+            acquire(Acquired::PeerLeft, highest_epoch_seen() + 1,
+                    peer_name() + " left cleanly with the group stopped");
+            return;
+        case Membership::Fenced:
+            if (peer_.fenced_by_admin)
+                acquire(Acquired::AdminConfirm, highest_epoch_seen() + 1,
+                        "the admin confirmed " + peer_name() + " is off (confirm-fenced)");
+            else
+                acquire(Acquired::Fence, highest_epoch_seen() + 1,
+                        peer_name() + " was fenced (power-off confirmed)");
+            return;
+        case Membership::Lost: {
+            if (options_.unsafe_takeover_on_timeout) {
+                acquire(Acquired::Unsafe, highest_epoch_seen() + 1,
+                        "TEST-ONLY unsafe rule: " + peer_name() + " timed out");
+                return;
+            }
+            bool never_seen = peer_.incarnation == 0;
+            if (never_seen && !config_.policy.startup_fencing) {
+                acquire(Acquired::Unsafe, highest_epoch_seen() + 1,
+                        peer_name() + " not seen since start and policy.startup_fencing is false "
+                                      "(UNSAFE: if it runs the group, the data is at risk)");
+                return;
+            }
+            pursue_fence(never_seen ? peer_name() + " has not been seen since this node started"
+                                    : peer_name() + " is lost on all links" +
+                                          (peer_.was_holding ? " and was running the group" : ""));
+            return;
+        }
+        case Membership::Unknown:
+            return;  // startup grace: wait to hear it
+    }
+}
+
+void Engine::consider_grant() {
+    bool can_grant = !holding_ && !unclean_ && probes_done() && all_stopped() && peer_up() &&
+                     peer_.have_state && peer_.state.wants_group && !peer_.state.holding &&
+                     peer_eligible() && !effective_maintenance() && !wants_group();
+    if (!can_grant) {
+        grant_epoch_ = 0;  // withdrawn; the persisted epoch still bars this node
+        return;
+    }
+    if (grant_epoch_ != 0 && grant_epoch_ > peer_.state.epoch) return;  // already granted
+    grant_epoch_ = highest_epoch_seen() + 1;
+    persisted_.epoch = grant_epoch_;
+    persisted_.owner = peer_name();
+    persist_now();  // before the grant is published: after a restart this node knows it
+    event(Level::Notice, "grant",
+          "granting the group to " + peer_name() + " at epoch " + std::to_string(grant_epoch_) +
+              " (" + (yielding() ? "this node does not want it" : peer_name() + " is preferred") +
+              ")");
+}
+
+void Engine::pursue_fence(const std::string& why) {
+    if (fence_.op_id) return;
+    if (now_.mono < fence_.next_attempt) return;
+    bool peer_talking = peer_up();  // unclean peer: it is reachable, so no isolation question
+    if (!peer_talking && !fence_.delay_applied) {
+        fence_.delay_applied = true;
+        Millis delay = ms(config_.fencing.delay);
+        if (!peer_.was_holding && !outranks_peer() && delay > 0) {
+            Millis from = peer_.lost_at >= 0 ? peer_.lost_at : now_.mono;
+            fence_.next_attempt = std::max(fence_.next_attempt, from + delay);
+            event(Level::Notice, "fence-delay",
+                  "both nodes are passive and " + peer_name() +
+                      " has priority in fence races: waiting fencing.delay " + format_ms(delay) +
+                      " before fencing it");
+            if (now_.mono < fence_.next_attempt) return;
+        }
+    }
+    if (!peer_talking && !config_.policy.ping_targets.empty()) {
+        if (!ping_.reachable_ok) {
+            if (!ping_.op_id && now_.mono >= ping_.retry_at) {
+                ping_.op_id = next_op_id();
+                ping_.guard = now_.mono + ms(config_.policy.ping_timeout) + 2000;
+                out_->push_back(Ping{*ping_.op_id, "before fencing " + peer_name() + ": " + why});
+            }
+            return;
+        }
+        ping_.reachable_ok = false;  // one answer, one fence attempt
+    }
+    fence_.op_id = next_op_id();
+    fence_.requested_at = now_.mono;
+    fence_.target_incarnation = peer_.incarnation;
+    fence_.guard = now_.mono + ms(config_.fencing.timeout) + 5000;
+    bool reboot = config_.fencing.action == config::FenceAction::Reboot;
+    out_->push_back(Fence{*fence_.op_id, peer_name(), reboot, ms(config_.fencing.timeout), why});
+    event(Level::Warning, "fence-request",
+          "fencing " + peer_name() + (reboot ? " (reboot)" : " (power off)") +
+              " before taking over: " + why);
+}
+
+void Engine::acquire(Acquired via, uint64_t epoch, const std::string& why) {
+    holding_ = true;
+    acquired_via_ = via;
+    grant_epoch_ = 0;
+    move_away_ = false;
+    fence_ = FenceState{};
+    ping_.reachable_ok = false;
+    persisted_.epoch = epoch;
+    persisted_.owner = local_name();
+    persist_now();  // rule 2: the epoch is on disk before the first resource starts
+    bool failover = via == Acquired::Fence || via == Acquired::AdminConfirm || via == Acquired::Unsafe;
+    takeover_began_ = failover && peer_.lost_at >= 0 ? peer_.lost_at : now_.mono;
+    takeover_reason_ = why;
+    event(via == Acquired::Unsafe ? Level::Warning : Level::Notice, "takeover",
+          "taking over the group at epoch " + std::to_string(epoch) + ": " + why);
+}
+
+void Engine::release(const std::string& why) {
+    holding_ = false;
+    acquired_via_ = Acquired::None;
+    move_away_ = false;
+    takeover_began_ = -1;
+    // A fence confirmation is good for one takeover: to take the group again later this node
+    // fences again (cheap when the peer is still off: an off VM confirms at once).
+    if (peer_.membership == Membership::Fenced) {
+        peer_.membership = Membership::Lost;
+        peer_.lost_at = now_.mono;
+        peer_.was_holding = false;
+        peer_.fenced_by_admin = false;
+    }
+    event(Level::Notice, "release", "group stopped and released: " + why);
+}
+
+void Engine::resolve_double_holding() {
+    if (!holding_ || !peer_holding()) return;
+    // Both hold: only possible after a wrong confirm-fenced or startup_fencing: false. The lower
+    // (epoch, rank) yields at once: rule 2, never fight.
+    uint64_t mine = persisted_.epoch, theirs = peer_.state.epoch;
+    bool yield = theirs > mine || (theirs == mine && !outranks_peer());
+    if (!yield) return;
+    holding_ = false;
+    acquired_via_ = Acquired::None;
+    persisted_.owner = peer_name();
+    persisted_.epoch = std::max(persisted_.epoch, theirs);
+    dirty_ = true;
+    event(Level::Error, "split-brain",
+          "both nodes held the group; " + peer_name() + " holds epoch " + std::to_string(theirs) +
+              " (this node " + std::to_string(mine) + "): stopping everything here");
+}
+
+}  // namespace veeamha::engine

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The engine's vocabulary: what goes in (Input), what comes out (Output), and what it shares with
+// the peer (NodeState) and keeps on disk (PersistedState). Plain structs: the daemon converts
+// them to and from protobuf at the edge, and the simulator uses them directly.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace veeamha::engine {
+
+using Millis = int64_t;  // milliseconds on the monotonic clock the daemon feeds in
+
+struct Time {
+    Millis mono = 0;     // monotonic; every decision uses this
+    int64_t wall = 0;    // unix ms; only for history, fail-count expiry across restarts, status
+};
+
+enum class GroupState { Unknown, Stopped, Starting, Started, Stopping, Failed, Unclean };
+enum class ResourceState { Unknown, Stopped, Starting, Started, Stopping, Failed, StopFailed };
+const char* to_string(GroupState s);
+const char* to_string(ResourceState s);
+
+// What a node publishes about itself (heartbeats and the peer channel). Mirrors wire::NodeState.
+struct NodeState {
+    uint64_t version = 0;       // increases with every change within one incarnation
+    uint64_t epoch = 0;         // highest epoch this node knows
+    std::string owner;          // who this node believes owns `epoch` (empty: nobody yet)
+    bool holding = false;       // this node owns `epoch` and may run the group
+    uint64_t grant_epoch = 0;   // != 0: this node (stopped) grants that epoch to the peer
+    GroupState group = GroupState::Unknown;
+    std::vector<ResourceState> resources;
+    bool standby = false;
+    bool unclean = false;       // a stop failed: fence this node before starting anything
+    bool yielding = false;      // does not want the group (standby, move away, failures, leaving)
+    bool wants_group = false;   // eligible and asks for it
+    bool leaving = false;       // clean shutdown: stopped, will not start before it rejoins
+    bool maintenance = false;
+    uint64_t maintenance_version = 0;
+    uint64_t config_digest = 0;
+    bool operator==(const NodeState&) const = default;
+};
+
+struct HistoryEntry {
+    int64_t wall = 0;
+    std::string kind;
+    std::string text;
+};
+
+struct FailoverRecord {
+    int64_t wall = 0;
+    std::string reason;
+    int64_t duration_ms = 0;
+};
+
+// Survives daemon restarts and reboots; written (fsync) before the actions that depend on it.
+struct PersistedState {
+    uint64_t epoch = 0;
+    std::string owner;
+    bool standby = false;
+    bool maintenance = false;
+    uint64_t maintenance_version = 0;
+    std::vector<std::vector<int64_t>> failures;  // per resource: wall ms of recent failures
+    std::deque<HistoryEntry> history;            // newest last, bounded
+    std::optional<FailoverRecord> last_failover;
+    bool operator==(const PersistedState&) const = default;
+};
+
+inline constexpr size_t kHistoryLimit = 200;
+
+enum class Op { Start, Stop, Monitor };
+enum class Outcome { Ok, NotRunning, Failed, TimedOut };
+const char* to_string(Op op);
+const char* to_string(Outcome o);
+
+// ---- inputs ----
+
+// First input after the process starts.
+struct Started {
+    PersistedState state;
+    uint64_t incarnation = 0;
+    uint64_t config_digest = 0;
+    uint64_t seed = 0;  // for backoff jitter
+};
+struct Tick {};
+// A verified NodeState from the peer (net/ checked tag, cluster, replay, version major).
+struct PeerStateIn {
+    int link = -1;  // heartbeat link index; -1 = peer channel (does not count as link liveness)
+    uint64_t incarnation = 0;
+    NodeState state;
+};
+struct ResourceDone {
+    uint64_t op_id = 0;
+    size_t index = 0;
+    Op op = Op::Monitor;
+    Outcome outcome = Outcome::Failed;
+    std::string reason;
+};
+struct FenceDone {
+    uint64_t op_id = 0;
+    bool confirmed = false;  // power state read back as off (for reboot: off, then on)
+    std::string reason;
+};
+struct PingDone {
+    uint64_t op_id = 0;
+    bool reachable = false;
+    std::string reason;
+};
+
+enum class AdminVerb { Move, Standby, Unstandby, MaintenanceOn, MaintenanceOff, Cleanup, ConfirmFenced };
+const char* to_string(AdminVerb v);
+struct AdminCommand {
+    uint64_t request_id = 0;
+    AdminVerb verb = AdminVerb::Move;
+    std::string argument;  // node name or resource name; may be empty (see veeam-hactl help)
+};
+// SIGTERM: hand the group over cleanly if it can, else stop it; then Exit.
+struct Shutdown {};
+
+using Input = std::variant<Started, Tick, PeerStateIn, ResourceDone, FenceDone, PingDone,
+                           AdminCommand, Shutdown>;
+
+// ---- outputs ----
+
+// Send this state to the peer now on every link and the channel; keep sending it every
+// heartbeat interval until the next Publish.
+struct Publish {
+    NodeState state;
+};
+struct Run {
+    uint64_t op_id = 0;
+    size_t index = 0;
+    Op op = Op::Monitor;
+    Millis timeout = 0;
+    bool peer_released_or_fenced = false;  // start: may take over what the peer left behind
+    std::string hand_over_to;              // stop: give ownership marks to this node
+    std::string reason;
+};
+struct Fence {
+    uint64_t op_id = 0;
+    std::string node;
+    bool reboot = false;
+    Millis timeout = 0;
+    std::string reason;
+};
+// Check policy.ping_targets (rule 4b); answer with PingDone.
+struct Ping {
+    uint64_t op_id = 0;
+    std::string reason;
+};
+struct Persist {
+    PersistedState state;
+};
+enum class ReplyCode { Ok, Refused, NotHere /* forward to the peer */ };
+struct Reply {
+    uint64_t request_id = 0;
+    ReplyCode code = ReplyCode::Ok;
+    std::string text;
+};
+enum class Level { Error, Warning, Notice, Info };
+struct Event {
+    Level level = Level::Info;
+    std::string kind;  // short machine word: peer-lost, fence-request, takeover, ...
+    std::string text;  // the line a user reads, with the reason
+};
+// Shutdown finished: the daemon may exit.
+struct Exit {};
+
+// "1.5s", "200ms", "2m": durations in event texts.
+std::string format_ms(Millis ms);
+
+using Output = std::variant<Publish, Run, Fence, Ping, Persist, Reply, Event, Exit>;
+using Outputs = std::vector<Output>;
+
+}  // namespace veeamha::engine
