@@ -78,6 +78,7 @@ public:
     const NodeState& published() const { return published_; }
     uint32_t fail_count(size_t index) const;
     bool fence_in_flight() const { return fence_.op_id.has_value(); }
+    bool probes_complete() const { return probes_done(); }
     // Node name currently running the group as far as this node knows; empty = nobody.
     std::string owner_name() const;
 

@@ -43,7 +43,7 @@ bool Engine::outranks_peer() const {
 
 bool Engine::yielding() const {
     if (persisted_.standby || unclean_ || over_threshold() || shutting_down_) return true;
-    if (holding_ && move_away_) return true;
+    if (move_away_) return true;  // until the peer holds the group (or cannot take it)
     // failback: true hands the group back to the preferred node once it is ready for it.
     if (holding_ && config_.policy.failback && peer_eligible() && !outranks_peer()) return true;
     return false;
@@ -78,6 +78,15 @@ void Engine::decide_ownership() {
     }
 
     if (effective_maintenance()) return;  // nothing starts, stops, fences or moves
+
+    // An admin move lasts until the peer holds the group; it is cancelled if the peer can no
+    // longer take it (then this node runs the group again, by the usual rules).
+    if (move_away_ && (peer_holding() || !peer_eligible())) {
+        if (!peer_holding())
+            event(Level::Warning, "move-cancelled",
+                  "move to " + peer_name() + " cancelled: it can no longer take the group");
+        move_away_ = false;
+    }
 
     if (holding_) {
         // An unclean peer may have something of the group active (its stop failed): fence it
@@ -230,7 +239,6 @@ void Engine::acquire(Acquired via, uint64_t epoch, const std::string& why) {
 void Engine::release(const std::string& why) {
     holding_ = false;
     acquired_via_ = Acquired::None;
-    move_away_ = false;
     takeover_began_ = -1;
     // A fence confirmation is good for one takeover: to take the group again later this node
     // fences again (cheap when the peer is still off: an off VM confirms at once).

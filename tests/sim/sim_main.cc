@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/sim/random_run.h"
+#include "tests/sim/scenarios.h"
 
 using namespace veeamha::sim;
 
@@ -25,6 +26,8 @@ void usage() {
         "usage: veeam-ha-sim [--seeds N] [--start S] [--threads T] [--seed X] [--trace]\n"
         "                    [--unsafe] [--no-protocol-checks] [--expect-violation]\n"
         "                    [--fault-phase MS]\n"
+        "       veeam-ha-sim --scenarios [--rewrite]      every named scenario vs its golden\n"
+        "       veeam-ha-sim --scenario NAME [--trace]    one named scenario\n"
         "  --seeds N        run seeds S..S+N-1 (default 1000)\n"
         "  --seed X         run exactly seed X (add --trace for its timeline)\n"
         "  --unsafe         test-only engine rule: take over on timeout without fencing\n"
@@ -34,13 +37,32 @@ void usage() {
 
 }  // namespace
 
+int run_scenarios(const std::string& only, bool trace, bool rewrite) {
+    int failed = 0;
+    for (const auto& name : scenario_names()) {
+        if (!only.empty() && name != only) continue;
+        ScenarioResult r = run_scenario(name, VEEAMHA_GOLDEN_DIR, rewrite);
+        if (trace) std::fputs(r.timeline.c_str(), stdout);
+        std::printf("%-32s %s\n", name.c_str(), r.passed() ? (rewrite ? "rewritten" : "passed") : "FAILED");
+        for (const auto& f : r.failures) std::printf("    %s\n", f.c_str());
+        if (!r.golden_diff.empty()) std::printf("    %s\n", r.golden_diff.c_str());
+        failed += r.passed() ? 0 : 1;
+    }
+    return failed == 0 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
     uint64_t seeds = 1000, start = 1;
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     bool single = false, trace = false, expect_violation = false;
     RunOptions base;
+    bool scenarios = false, rewrite = false;
+    std::string only;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
+        if (a == "--scenarios") { scenarios = true; continue; }
+        if (a == "--rewrite") { rewrite = true; continue; }
+        if (a == "--scenario" && i + 1 < argc) { scenarios = true; only = argv[++i]; continue; }
         auto value = [&]() -> uint64_t {
             if (i + 1 >= argc) { std::fprintf(stderr, "%s needs a value\n", a.c_str()); std::exit(2); }
             return std::strtoull(argv[++i], nullptr, 10);
@@ -57,6 +79,8 @@ int main(int argc, char** argv) {
         else if (a == "--help" || a == "-h") { usage(); return 0; }
         else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); usage(); return 2; }
     }
+
+    if (scenarios) return run_scenarios(only, trace, rewrite);
 
     std::atomic<uint64_t> next{start};
     std::atomic<uint64_t> failed{0};

@@ -56,11 +56,18 @@ World::World(const config::Config& config, Options options)
     for (int i = 0; i < 2; ++i) {
         nodes_[i].active.assign(config_.resources.size(), false);
         nodes_[i].faults.assign(config_.resources.size(), {});
-        links_[i].assign(config_.links(), LinkDir{});
+        links_[i].assign(config_.links(), healthy_link());
     }
 }
 
 World::~World() = default;
+
+LinkDir World::healthy_link() const {
+    LinkDir d;
+    d.delay_min = opt_.link_delay_min;
+    d.delay_max = opt_.link_delay_max;
+    return d;
+}
 
 Millis World::uniform(Millis lo, Millis hi) {
     if (hi <= lo) return lo;
@@ -186,8 +193,8 @@ void World::cut_link(int link, bool both, int from) {
 }
 
 void World::heal_link(int link) {
-    links_[0][link] = LinkDir{};
-    links_[1][link] = LinkDir{};
+    links_[0][link] = healthy_link();
+    links_[1][link] = healthy_link();
     note("world", "link " + std::to_string(link) + " healed");
 }
 

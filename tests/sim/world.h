@@ -80,6 +80,7 @@ public:
         Millis op_latency_min = 20, op_latency_max = 200;
         Millis fence_latency_min = 100, fence_latency_max = 2000;
         Millis ping_latency = 20;
+        Millis link_delay_min = 1, link_delay_max = 3;
         Millis boot_time = 3000;      // power on -> daemon start
         bool trace = false;
         bool keep_events = true;      // keep engine events (for scenario timelines)
@@ -174,6 +175,7 @@ private:
     void send_on_link(int from, int link, const engine::NodeState& s);
     void power_off(int node, const std::string& why);
     bool link_usable(int from, int link) const;
+    LinkDir healthy_link() const;
     Millis uniform(Millis lo, Millis hi);
     bool chance(double p);
     std::string name(int node) const { return "n" + std::to_string(node + 1); }

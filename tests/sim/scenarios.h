@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Named, deterministic scenarios (DESIGN.md rules 1-7 one by one). Each one scripts faults and
+// admin commands into a World with fixed latencies, checks its outcome, and produces a timeline
+// that is compared with a golden file under tests/testdata/scenarios/ (rewrite them with
+// `veeam-ha-sim --scenarios --rewrite` after an intended change, and review the diff).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace veeamha::sim {
+
+struct ScenarioResult {
+    std::string name;
+    std::vector<std::string> failures;  // empty = passed
+    std::string timeline;
+    std::string golden_diff;            // empty = matches the golden file (or rewritten)
+    bool passed() const { return failures.empty() && golden_diff.empty(); }
+};
+
+std::vector<std::string> scenario_names();
+// golden_dir: where NAME.timeline lives; rewrite: write the timeline there instead of comparing.
+ScenarioResult run_scenario(const std::string& name, const std::string& golden_dir, bool rewrite);
+
+}  // namespace veeamha::sim
