@@ -7,6 +7,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -290,6 +291,12 @@ OpResult FilesystemResource::stop(const OpContext& ctx) {
             return OpResult::failed("umount " + mp + ": " + errno_text(r->err) + stopped_text());
         }
         last_holders = find_holders(mount_id, mount_dev, ctx.deadline);
+        bool only_self = std::all_of(last_holders.begin(), last_holders.end(),
+                                     [](const Holder& h) { return h.pid == ::getpid(); });
+        if (only_self && !last_holders.empty()) {
+            survivors = last_holders;
+            break;  // we hold it ourselves (a blocked probe?): signalling cannot help
+        }
         if (last_holders.empty()) {
             if (!stacked.empty()) break;  // other mounts below ours: no process to stop
             // A holder that was just exiting, or one that left between the two calls.

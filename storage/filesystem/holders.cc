@@ -157,12 +157,11 @@ std::vector<Holder> find_holders(int mount_id, dev_t dev, Deadline deadline) {
     std::vector<Holder> out;
     DIR* proc = ::opendir("/proc");
     if (!proc) return out;
-    const pid_t self = ::getpid();
     while (dirent* e = ::readdir(proc)) {
         if (Clock::now() >= deadline) break;
         char* end = nullptr;
         long pid = std::strtol(e->d_name, &end, 10);
-        if (*end != '\0' || pid <= 1 || pid == self) continue;
+        if (*end != '\0' || pid <= 1) continue;
         auto st = read_stat(static_cast<pid_t>(pid));
         if (!st || st->state == 'Z' || (st->flags & kPfKthread)) continue;
         std::string how = how_held("/proc/" + std::string(e->d_name) + "/", mount_id, dev);
@@ -179,6 +178,10 @@ HolderStopReport stop_holders(const std::vector<Holder>& holders, std::chrono::m
     std::vector<Fd> fds;
     std::vector<Holder> targets;
     for (const auto& h : holders) {
+        if (h.pid == ::getpid()) {  // never signal ourselves; report it as what is left
+            report.survivors.push_back(h);
+            continue;
+        }
         Fd fd(pidfd_open(h.pid));
         if (fd.fd < 0) continue;  // already gone
         auto st = read_stat(h.pid);

@@ -22,7 +22,7 @@ struct Holder {
     std::string how;  // "cwd", "root", "exe", "fd 3", "mmap" (first reason found)
 };
 
-// Every process (other than this one) that uses mount `mount_id` (device `dev`, used only when
+// Every process (this one included: it is reported, never signalled) that uses mount `mount_id` (device `dev`, used only when
 // the mount ID of a mapping cannot be read). Stops scanning at the deadline.
 std::vector<Holder> find_holders(int mount_id, dev_t dev, Deadline deadline);
 

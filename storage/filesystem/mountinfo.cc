@@ -88,7 +88,7 @@ std::optional<std::vector<MountEntry>> parse_mountinfo(std::string_view text, st
         };
         auto f = split_fields(line);
         // 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
-        if (f.size() < 10) return fail("expected at least 10 fields, found " + std::to_string(f.size()));
+        if (f.size() < 9) return fail("expected at least 9 fields, found " + std::to_string(f.size()));
         MountEntry e;
         if (!parse_number(f[0], e.mount_id)) return fail("mount ID is not a number");
         if (!parse_number(f[1], e.parent_id)) return fail("parent ID is not a number");
