@@ -118,6 +118,7 @@ struct Holder {
         pid = ::fork();
         REQUIRE(pid >= 0);
         if (pid == 0) {
+            ::signal(SIGTERM, SIG_DFL);  // not Catch2's fatal-signal handler, inherited by fork
             ::prctl(PR_SET_NAME, comm.c_str());
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);
             hold();
