@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -116,11 +117,20 @@ TEST_CASE("exec: the deadline kills the command's whole process group", "[exec]"
     REQUIRE(helper > 0);
     int status = 0;
     pid_t got = 0;
+    int wait_errno = 0;
     for (auto until = Clock::now() + 5s; Clock::now() < until && got != helper;) {
         got = ::waitpid(helper, &status, WNOHANG);
+        wait_errno = errno;
         if (got != helper) std::this_thread::sleep_for(5ms);
     }
-    REQUIRE(got == helper);
+    if (got != helper) {
+        std::string stat;
+        std::getline(std::ifstream("/proc/" + std::to_string(helper) + "/stat"), stat);
+        INFO("helper " << helper << " not reaped: waitpid " << got << " errno " << wait_errno
+                       << "; /proc stat: " << stat);
+        ::kill(helper, SIGKILL);
+        FAIL("the background helper survived the deadline");
+    }
     CHECK(WIFSIGNALED(status));
     ::prctl(PR_SET_CHILD_SUBREAPER, 0);
 }

@@ -282,7 +282,8 @@ TEST_CASE("ip: label, prefix and broadcast as configured, start and stop idempot
 
     auto v6 = vip_spec(AF_INET6);
     REQUIRE(in_netns(net.A().ns, [&] { return IpResource(v6).start(ctx()).status; }) == OpStatus::Ok);
-    const AddressInfo* a6 = find(addresses_in(net.A().ns, AF_INET6), kVip6);
+    auto list6 = addresses_in(net.A().ns, AF_INET6);
+    const AddressInfo* a6 = find(list6, kVip6);
     REQUIRE(a6);
     CHECK(a6->prefix == 64);
     CHECK((a6->flags & IFA_F_NODAD) != 0);
