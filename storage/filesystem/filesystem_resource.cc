@@ -160,9 +160,11 @@ OpResult FilesystemResource::start(const OpContext& ctx) {
     const DeviceId& dev = std::get<DeviceId>(dev_or);
     MountPoint first = canonical_mount_point(spec_.mountpoint);
     if (!first.error.empty()) return OpResult::failed(first.error);
-    // Create the mount point first, so the canonical path below is fully resolved.
-    std::string mk = make_directories(first.path);
-    if (!mk.empty()) return OpResult::failed(mk);
+    // Create the mount point first, so the canonical path below is fully resolved. On a worker
+    // thread: a parent directory on a hung filesystem must not block us past the deadline.
+    auto mk = call_with_deadline([path = first.path] { return make_directories(path); }, ctx.deadline, hung_ops_);
+    if (!mk) return OpResult::timed_out("creating mountpoint " + first.path + " did not finish by the deadline");
+    if (!mk->empty()) return OpResult::failed(*mk);
     const std::string mp = canonical_mount_point(spec_.mountpoint).path;
 
     std::string error;
