@@ -15,7 +15,9 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
+#include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <thread>
 
@@ -66,8 +68,9 @@ struct LoopXfs {
     LoopXfs() {
         REQUIRE(::geteuid() == 0);
         if (!enter_private_mount_namespace()) WARN("no private mount namespace; using unique temp mountpoints");
-        char tmpl[] = "/var/tmp/veeamha-fs-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl));
+        remove_stale_loops();
+        std::string tmpl = std::string(kDirPrefix) + std::to_string(::getpid()) + "-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl.data()));
         dir = tmpl;
         image = dir + "/disk.img";
         mnt = dir + "/mnt/repo";  // parents created by start()
@@ -96,6 +99,29 @@ struct LoopXfs {
         if (!device.empty()) run_process(detach);
         std::error_code ec;
         fs::remove_all(dir, ec);
+    }
+
+    static constexpr const char* kDirPrefix = "/var/tmp/veeamha-fslab-";
+
+    // Loop devices an earlier run of this fixture attached and could not detach because its
+    // process died without unwinding: backed by our folder naming a PID that no longer exists.
+    // (Its mounts were in its private mount namespace and died with it.)
+    static void remove_stale_loops() {
+        const std::string prefix = kDirPrefix;
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator("/sys/block", ec)) {
+            std::ifstream in(entry.path() / "loop" / "backing_file");
+            std::string backing;
+            if (!std::getline(in, backing) || backing.compare(0, prefix.size(), prefix) != 0) continue;
+            std::string rest = backing.substr(prefix.size());
+            pid_t pid = static_cast<pid_t>(std::atoi(rest.c_str()));
+            if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+            ProcessSpec detach;
+            detach.argv = {"losetup", "-d", "/dev/" + entry.path().filename().string()};
+            detach.deadline = Clock::now() + 10s;
+            run_process(detach);
+            fs::remove_all(backing.substr(0, backing.rfind('/')), ec);
+        }
     }
 
     config::FilesystemSpec spec() const {

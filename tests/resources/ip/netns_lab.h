@@ -4,12 +4,15 @@
 // even when a test fails. Code runs "on a host" on a thread that entered that namespace.
 #pragma once
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <net/if.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <exception>
 #include <optional>
 #include <string>
@@ -83,12 +86,13 @@ class Lab {
 public:
     Lab() {
         REQUIRE(::geteuid() == 0);
+        remove_stale_namespaces();
         std::string tag = std::to_string(::getpid());
-        sw_ = "vhS" + tag;
+        sw_ = std::string(kPrefix) + "S-" + tag;
         const char* names[] = {"A", "B", "C"};
         for (int i = 0; i < 3; ++i) {
             Host h;
-            h.ns = std::string("vh") + names[i] + tag;
+            h.ns = std::string(kPrefix) + names[i] + "-" + tag;
             h.ipv4 = "198.51.100." + std::to_string(i + 1);
             h.ipv6 = "2001:db8:5::" + std::to_string(i + 1);
             hosts_.push_back(h);
@@ -106,10 +110,11 @@ public:
             created_.push_back(h.ns);
             std::string port = std::string("p") + names[i];
             run_ok({"ip", "-n", h.ns, "link", "set", "lo", "up"});
-            run_ok({"ip", "link", "add", "v" + h.ns, "netns", h.ns, "type", "veth", "peer", "name", port,
+            std::string veth = std::string("vha") + names[i] + tag;  // <= 15 characters
+            run_ok({"ip", "link", "add", veth, "netns", h.ns, "type", "veth", "peer", "name", port,
                     "netns", sw_});
             run_ok({"ip", "-n", sw_, "link", "set", port, "master", "br0", "up"});
-            run_ok({"ip", "-n", h.ns, "link", "set", "v" + h.ns, "name", "eth0"});
+            run_ok({"ip", "-n", h.ns, "link", "set", veth, "name", "eth0"});
             run_ok({"ip", "-n", h.ns, "link", "set", "eth0", "up"});
             run_ok({"ip", "-n", h.ns, "addr", "add", h.ipv4 + "/24", "dev", "eth0"});
             run_ok({"ip", "-n", h.ns, "addr", "add", h.ipv6 + "/64", "dev", "eth0", "nodad"});
@@ -131,6 +136,27 @@ public:
     const std::string& switch_ns() const { return sw_; }
 
 private:
+    static constexpr const char* kPrefix = "veeamha-iplab-";
+
+    // Namespaces this fixture made in an earlier run whose process died without unwinding
+    // (a crash, a sanitizer abort, a CTest timeout kill): named with our prefix and the PID of
+    // a process that no longer exists. Nothing else is touched.
+    static void remove_stale_namespaces() {
+        DIR* d = ::opendir("/run/netns");
+        if (!d) return;
+        std::vector<std::string> stale;
+        const std::string prefix = kPrefix;
+        while (dirent* e = ::readdir(d)) {
+            std::string name = e->d_name;
+            if (name.compare(0, prefix.size(), prefix) != 0 || name.size() < prefix.size() + 3) continue;
+            std::string pid = name.substr(prefix.size() + 2);  // after "A-"
+            if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+            if (::kill(std::stoi(pid), 0) != 0 && errno == ESRCH) stale.push_back(name);
+        }
+        ::closedir(d);
+        for (const auto& name : stale) run({"ip", "netns", "del", name});
+    }
+
     std::string sw_;
     std::vector<Host> hosts_;
     std::vector<std::string> created_;
