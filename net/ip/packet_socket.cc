@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "net/ip/packet_socket.h"
+
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace veeamha::ip {
+
+PacketSocket::~PacketSocket() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+PacketSocket& PacketSocket::operator=(PacketSocket&& o) noexcept {
+    if (this != &o) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = o.fd_;
+        ifindex_ = o.ifindex_;
+        o.fd_ = -1;
+    }
+    return *this;
+}
+
+std::string PacketSocket::open(int ifindex, uint16_t receive_ethertype) {
+    int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(receive_ethertype));
+    if (fd < 0) return std::string("raw packet socket: ") + std::strerror(errno) + " (needs CAP_NET_RAW)";
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(receive_ethertype);
+    sll.sll_ifindex = ifindex;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
+        std::string err = std::string("bind raw packet socket to interface ") + std::to_string(ifindex) +
+                          ": " + std::strerror(errno);
+        ::close(fd);
+        return err;
+    }
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+    ifindex_ = ifindex;
+    return {};
+}
+
+int PacketSocket::send(const Frame& frame) {
+    if (frame.size() < 14) return EINVAL;
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_ifindex = ifindex_;
+    std::memcpy(&to.sll_protocol, frame.data() + 12, 2);  // already network order
+    to.sll_halen = 6;
+    std::memcpy(to.sll_addr, frame.data(), 6);
+    for (int tries = 0; tries < 3; ++tries) {
+        ssize_t n = ::sendto(fd_, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+        if (n == static_cast<ssize_t>(frame.size())) return 0;
+        if (n < 0 && errno != EINTR && errno != EAGAIN) return errno;
+    }
+    return EAGAIN;
+}
+
+bool PacketSocket::receive_until(Deadline until, const std::function<bool(const uint8_t*, size_t)>& on_frame) {
+    uint8_t buf[2048];
+    // Bounded: at most this many frames are looked at per call, whatever the traffic.
+    for (int budget = 100000; budget > 0; --budget) {
+        auto left = remaining(until);
+        if (left.count() == 0) return false;
+        pollfd p{fd_, POLLIN, 0};
+        int pr = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (pr < 0 && errno != EINTR) return false;
+        if (pr <= 0) continue;
+        sockaddr_ll from{};
+        socklen_t fromlen = sizeof from;
+        ssize_t n = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fromlen);
+        if (n <= 0) continue;
+        if (from.sll_pkttype == PACKET_OUTGOING || from.sll_ifindex != ifindex_) continue;
+        if (on_frame(buf, static_cast<size_t>(n))) return true;
+    }
+    return false;
+}
+
+}  // namespace veeamha::ip

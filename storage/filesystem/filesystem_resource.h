@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The `filesystem` resource kind (DESIGN.md §5): mount(2) a block device at a mount point,
+// unmount it even when processes hold it, and check that it is mounted and writable.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "config/config.h"
+#include "daemon/common/resource.h"
+#include "storage/filesystem/bounded_call.h"
+
+namespace veeamha::storage {
+
+struct FilesystemTuning {
+    // Between SIGTERM and SIGKILL to the processes that keep the mount busy (capped to half of
+    // what is left of the stop deadline).
+    std::chrono::milliseconds term_grace{3000};
+    // umount2 attempts, each after stopping the holders found then.
+    int unmount_attempts = 3;
+};
+
+class FilesystemResource : public Resource {
+public:
+    explicit FilesystemResource(config::FilesystemSpec spec, FilesystemTuning tuning = {});
+    OpResult start(const OpContext& ctx) override;
+    OpResult stop(const OpContext& ctx) override;
+    OpResult monitor(const OpContext& ctx) override;
+
+    const config::FilesystemSpec& spec() const { return spec_; }
+
+private:
+    OpResult probe(const std::string& mount_point, Deadline deadline);
+
+    config::FilesystemSpec spec_;
+    FilesystemTuning tuning_;
+    HungCalls hung_probes_ = make_hung_calls();  // deep checks blocked in the filesystem
+    HungCalls hung_ops_ = make_hung_calls();     // mount/syncfs/umount blocked in the kernel
+};
+
+}  // namespace veeamha::storage

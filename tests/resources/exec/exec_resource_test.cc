@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// ExecResource with real scripts: OCF exit codes, stderr in the reason, the deadline killing
+// the whole process group.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "daemon/resources/exec_resource.h"
+
+using namespace veeamha;
+using namespace veeamha::resources;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kScripts = std::string(VEEAMHA_SOURCE_DIR) + "/tests/resources/exec/scripts/";
+
+OpContext ctx(std::chrono::milliseconds budget = 10s) {
+    OpContext c;
+    c.deadline = Clock::now() + budget;
+    return c;
+}
+
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/veeamha-exec-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl));
+        path = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+config::ExecSpec ocf(const std::string& state) {
+    config::ExecSpec s;
+    s.start = {kScripts + "ocf-state.sh", state, "start"};
+    s.stop = {kScripts + "ocf-state.sh", state, "stop"};
+    s.monitor = {kScripts + "ocf-state.sh", state, "monitor"};
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("exec: OCF codes: 0 running, 7 stopped, others failed with stderr", "[exec]") {
+    TempDir dir;
+    std::string state = dir.path + "/state";
+    ExecResource r("svc", ocf(state));
+    CHECK(r.monitor(ctx()).status == OpStatus::NotRunning);
+    CHECK(r.start(ctx()).status == OpStatus::Ok);
+    CHECK(fs::exists(state));
+    CHECK(r.monitor(ctx()).status == OpStatus::Ok);
+
+    std::ofstream(state + ".broken").put('x');
+    OpResult bad = r.monitor(ctx());
+    INFO(bad.reason);
+    CHECK(bad.status == OpStatus::Failed);
+    CHECK(contains(bad.reason, "exit 1"));
+    CHECK(contains(bad.reason, "service answers HTTP 500"));  // the last stderr line
+    fs::remove(state + ".broken");
+
+    CHECK(r.stop(ctx()).status == OpStatus::Ok);
+    CHECK_FALSE(fs::exists(state));
+    CHECK(r.monitor(ctx()).status == OpStatus::NotRunning);
+}
+
+TEST_CASE("exec: a failing command names itself, its exit code and its last stderr line", "[exec]") {
+    config::ExecSpec s;
+    s.start = {kScripts + "fail-loud.sh", "5"};
+    s.stop = {kScripts + "fail-loud.sh", "7"};  // stop exit 7 = "not running" = stopped
+    s.monitor = {kScripts + "fail-loud.sh", "segv"};
+    ExecResource r("x", s);
+    OpResult start = r.start(ctx());
+    INFO(start.reason);
+    CHECK(start.status == OpStatus::Failed);
+    CHECK(contains(start.reason, "fail-loud.sh 5"));
+    CHECK(contains(start.reason, "exit 5"));
+    CHECK(contains(start.reason, "mount: /srv: wrong fs type"));
+    CHECK_FALSE(contains(start.reason, "first line"));
+    CHECK(r.stop(ctx()).status == OpStatus::Ok);
+    OpResult mon = r.monitor(ctx());
+    INFO(mon.reason);
+    CHECK(mon.status == OpStatus::Failed);
+    CHECK(contains(mon.reason, "signal 11"));
+}
+
+TEST_CASE("exec: the deadline kills the command's whole process group", "[exec]") {
+    // Be the subreaper, so the orphaned background helper is reparented to us and we can see
+    // exactly how it ended (PID 1 here reaps orphans only every second or two).
+    REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+    TempDir dir;
+    std::string pidfile = dir.path + "/helper.pid";
+    config::ExecSpec s;
+    s.start = {kScripts + "hang.sh", pidfile};
+    ExecResource r("hang", s);
+    auto t0 = Clock::now();
+    OpResult res = r.start(ctx(1500ms));
+    auto took = Clock::now() - t0;
+    INFO(res.reason);
+    CHECK(res.status == OpStatus::TimedOut);
+    CHECK(contains(res.reason, "hanging now"));
+    CHECK(took < 1500ms + 200ms);  // done by the deadline (plus scheduling slack)
+    pid_t helper = 0;
+    std::ifstream(pidfile) >> helper;
+    REQUIRE(helper > 0);
+    int status = 0;
+    pid_t got = 0;
+    int wait_errno = 0;
+    for (auto until = Clock::now() + 5s; Clock::now() < until && got != helper;) {
+        got = ::waitpid(helper, &status, WNOHANG);
+        wait_errno = errno;
+        if (got != helper) std::this_thread::sleep_for(5ms);
+    }
+    if (got != helper) {
+        std::string stat;
+        std::getline(std::ifstream("/proc/" + std::to_string(helper) + "/stat"), stat);
+        INFO("helper " << helper << " not reaped: waitpid " << got << " errno " << wait_errno
+                       << "; /proc stat: " << stat);
+        ::kill(helper, SIGKILL);
+        FAIL("the background helper survived the deadline");
+    }
+    CHECK(WIFSIGNALED(status));
+    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+TEST_CASE("exec: missing commands and programs fail clearly", "[exec]") {
+    config::ExecSpec s;
+    ExecResource none("none", s);
+    CHECK(contains(none.start(ctx()).reason, "no start command"));
+    CHECK(contains(none.stop(ctx()).reason, "no stop command"));
+    CHECK(contains(none.monitor(ctx()).reason, "no monitor command"));
+    s.start = {"/nonexistent/veeamha-agent", "start"};
+    OpResult r = ExecResource("missing", s).start(ctx());
+    CHECK(r.status == OpStatus::Failed);
+    CHECK(contains(r.reason, "could not start"));
+    CHECK(contains(r.reason, "/nonexistent/veeamha-agent"));
+}

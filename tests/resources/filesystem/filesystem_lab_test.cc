@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// FilesystemResource against a real XFS on a real loop device. Each test runs in a private
+// mount namespace (unshare), so its mounts are invisible to other engineers' tests and vanish
+// with the process; the loop device is detached and the image removed by the fixture.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstring>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "daemon/common/process.h"
+#include "storage/filesystem/filesystem_resource.h"
+#include "storage/filesystem/mountinfo.h"
+
+using namespace veeamha;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string run_ok(std::vector<std::string> argv) {
+    ProcessSpec spec;
+    spec.argv = std::move(argv);
+    spec.deadline = Clock::now() + 30s;
+    ProcessResult r = run_process(spec);
+    INFO(format_command(spec.argv) << ": " << r.describe() << "\n" << r.err);
+    REQUIRE(r.success());
+    std::string out = r.out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+}
+
+// One private mount namespace per test process, entered before any thread exists.
+bool enter_private_mount_namespace() {
+    static int state = -1;
+    if (state < 0) {
+        state = ::unshare(CLONE_NEWNS) == 0 &&
+                ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+    }
+    return state == 1;
+}
+
+OpContext ctx_for(std::chrono::milliseconds budget) {
+    OpContext ctx;
+    ctx.deadline = Clock::now() + budget;
+    return ctx;
+}
+
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+// A 320 MiB sparse image with XFS on a loop device of its own, in a per-run temp folder.
+struct LoopXfs {
+    std::string dir, image, device, mnt;
+
+    LoopXfs() {
+        REQUIRE(::geteuid() == 0);
+        if (!enter_private_mount_namespace()) WARN("no private mount namespace; using unique temp mountpoints");
+        remove_stale_loops();
+        std::string tmpl = std::string(kDirPrefix) + std::to_string(::getpid()) + "-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl.data()));
+        dir = tmpl;
+        image = dir + "/disk.img";
+        mnt = dir + "/mnt/repo";  // parents created by start()
+        run_ok({"truncate", "-s", "320M", image});
+        device = run_ok({"losetup", "--find", "--show", image});
+        REQUIRE(device.rfind("/dev/loop", 0) == 0);
+        run_ok({"mkfs.xfs", "-q", "-f", device});
+    }
+
+    ~LoopXfs() {
+        // Thaw (a frozen fs cannot be unmounted), unmount everything under our folder (deepest
+        // first), detach our loop device only, remove the folder.
+        ProcessSpec thaw;
+        thaw.argv = {"fsfreeze", "-u", mnt};
+        thaw.deadline = Clock::now() + 5s;
+        run_process(thaw);
+        std::string err;
+        if (auto mounts = storage::read_mountinfo(&err)) {
+            for (auto it = mounts->rbegin(); it != mounts->rend(); ++it) {
+                if (it->mount_point.rfind(dir + "/", 0) == 0) ::umount2(it->mount_point.c_str(), MNT_DETACH);
+            }
+        }
+        ProcessSpec detach;
+        detach.argv = {"losetup", "-d", device};
+        detach.deadline = Clock::now() + 10s;
+        if (!device.empty()) run_process(detach);
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+
+    static constexpr const char* kDirPrefix = "/var/tmp/veeamha-fslab-";
+
+    // Loop devices an earlier run of this fixture attached and could not detach because its
+    // process died without unwinding: backed by our folder naming a PID that no longer exists.
+    // (Its mounts were in its private mount namespace and died with it.)
+    static void remove_stale_loops() {
+        const std::string prefix = kDirPrefix;
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator("/sys/block", ec)) {
+            std::ifstream in(entry.path() / "loop" / "backing_file");
+            std::string backing;
+            if (!std::getline(in, backing) || backing.compare(0, prefix.size(), prefix) != 0) continue;
+            std::string rest = backing.substr(prefix.size());
+            pid_t pid = static_cast<pid_t>(std::atoi(rest.c_str()));
+            if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+            ProcessSpec detach;
+            detach.argv = {"losetup", "-d", "/dev/" + entry.path().filename().string()};
+            detach.deadline = Clock::now() + 10s;
+            run_process(detach);
+            fs::remove_all(backing.substr(0, backing.rfind('/')), ec);
+        }
+    }
+
+    config::FilesystemSpec spec() const {
+        config::FilesystemSpec s;
+        s.device = device;
+        s.mountpoint = mnt;
+        s.fstype = "xfs";
+        return s;
+    }
+};
+
+// A child process that holds the mount some way, named so the report can be checked.
+struct Holder {
+    pid_t pid = -1;
+    std::string name;
+
+    Holder(const std::string& comm, std::function<void()> hold) : name(comm) {
+        int ready[2];
+        REQUIRE(::pipe(ready) == 0);
+        pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            ::signal(SIGTERM, SIG_DFL);  // not Catch2's fatal-signal handler, inherited by fork
+            ::prctl(PR_SET_NAME, comm.c_str());
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            hold();
+            char c = 1;
+            (void)!::write(ready[1], &c, 1);
+            for (;;) ::pause();
+        }
+        ::close(ready[1]);
+        char c = 0;
+        REQUIRE(::read(ready[0], &c, 1) == 1);
+        ::close(ready[0]);
+    }
+    ~Holder() {
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    }
+    // The signal the child died of (reaps it), or 0 if it is still alive.
+    int died_of(std::chrono::milliseconds wait) {
+        auto until = Clock::now() + wait;
+        for (;;) {
+            int status = 0;
+            pid_t r = ::waitpid(pid, &status, WNOHANG);
+            if (r == pid) {
+                pid = -1;
+                return WIFSIGNALED(status) ? WTERMSIG(status) : -1;
+            }
+            if (Clock::now() >= until) return 0;
+            std::this_thread::sleep_for(5ms);
+        }
+    }
+};
+
+const storage::MountEntry* find_mount(const std::vector<storage::MountEntry>& mounts, const std::string& mp) {
+    return storage::top_mount_at(mounts, mp);
+}
+
+std::vector<storage::MountEntry> mounts_now() {
+    std::string err;
+    auto m = storage::read_mountinfo(&err);
+    REQUIRE(m);
+    return *m;
+}
+
+}  // namespace
+
+TEST_CASE("xfs: mount, monitor, idempotent start, unmount", "[lab]") {
+    LoopXfs disk;
+    auto spec = disk.spec();
+    spec.options = "noatime,nodev,logbufs=8";
+    spec.deep_check = true;
+    storage::FilesystemResource fsr(spec);
+
+    CHECK(fsr.monitor(ctx_for(5s)).status == OpStatus::NotRunning);
+    CHECK(fsr.stop(ctx_for(5s)).status == OpStatus::Ok);  // not mounted = stopped
+
+    OpResult r = fsr.start(ctx_for(20s));
+    INFO(r.reason);
+    REQUIRE(r.status == OpStatus::Ok);
+    struct stat st {};
+    REQUIRE(::stat((disk.dir + "/mnt").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0755);
+    auto mounts = mounts_now();
+    const auto* m = find_mount(mounts, disk.mnt);
+    REQUIRE(m);
+    CHECK(m->fstype == "xfs");
+    CHECK(storage::has_option(m->mount_options, "noatime"));
+    CHECK(storage::has_option(m->mount_options, "nodev"));
+    CHECK(storage::has_option(m->super_options, "logbufs=8"));
+
+    OpResult mon = fsr.monitor(ctx_for(5s));
+    INFO(mon.reason);
+    CHECK(mon.status == OpStatus::Ok);
+    CHECK_FALSE(fs::exists(disk.mnt + "/.veeam-ha-probe"));  // the probe cleans up after itself
+
+    OpResult again = fsr.start(ctx_for(5s));
+    CHECK(again.status == OpStatus::Ok);
+    CHECK(contains(again.reason, "already mounted"));
+
+    OpResult s = fsr.stop(ctx_for(20s));
+    INFO(s.reason);
+    CHECK(s.status == OpStatus::Ok);
+    CHECK(find_mount(mounts_now(), disk.mnt) == nullptr);
+    CHECK(fsr.monitor(ctx_for(5s)).status == OpStatus::NotRunning);
+    CHECK(fsr.stop(ctx_for(5s)).status == OpStatus::Ok);
+}
+
+TEST_CASE("xfs: a device given through a symlink is the same device", "[lab]") {
+    LoopXfs disk;
+    std::string link = disk.dir + "/vg-lv";
+    REQUIRE(::symlink(disk.device.c_str(), link.c_str()) == 0);
+    auto spec = disk.spec();
+    spec.device = link;
+    storage::FilesystemResource via_link(spec);
+    REQUIRE(via_link.start(ctx_for(20s)).status == OpStatus::Ok);
+    // The kernel records the path we passed; the direct name of the device still matches.
+    storage::FilesystemResource direct(disk.spec());
+    CHECK(direct.monitor(ctx_for(5s)).status == OpStatus::Ok);
+    CHECK(contains(direct.start(ctx_for(5s)).reason, "already mounted"));
+    CHECK(direct.stop(ctx_for(20s)).status == OpStatus::Ok);
+}
+
+TEST_CASE("xfs: busy unmount stops the holders and names them", "[lab]") {
+    LoopXfs disk;
+    storage::FilesystemTuning tuning;
+    tuning.term_grace = 500ms;
+    storage::FilesystemResource fsr(disk.spec(), tuning);
+    REQUIRE(fsr.start(ctx_for(20s)).status == OpStatus::Ok);
+    std::string mp = disk.mnt;
+    {
+        int fd = ::open((mp + "/data").c_str(), O_CREAT | O_WRONLY, 0644);
+        REQUIRE(fd >= 0);
+        REQUIRE(::ftruncate(fd, 4096) == 0);
+        ::close(fd);
+    }
+    Holder cwd("holder-cwd", [&] { (void)!::chdir(mp.c_str()); });
+    Holder file("holder-fd", [&] { (void)!::open((mp + "/data").c_str(), O_RDONLY); });
+    Holder mapped("holder-mmap", [&] {
+        int fd = ::open((mp + "/data").c_str(), O_RDONLY);
+        (void)!::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
+        ::close(fd);  // only the mapping holds it now
+    });
+    Holder stubborn("holder-noterm", [&] {
+        ::signal(SIGTERM, SIG_IGN);
+        (void)!::chdir(mp.c_str());
+    });
+
+    OpResult r = fsr.stop(ctx_for(20s));
+    INFO(r.reason);
+    REQUIRE(r.status == OpStatus::Ok);
+    CHECK(find_mount(mounts_now(), mp) == nullptr);
+    for (Holder* h : {&cwd, &file, &mapped, &stubborn}) {
+        INFO(h->name);
+        CHECK(contains(r.reason, std::to_string(h->pid) + " " + h->name));
+    }
+    CHECK(contains(r.reason, "(cwd)"));
+    CHECK(contains(r.reason, "(fd "));
+    CHECK(contains(r.reason, "(mmap)"));
+    CHECK(contains(r.reason, "SIGKILL: " + std::to_string(stubborn.pid) + " holder-noterm"));
+    CHECK(cwd.died_of(2s) == SIGTERM);
+    CHECK(file.died_of(2s) == SIGTERM);
+    CHECK(mapped.died_of(2s) == SIGTERM);
+    CHECK(stubborn.died_of(2s) == SIGKILL);
+}
+
+TEST_CASE("xfs: a holder the resource cannot stop makes the stop fail, or lazily detach", "[lab]") {
+    LoopXfs disk;
+    // Our own process holds the mount (we never signal ourselves): nothing can free it.
+    storage::FilesystemTuning tuning;
+    tuning.term_grace = 100ms;
+    tuning.unmount_attempts = 2;
+    storage::FilesystemResource fsr(disk.spec(), tuning);
+    REQUIRE(fsr.start(ctx_for(20s)).status == OpStatus::Ok);
+    int fd = ::open(disk.mnt.c_str(), O_RDONLY | O_DIRECTORY);
+    REQUIRE(fd >= 0);
+    OpResult r = fsr.stop(ctx_for(3s));
+    INFO(r.reason);
+    CHECK(r.status == OpStatus::Failed);
+    CHECK(contains(r.reason, "still busy"));
+    CHECK(find_mount(mounts_now(), disk.mnt) != nullptr);
+
+    auto lazy_spec = disk.spec();
+    lazy_spec.on_busy = config::FilesystemSpec::OnBusy::KillThenLazy;
+    storage::FilesystemResource lazy(lazy_spec, tuning);
+    OpResult l = lazy.stop(ctx_for(3s));
+    INFO(l.reason);
+    CHECK(l.status == OpStatus::Ok);
+    CHECK(contains(l.reason, "lazily detached"));
+    CHECK(find_mount(mounts_now(), disk.mnt) == nullptr);
+    ::close(fd);
+}
+
+TEST_CASE("xfs: a mountpoint with another filesystem on it is refused", "[lab]") {
+    LoopXfs disk;
+    fs::create_directories(disk.mnt);
+    REQUIRE(::mount("tmpfs", disk.mnt.c_str(), "tmpfs", 0, "size=1m") == 0);
+    storage::FilesystemResource fsr(disk.spec());
+    OpResult r = fsr.start(ctx_for(10s));
+    INFO(r.reason);
+    CHECK(r.status == OpStatus::Failed);
+    CHECK(contains(r.reason, "is busy"));
+    CHECK(contains(r.reason, "tmpfs"));
+    auto mounts = mounts_now();
+    CHECK(find_mount(mounts, disk.mnt)->fstype == "tmpfs");
+    OpResult mon = fsr.monitor(ctx_for(5s));
+    CHECK(mon.status == OpStatus::Failed);
+    // stop leaves a mount that is not ours alone
+    CHECK(fsr.stop(ctx_for(5s)).status == OpStatus::Ok);
+    CHECK(find_mount(mounts_now(), disk.mnt)->fstype == "tmpfs");
+}
+
+TEST_CASE("xfs: a device already mounted elsewhere is refused", "[lab]") {
+    LoopXfs disk;
+    std::string other = disk.dir + "/elsewhere";
+    fs::create_directories(other);
+    REQUIRE(::mount(disk.device.c_str(), other.c_str(), "xfs", 0, nullptr) == 0);
+    storage::FilesystemResource fsr(disk.spec());
+    OpResult r = fsr.start(ctx_for(10s));
+    INFO(r.reason);
+    CHECK(r.status == OpStatus::Failed);
+    CHECK(contains(r.reason, "already mounted at " + other));
+    CHECK(find_mount(mounts_now(), disk.mnt) == nullptr);
+    CHECK(fsr.monitor(ctx_for(5s)).status == OpStatus::Failed);
+    // A stop must not report "stopped" while the device is still mounted on this node.
+    OpResult s = fsr.stop(ctx_for(5s));
+    CHECK(s.status == OpStatus::Failed);
+    CHECK(contains(s.reason, other));
+}
+
+TEST_CASE("xfs: read-only remount and a shut-down filesystem fail the monitor", "[lab]") {
+    LoopXfs disk;
+    auto spec = disk.spec();
+    spec.deep_check = true;
+    storage::FilesystemResource deep(spec);
+    storage::FilesystemResource shallow(disk.spec());
+    REQUIRE(deep.start(ctx_for(20s)).status == OpStatus::Ok);
+    REQUIRE(deep.monitor(ctx_for(5s)).status == OpStatus::Ok);
+
+    REQUIRE(::mount(nullptr, disk.mnt.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+    OpResult ro = deep.monitor(ctx_for(5s));
+    INFO(ro.reason);
+    CHECK(ro.status == OpStatus::Failed);
+    CHECK(contains(ro.reason, "read-only"));
+    CHECK(contains(deep.start(ctx_for(5s)).reason, "read-only"));
+
+    REQUIRE(::mount(nullptr, disk.mnt.c_str(), nullptr, MS_REMOUNT, nullptr) == 0);
+    REQUIRE(deep.monitor(ctx_for(5s)).status == OpStatus::Ok);
+    // An XFS shutdown (what XFS does on metadata I/O errors) leaves mountinfo saying "rw": only
+    // the write probe sees it.
+    run_ok({"xfs_io", "-x", "-c", "shutdown", disk.mnt});
+    CHECK(shallow.monitor(ctx_for(5s)).status == OpStatus::Ok);
+    OpResult dead = deep.monitor(ctx_for(5s));
+    INFO(dead.reason);
+    CHECK(dead.status == OpStatus::Failed);
+    CHECK(contains(dead.reason, "probe"));
+    CHECK(contains(dead.reason, "error"));
+    CHECK(deep.stop(ctx_for(20s)).status == OpStatus::Ok);
+}
+
+TEST_CASE("xfs: a deep probe on a frozen (hung) filesystem times out at the deadline", "[lab]") {
+    LoopXfs disk;
+    auto spec = disk.spec();
+    spec.deep_check = true;
+    storage::FilesystemResource fsr(spec);
+    REQUIRE(fsr.start(ctx_for(20s)).status == OpStatus::Ok);
+    run_ok({"fsfreeze", "-f", disk.mnt});
+
+    auto t0 = Clock::now();
+    OpResult r = fsr.monitor(ctx_for(300ms));
+    auto took = Clock::now() - t0;
+    INFO(r.reason);
+    CHECK(r.status == OpStatus::TimedOut);
+    CHECK(took < 2s);  // the caller got control back near the 300 ms deadline
+    // The blocked probe thread is still there: no second one is piled on.
+    OpResult again = fsr.monitor(ctx_for(300ms));
+    CHECK(again.status == OpStatus::TimedOut);
+    CHECK(contains(again.reason, "still blocked"));
+
+    run_ok({"fsfreeze", "-u", disk.mnt});
+    // Once thawed, the abandoned probe finishes and the monitor is healthy again.
+    OpResult after;
+    for (auto until = Clock::now() + 10s; Clock::now() < until;) {
+        after = fsr.monitor(ctx_for(2s));
+        if (after.status == OpStatus::Ok) break;
+        std::this_thread::sleep_for(20ms);
+    }
+    INFO(after.reason);
+    CHECK(after.status == OpStatus::Ok);
+    CHECK(fsr.stop(ctx_for(20s)).status == OpStatus::Ok);
+}
+
+TEST_CASE("xfs: bad options and missing devices fail start with a clear reason", "[lab]") {
+    LoopXfs disk;
+    auto spec = disk.spec();
+    spec.options = "noatime,bind";
+    CHECK(contains(storage::FilesystemResource(spec).start(ctx_for(5s)).reason, "'bind'"));
+    spec.options = "nosuchxfsoption=1";
+    OpResult bad = storage::FilesystemResource(spec).start(ctx_for(10s));
+    CHECK(bad.status == OpStatus::Failed);
+    CHECK(contains(bad.reason, "nosuchxfsoption"));
+    spec = disk.spec();
+    spec.device = disk.dir + "/no-such-device";
+    OpResult missing = storage::FilesystemResource(spec).start(ctx_for(5s));
+    CHECK(missing.status == OpStatus::Failed);
+    CHECK(contains(missing.reason, "No such file"));
+    spec = disk.spec();
+    spec.mountpoint = "relative/path";
+    CHECK(contains(storage::FilesystemResource(spec).start(ctx_for(5s)).reason, "absolute"));
+}

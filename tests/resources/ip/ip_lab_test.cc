@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// IpResource on real interfaces: three network namespaces on a bridge; the floating address
+// moves from A to B and client C must follow it thanks to the announcements.
+#include <net/if.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_ether.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+
+#include <atomic>
+#include <cstring>
+#include <catch2/catch.hpp>
+
+#include "net/ip/frames.h"
+#include "net/ip/ip_resource.h"
+#include "net/ip/packet_socket.h"
+#include "tests/resources/ip/netns_lab.h"
+
+using namespace veeamha;
+using namespace veeamha::ip;
+using namespace std::chrono_literals;
+using lab::in_netns;
+
+namespace {
+
+constexpr const char* kVip4 = "198.51.100.100";
+constexpr const char* kVip6 = "2001:db8:5::100";
+
+config::IpSpec vip_spec(int family) {
+    config::IpSpec s;
+    s.address.family = family;
+    s.address.address = family == AF_INET ? kVip4 : kVip6;
+    s.address.prefix = family == AF_INET ? 24 : 64;
+    s.interface = "eth0";
+    s.garp_count = 3;
+    s.garp_interval = 50ms;
+    s.garp_repeat_after = 0ms;
+    return s;
+}
+
+OpContext ctx(std::chrono::milliseconds budget = 5s) {
+    OpContext c;
+    c.deadline = Clock::now() + budget;
+    return c;
+}
+
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+struct NeighCtx {
+    IpAddress want;
+    std::optional<Mac> mac;
+};
+
+// The link-layer address the current namespace's neighbour table has for `ip` (any state
+// with an address: reachable, stale, delay, probe, permanent).
+std::optional<Mac> neighbour_mac(const IpAddress& ip) {
+    NetlinkSocket nl;
+    char buf[kRequestBufferSize];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_GETNEIGH;
+    nlh->nlmsg_flags = NLM_F_DUMP;
+    auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+    ndm->ndm_family = static_cast<uint8_t>(ip.family);
+    NeighCtx st{ip, std::nullopt};
+    NetlinkStatus s = nl.transact(
+        nlh,
+        [&](const nlmsghdr* m) {
+            if (m->nlmsg_type != RTM_NEWNEIGH) return;
+            const auto* n = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(m));
+            if (n->ndm_state & (NUD_INCOMPLETE | NUD_FAILED | NUD_NOARP)) return;
+            struct Found {
+                std::optional<IpAddress> dst;
+                std::optional<Mac> lladdr;
+                int family;
+            } f{std::nullopt, std::nullopt, n->ndm_family};
+            mnl_attr_parse(m, sizeof(ndmsg), [](const nlattr* a, void* data) -> int {
+                auto* found = static_cast<Found*>(data);
+                size_t len = mnl_attr_get_payload_len(a);
+                if (mnl_attr_get_type(a) == NDA_DST && (len == 4 || len == 16)) {
+                    IpAddress d;
+                    d.family = found->family;
+                    std::memcpy(d.bytes.data(), mnl_attr_get_payload(a), len);
+                    found->dst = d;
+                }
+                if (mnl_attr_get_type(a) == NDA_LLADDR && len == 6) {
+                    Mac mac;
+                    std::memcpy(mac.data(), mnl_attr_get_payload(a), 6);
+                    found->lladdr = mac;
+                }
+                return MNL_CB_OK;
+            }, &f);
+            if (f.dst && *f.dst == st.want && f.lladdr) st.mac = f.lladdr;
+        },
+        Clock::now() + 2s);
+    REQUIRE(s.ok());
+    return st.mac;
+}
+
+std::string neighbour_text(const std::string& ns, const IpAddress& ip) {
+    auto mac = in_netns(ns, [&] { return neighbour_mac(ip); });
+    return mac ? mac_text(*mac) : "(none)";
+}
+
+void ping_from(const std::string& ns, const std::string& address) {
+    lab::run_ok({"ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "2", address});
+}
+
+std::vector<AddressInfo> addresses_in(const std::string& ns, int family) {
+    return in_netns(ns, [family] {
+        NetlinkSocket nl;
+        std::vector<AddressInfo> out;
+        REQUIRE(nl.list_addresses(family, static_cast<int>(::if_nametoindex("eth0")), out, Clock::now() + 2s).ok());
+        return out;
+    });
+}
+
+const AddressInfo* find(const std::vector<AddressInfo>& list, const std::string& text) {
+    for (const auto& a : list) {
+        if (a.address.text() == text) return &a;
+    }
+    return nullptr;
+}
+
+// Moves the VIP from A to B and returns how long after B's start() returned C's neighbour
+// entry showed B's MAC (or nullopt if not within 2 s).
+void move_and_check(lab::Lab& net, int family) {
+    const auto spec = vip_spec(family);
+    const IpAddress vip = *IpAddress::parse(family, spec.address.address);
+    IpResource on_a(spec), on_b(spec);
+
+    OpResult a_start = in_netns(net.A().ns, [&] { return on_a.start(ctx()); });
+    INFO("A start: " << a_start.reason);
+    REQUIRE(a_start.status == OpStatus::Ok);
+    ping_from(net.C().ns, spec.address.address);
+    REQUIRE(neighbour_text(net.C().ns, vip) == mac_text(net.A().mac));
+
+    OpResult a_stop = in_netns(net.A().ns, [&] { return on_a.stop(ctx()); });
+    REQUIRE(a_stop.status == OpStatus::Ok);
+    auto t0 = Clock::now();
+    OpResult b_start = in_netns(net.B().ns, [&] { return on_b.start(ctx()); });
+    auto t1 = Clock::now();
+    INFO("B start: " << b_start.reason);
+    REQUIRE(b_start.status == OpStatus::Ok);
+
+    // Poll C's neighbour table (bounded) until it has B's MAC.
+    std::optional<Clock::time_point> seen;
+    in_netns(net.C().ns, [&] {
+        for (auto until = t1 + 2s; Clock::now() < until;) {
+            auto mac = neighbour_mac(vip);
+            if (mac && *mac == net.B().mac) {
+                seen = Clock::now();
+                break;
+            }
+            std::this_thread::sleep_for(1ms);
+        }
+        return 0;
+    });
+    INFO("C's entry now: " << neighbour_text(net.C().ns, vip) << ", B is " << mac_text(net.B().mac));
+    REQUIRE(seen.has_value());
+    auto after_start = std::chrono::duration_cast<std::chrono::milliseconds>(*seen - t1);
+    auto from_call = std::chrono::duration_cast<std::chrono::milliseconds>(*seen - t0);
+    WARN("C switched to B's MAC " << after_start.count() << " ms after B's start() returned ("
+                                  << from_call.count() << " ms after it was called, including the "
+                                  << "duplicate-address probe window)");
+    CHECK(after_start <= 100ms);
+    // And C really reaches the address at B now.
+    ping_from(net.C().ns, spec.address.address);
+    CHECK(in_netns(net.B().ns, [&] { return on_b.monitor(ctx()).status; }) == OpStatus::Ok);
+    CHECK(in_netns(net.A().ns, [&] { return on_a.monitor(ctx()).status; }) == OpStatus::NotRunning);
+    CHECK(in_netns(net.B().ns, [&] { return on_b.stop(ctx()).status; }) == OpStatus::Ok);
+}
+
+void duplicate_refused(lab::Lab& net, int family) {
+    const auto spec = vip_spec(family);
+    IpResource on_a(spec), on_b(spec);
+    REQUIRE(in_netns(net.A().ns, [&] { return on_a.start(ctx()).status; }) == OpStatus::Ok);
+    OpResult b = in_netns(net.B().ns, [&] { return on_b.start(ctx()); });
+    INFO(b.reason);
+    CHECK(b.status == OpStatus::Failed);
+    CHECK(contains(b.reason, mac_text(net.A().mac)));
+    CHECK(contains(b.reason, "refusing"));
+    CHECK(find(addresses_in(net.B().ns, family), spec.address.address) == nullptr);
+    CHECK(in_netns(net.B().ns, [&] { return on_b.monitor(ctx()).status; }) == OpStatus::NotRunning);
+    // Once A let go, B may take it.
+    REQUIRE(in_netns(net.A().ns, [&] { return on_a.stop(ctx()).status; }) == OpStatus::Ok);
+    OpResult b2 = in_netns(net.B().ns, [&] { return on_b.start(ctx()); });
+    INFO(b2.reason);
+    CHECK(b2.status == OpStatus::Ok);
+    in_netns(net.B().ns, [&] { return on_b.stop(ctx()); });
+}
+
+// Counts gratuitous ARP requests for `vip` from `from` seen in namespace `ns`, on its own
+// thread (no Catch2 macros there), until `enough` (0 = no limit) or `window` passed.
+class GarpCounter {
+public:
+    GarpCounter(const std::string& ns, IpAddress vip, Mac from, int enough, std::chrono::milliseconds window)
+        : thread_([this, ns, vip, from, enough, window] {
+              PacketSocket s;
+              bool ok = lab::enter_netns(ns) && s.open(static_cast<int>(::if_nametoindex("eth0")), ETH_P_ARP).empty();
+              opened_ = ok;
+              ready_ = true;
+              if (!ok) return;
+              s.receive_until(Clock::now() + window, [&](const uint8_t* f, size_t len) {
+                  auto arp = parse_arp(f, len);
+                  if (arp && arp->op == 1 && arp->sender_mac == from && arp->sender_ip == vip && arp->target_ip == vip) {
+                      ++count_;
+                  }
+                  return enough > 0 && count_.load() >= enough;
+              });
+          }) {
+        while (!ready_) std::this_thread::sleep_for(1ms);
+        REQUIRE(opened_.load());
+    }
+    ~GarpCounter() {
+        if (thread_.joinable()) thread_.join();
+    }
+    int join() {
+        thread_.join();
+        return count_.load();
+    }
+
+private:
+    std::atomic<bool> ready_{false}, opened_{false};
+    std::atomic<int> count_{0};
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("ip: IPv4 move A -> B, gratuitous ARP updates C's cache", "[lab]") {
+    lab::Lab net;
+    move_and_check(net, AF_INET);
+}
+
+TEST_CASE("ip: IPv6 move A -> B, unsolicited NA updates C's cache", "[lab]") {
+    lab::Lab net;
+    move_and_check(net, AF_INET6);
+}
+
+TEST_CASE("ip: IPv4 start refused while another host answers ARP for the address", "[lab]") {
+    lab::Lab net;
+    duplicate_refused(net, AF_INET);
+}
+
+TEST_CASE("ip: IPv6 start refused while another host answers DAD for the address", "[lab]") {
+    lab::Lab net;
+    duplicate_refused(net, AF_INET6);
+}
+
+TEST_CASE("ip: label, prefix and broadcast as configured, start and stop idempotent", "[lab]") {
+    lab::Lab net;
+    auto spec = vip_spec(AF_INET);
+    spec.label = "eth0:vip";
+    IpResource r(spec);
+    REQUIRE(in_netns(net.A().ns, [&] { return r.start(ctx()).status; }) == OpStatus::Ok);
+    auto list = addresses_in(net.A().ns, AF_INET);
+    const AddressInfo* a = find(list, kVip4);
+    REQUIRE(a);
+    CHECK(a->prefix == 24);
+    CHECK(a->label == "eth0:vip");
+    REQUIRE(a->broadcast);
+    CHECK(a->broadcast->text() == "198.51.100.255");
+
+    OpResult again = in_netns(net.A().ns, [&] { return r.start(ctx()); });
+    CHECK(again.status == OpStatus::Ok);
+    CHECK(contains(again.reason, "already present"));
+    CHECK(contains(again.reason, "gratuitous ARP sent"));  // still announced
+    CHECK(r.announcements_sent() >= 1);
+
+    // Present with another prefix: not ours to silently accept.
+    auto other = spec;
+    other.address.prefix = 25;
+    other.label.clear();
+    OpResult wrong = in_netns(net.A().ns, [&] { return IpResource(other).start(ctx()); });
+    CHECK(wrong.status == OpStatus::Failed);
+    CHECK(contains(wrong.reason, "/24"));
+
+    CHECK(in_netns(net.A().ns, [&] { return r.stop(ctx()).status; }) == OpStatus::Ok);
+    CHECK(find(addresses_in(net.A().ns, AF_INET), kVip4) == nullptr);
+    CHECK(in_netns(net.A().ns, [&] { return r.stop(ctx()).status; }) == OpStatus::Ok);
+    CHECK(in_netns(net.A().ns, [&] { return r.monitor(ctx()).status; }) == OpStatus::NotRunning);
+
+    auto v6 = vip_spec(AF_INET6);
+    REQUIRE(in_netns(net.A().ns, [&] { return IpResource(v6).start(ctx()).status; }) == OpStatus::Ok);
+    auto list6 = addresses_in(net.A().ns, AF_INET6);
+    const AddressInfo* a6 = find(list6, kVip6);
+    REQUIRE(a6);
+    CHECK(a6->prefix == 64);
+    CHECK((a6->flags & IFA_F_NODAD) != 0);
+}
+
+TEST_CASE("ip: monitor fails when the link loses carrier or goes down", "[lab]") {
+    lab::Lab net;
+    IpResource r(vip_spec(AF_INET));
+    REQUIRE(in_netns(net.A().ns, [&] { return r.start(ctx()).status; }) == OpStatus::Ok);
+    REQUIRE(in_netns(net.A().ns, [&] { return r.monitor(ctx()).status; }) == OpStatus::Ok);
+
+    // The switch port goes down: A's veth loses carrier.
+    lab::run_ok({"ip", "-n", net.switch_ns(), "link", "set", "pA", "down"});
+    lab::run_ok({"ip", "-n", net.C().ns, "link", "set", "eth0", "down"});  // not involved: must not matter
+    OpResult m;
+    for (auto until = Clock::now() + 3s; Clock::now() < until;) {
+        m = in_netns(net.A().ns, [&] { return r.monitor(ctx()); });
+        if (m.status != OpStatus::Ok) break;
+        std::this_thread::sleep_for(5ms);
+    }
+    INFO(m.reason);
+    CHECK(m.status == OpStatus::Failed);
+    CHECK(contains(m.reason, "carrier"));
+    // A start refuses a link without carrier.
+    CHECK(contains(in_netns(net.A().ns, [&] { return IpResource(vip_spec(AF_INET)).start(ctx()).reason; }), "carrier"));
+
+    lab::run_ok({"ip", "-n", net.switch_ns(), "link", "set", "pA", "up"});
+    for (auto until = Clock::now() + 3s; Clock::now() < until;) {
+        m = in_netns(net.A().ns, [&] { return r.monitor(ctx()); });
+        if (m.status == OpStatus::Ok) break;
+        std::this_thread::sleep_for(5ms);
+    }
+    CHECK(m.status == OpStatus::Ok);
+
+    lab::run_ok({"ip", "-n", net.A().ns, "link", "set", "eth0", "down"});
+    m = in_netns(net.A().ns, [&] { return r.monitor(ctx()); });
+    INFO(m.reason);
+    CHECK(m.status == OpStatus::Failed);
+    CHECK(contains(m.reason, "administratively down"));
+}
+
+TEST_CASE("ip: the announcement burst is count x interval, repeated once, stopped by stop()", "[lab]") {
+    lab::Lab net;
+    auto spec = vip_spec(AF_INET);
+    spec.garp_count = 3;
+    spec.garp_interval = 20ms;
+    spec.garp_repeat_after = 150ms;
+    const IpAddress vip = *IpAddress::parse(AF_INET, kVip4);
+    const Mac b_mac = net.B().mac;
+    IpTuning tuning;
+    tuning.announce_arp_reply_too = false;  // one frame per round: count rounds on the wire
+    IpResource r(spec, tuning);
+
+    GarpCounter counter(net.C().ns, vip, b_mac, 6, 3s);
+    auto t0 = Clock::now();
+    REQUIRE(in_netns(net.B().ns, [&] { return r.start(ctx()).status; }) == OpStatus::Ok);
+    auto start_took = Clock::now() - t0;
+    CHECK(counter.join() == 6);  // 3 rounds + the 3 repeated
+    CHECK(r.announcements_sent() == 6);
+    // start() did not wait for the burst: only the probe window and the first round.
+    CHECK(start_took < IpTuning{}.duplicate_probe_window + 150ms);
+    REQUIRE(in_netns(net.B().ns, [&] { return r.stop(ctx()).status; }) == OpStatus::Ok);
+
+    // stop() ends a long burst at once: nothing more reaches C afterwards (observed for 10
+    // intervals, where a running burst would have sent 10 frames).
+    spec.garp_count = 1000;
+    spec.garp_repeat_after = 0ms;
+    IpResource longer(spec, tuning);
+    REQUIRE(in_netns(net.B().ns, [&] { return longer.start(ctx()).status; }) == OpStatus::Ok);
+    auto s0 = Clock::now();
+    REQUIRE(in_netns(net.B().ns, [&] { return longer.stop(ctx()).status; }) == OpStatus::Ok);
+    CHECK(Clock::now() - s0 < 500ms);
+    GarpCounter after_stop(net.C().ns, vip, b_mac, 0, 200ms);
+    CHECK(after_stop.join() == 0);
+}
+
+TEST_CASE("ip: configuration mistakes fail start with a clear reason", "[lab]") {
+    lab::Lab net;
+    auto spec = vip_spec(AF_INET);
+    spec.interface = "nosuch0";
+    CHECK(contains(in_netns(net.A().ns, [&] { return IpResource(spec).start(ctx()).reason; }), "nosuch0 not found"));
+    CHECK(in_netns(net.A().ns, [&] { return IpResource(spec).stop(ctx()).status; }) == OpStatus::Ok);
+    spec = vip_spec(AF_INET);
+    spec.label = "eth1:x";
+    CHECK(contains(in_netns(net.A().ns, [&] { return IpResource(spec).start(ctx()).reason; }), "must begin with"));
+    spec = vip_spec(AF_INET6);
+    spec.label = "eth0:x";
+    CHECK(contains(in_netns(net.A().ns, [&] { return IpResource(spec).start(ctx()).reason; }), "IPv4 only"));
+    spec = vip_spec(AF_INET);
+    spec.address.address = "198.51.100.300";
+    CHECK(contains(in_netns(net.A().ns, [&] { return IpResource(spec).start(ctx()).reason; }), "not a valid"));
+}
