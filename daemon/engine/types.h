@@ -49,12 +49,14 @@ struct HistoryEntry {
     int64_t wall = 0;
     std::string kind;
     std::string text;
+    bool operator==(const HistoryEntry&) const = default;
 };
 
 struct FailoverRecord {
     int64_t wall = 0;
     std::string reason;
     int64_t duration_ms = 0;
+    bool operator==(const FailoverRecord&) const = default;
 };
 
 // Survives daemon restarts and reboots; written (fsync) before the actions that depend on it.
