@@ -217,17 +217,22 @@ bool is_ip_literal(const std::string& host, bool* v6) {
 
 // getaddrinfo has no timeout: run it on a helper thread and stop waiting at `until`. A resolver
 // that hangs costs one parked thread until the C library gives up, never the caller's time.
+struct Address {
+    std::string text;
+    bool v6 = false;
+};
+
 struct Resolution {
     std::mutex m;
     std::condition_variable cv;
     bool done = false;
-    std::string address;
-    bool v6 = false;
+    std::vector<Address> addresses;
     std::string error;
 };
 
-bool resolve(const std::string& host, Deadline until, std::string* address, bool* v6,
-             std::string* error) {
+constexpr size_t kMaxAddresses = 8;
+
+bool resolve(const std::string& host, Deadline until, std::vector<Address>* addresses, std::string* error) {
     auto state = std::make_shared<Resolution>();
     std::thread([state, host] {
         addrinfo hints{};
@@ -235,35 +240,32 @@ bool resolve(const std::string& host, Deadline until, std::string* address, bool
         hints.ai_socktype = SOCK_STREAM;
         addrinfo* res = nullptr;
         int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-        std::string addr, err;
-        bool is6 = false;
+        std::vector<Address> found;
+        std::string err;
         if (rc != 0) {
             err = gai_strerror(rc);
         } else {
             char buf[INET6_ADDRSTRLEN] = {};
-            for (addrinfo* a = res; a && addr.empty(); a = a->ai_next) {
+            for (addrinfo* a = res; a && found.size() < kMaxAddresses; a = a->ai_next) {
                 const void* src = a->ai_family == AF_INET
                     ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
                     : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
-                if (inet_ntop(a->ai_family, src, buf, sizeof buf)) {
-                    addr = buf;
-                    is6 = a->ai_family == AF_INET6;
-                }
+                if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) &&
+                    inet_ntop(a->ai_family, src, buf, sizeof buf))
+                    found.push_back(Address{buf, a->ai_family == AF_INET6});
             }
             freeaddrinfo(res);
-            if (addr.empty()) err = "no address";
+            if (found.empty()) err = "no address";
         }
         std::lock_guard lock(state->m);
-        state->address = addr;
-        state->v6 = is6;
+        state->addresses = std::move(found);
         state->error = err;
         state->done = true;
         state->cv.notify_all();
     }).detach();
     std::unique_lock lock(state->m);
     if (!state->cv.wait_until(lock, until, [&] { return state->done; })) return false;
-    *address = state->address;
-    *v6 = state->v6;
+    *addresses = state->addresses;
     *error = state->error;
     return true;
 }
@@ -527,29 +529,39 @@ std::optional<VimError> VimSession::connect() {
     Impl& im = *impl_;
     if (auto e = im.create_context()) return e;
 
+    std::vector<Address> addresses;
     bool v6 = false;
-    std::string address = im.settings.host;
-    if (!is_ip_literal(im.settings.host, &v6)) {
+    if (is_ip_literal(im.settings.host, &v6)) {
+        addresses.push_back(Address{im.settings.host, v6});
+    } else {
         std::string err;
         Deadline until = std::min(im.deadline, Clock::now() + im.settings.call_timeout);
-        if (!resolve(im.settings.host, until, &address, &v6, &err))
+        if (!resolve(im.settings.host, until, &addresses, &err))
             return im.error(ErrorKind::Timeout, Step::Resolve,
                             "resolving vCenter host name " + im.settings.host + " timed out");
         if (!err.empty())
             return im.error(ErrorKind::Unreachable, Step::Resolve,
                             "cannot resolve vCenter host name " + im.settings.host + ": " + err);
     }
-    im.endpoint = "https://" + (v6 ? "[" + address + "]" : address) + ":" +
-                  std::to_string(im.settings.port) + "/sdk";
 
     _vim25__RetrieveServiceContent req;
     req._USCOREthis.type = "ServiceInstance";
     req._USCOREthis.__item = "ServiceInstance";
     _vim25__RetrieveServiceContentResponse resp;
-    if (auto e = invoke(im, Step::Connect, [&](struct soap* s, const char* ep) {
+    // A name with several addresses (IPv6 and IPv4): the next one when one refuses.
+    for (size_t i = 0; i < addresses.size(); ++i) {
+        const Address& a = addresses[i];
+        im.endpoint = "https://" + (a.v6 ? "[" + a.text + "]" : a.text) + ":" +
+                      std::to_string(im.settings.port) + "/sdk";
+        auto e = invoke(im, Step::Connect, [&](struct soap* s, const char* ep) {
             return soap_call___vim25__RetrieveServiceContent(s, ep, nullptr, &req, resp);
-        }))
-        return e;
+        });
+        if (!e) break;
+        im.release();
+        if (e->kind != ErrorKind::Unreachable || i + 1 == addresses.size()) return e;
+        soap_closesock(im.soap);
+        im.broken = false;
+    }
     const vim25__ServiceContent* sc = resp.returnval;
     if (!sc || !sc->rootFolder || !sc->propertyCollector || !sc->sessionManager ||
         !sc->searchIndex || !sc->viewManager) {
