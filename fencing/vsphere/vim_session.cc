@@ -438,7 +438,8 @@ VimError VimSession::Impl::failure(Step s) {
     std::string soap_text = fs ? fs : "";
     if (fd && *fd) soap_text += std::string(" (") + fd + ")";
     int err = soap->error;
-    auto budget = std::to_string(settings.call_timeout.count()) + "ms";
+    auto ms = settings.call_timeout.count();
+    auto budget = ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
     if (call_timed_out) {
         bool deadline_hit = near_or_past(deadline);
         return error(ErrorKind::Timeout, s,
