@@ -332,7 +332,6 @@ VimError VimSession::Impl::error(ErrorKind kind, Step s, std::string message,
 }
 
 std::optional<VimError> VimSession::Impl::begin(Step s) {
-    step = s;
     call_timed_out = false;
     if (expired(deadline))
         return error(ErrorKind::Timeout, s,
@@ -359,10 +358,8 @@ std::optional<VimError> VimSession::Impl::create_context() {
     // Which TLS check, decided before anything touches the network.
     unsigned short flags = SOAP_SSL_SKIP_HOST_CHECK | SOAP_TLSv1_2 | SOAP_TLSv1_3;
     const char* cafile = nullptr;
-    if (settings.insecure) {
-        tls_mode = TlsMode::Insecure;
-        flags |= SOAP_SSL_NO_AUTHENTICATION | SOAP_SSL_NO_DEFAULT_CA_PATH;
-    } else if (!settings.thumbprint.empty()) {
+    // The config allows exactly one; should several be set, the safest one wins.
+    if (!settings.thumbprint.empty()) {
         std::string why;
         auto parsed = parse_thumbprint(settings.thumbprint, &why);
         if (!parsed)
@@ -378,6 +375,9 @@ std::optional<VimError> VimSession::Impl::create_context() {
             return error(ErrorKind::Setup, Step::Connect,
                          "cannot read fencing.vsphere.ca_file " + settings.ca_file + ": " +
                              std::strerror(errno));
+    } else if (settings.insecure) {
+        tls_mode = TlsMode::Insecure;
+        flags |= SOAP_SSL_NO_AUTHENTICATION | SOAP_SSL_NO_DEFAULT_CA_PATH;
     } else {
         tls_mode = TlsMode::SystemCa;  // neither given: the system's CA store
         flags |= SOAP_SSL_REQUIRE_SERVER_AUTHENTICATION;

@@ -36,7 +36,6 @@ struct VimSession::Impl {
     bool pin_mismatch = false;
 
     // The current call.
-    Step step = Step::Connect;
     Deadline call_end{};
     bool call_timed_out = false;
 
