@@ -45,8 +45,8 @@ type powerOffHook struct {
 	cmd  string
 }
 
-func (h *powerOffHook) Reference() types.ManagedObjectReference { return h.self }
-func (h *powerOffHook) PutObject(mo.Reference)                  {}
+func (h *powerOffHook) Reference() types.ManagedObjectReference   { return h.self }
+func (h *powerOffHook) PutObject(mo.Reference)                    {}
 func (h *powerOffHook) RemoveObject(types.ManagedObjectReference) {}
 
 func (h *powerOffHook) UpdateObject(obj mo.Reference, changes []types.PropertyChange) {
@@ -166,8 +166,11 @@ func main() {
 	for _, e := range all {
 		vm := e.(*simulator.VirtualMachine)
 		i := strings.LastIndex(vm.Name, "_VM")
+		if i < 0 {
+			log.Fatalf("vcsim: unexpected VM name %q", vm.Name)
+		}
 		n, err := strconv.Atoi(vm.Name[i+3:])
-		if i < 0 || err != nil {
+		if err != nil {
 			log.Fatalf("vcsim: unexpected VM name %q", vm.Name)
 		}
 		byIndex[n] = vm
