@@ -69,6 +69,11 @@ std::optional<VimError> invoke(VimSession::Impl& im, Step step, Fn&& fn) {
     return std::nullopt;
 }
 
+// tls.cc: the SHA-256 thumbprint of a certificate, and the chain check installed with
+// SSL_CTX_set_cert_verify_callback (arg = the Impl).
+std::string thumbprint_of(X509* cert);
+int verify_certificate(X509_STORE_CTX* store, void* arg);
+
 // DOM helpers for property values and fault details.
 const char* xsi_type(const soap_dom_element* elt);  // local part, without prefix; "" if none
 const soap_dom_element* child(const soap_dom_element* elt, const char* local_name);
