@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "fencing/vsphere/vsphere_fencer.h"
+
+#include "daemon/common/log.h"
+#include "fencing/secret_file.h"
+#include "fencing/vsphere/vim_session.h"
+
+namespace veeamha::fencing {
+
+using vsphere::ErrorKind;
+using vsphere::PowerOp;
+using vsphere::Step;
+using vsphere::VimError;
+using vsphere::VimSession;
+
+namespace {
+
+// Errors after which nobody knows whether vCenter acted: the request may have been executed.
+bool outcome_unknown(const VimError& e) {
+    return e.kind == ErrorKind::Timeout || e.kind == ErrorKind::Protocol ||
+           e.kind == ErrorKind::Unreachable;
+}
+
+const char* goal_word(bool off) { return off ? "off" : "on"; }
+
+// vSphere's own words for the state read back, so the log says what vCenter said.
+std::string vim_word(PowerState state) {
+    switch (state) {
+        case PowerState::On: return "poweredOn";
+        case PowerState::Off: return "poweredOff";
+        case PowerState::Suspended: return "suspended";
+        case PowerState::Unknown: break;
+    }
+    return "an unknown power state";
+}
+
+// Logs in with the password read right now from its file; the copy is wiped at once.
+std::optional<VimError> open_session(VimSession& session, const config::VSphere& settings) {
+    auto secret = read_secret_file(settings.password_file);
+    if (!secret.ok) {
+        VimError e;
+        e.kind = ErrorKind::Setup;
+        e.step = Step::Login;
+        e.message = secret.error;
+        return e;
+    }
+    if (auto e = session.connect()) {
+        wipe(secret.secret);
+        return e;
+    }
+    auto e = session.login(secret.secret);
+    wipe(secret.secret);
+    return e;
+}
+
+}  // namespace
+
+VSphereFencer::VSphereFencer(config::VSphere settings,
+                             std::vector<std::pair<std::string, std::string>> nodes)
+    : settings_(std::move(settings)), nodes_(std::move(nodes)) {}
+
+std::string VSphereFencer::describe() const { return "vsphere " + settings_.host; }
+
+std::string VSphereFencer::uuid_label() const {
+    return settings_.uuid_kind == config::UuidKind::Instance ? "instance UUID" : "BIOS UUID";
+}
+
+std::string VSphereFencer::uuid_for(const std::string& node, std::string* error) const {
+    for (const auto& [name, uuid] : nodes_) {
+        if (name != node) continue;
+        if (uuid.empty()) *error = "node " + node + " has no vm_uuid in the configuration";
+        return uuid;
+    }
+    *error = "node " + node + " is not in the configuration";
+    return {};
+}
+
+FenceResult VSphereFencer::read_back(const std::string& uuid, const std::string& label, Goal goal,
+                                     Deadline deadline, const std::string& why) {
+    FenceResult r;
+    r.fencer = describe();
+    bool want_off = goal == Goal::Off;
+    VimSession session(settings_, deadline);
+    std::string failed;
+    if (auto e = open_session(session, settings_)) {
+        failed = e->message;
+    } else if (auto vm = session.find_vm(uuid, settings_.uuid_kind); !vm.ok()) {
+        failed = vm.error().message;
+    } else if (auto st = session.power_state(vm.value()); !st.ok()) {
+        failed = st.error().message;
+    } else {
+        r.state = st.value();
+        r.confirmed = r.state == (want_off ? PowerState::Off : PowerState::On);
+        r.detail = label + ": " + why + "; a new connection then read " + vim_word(r.state);
+        session.logout();
+        return r;
+    }
+    r.detail = why + "; reading the power state again also failed: " + failed;
+    return r;
+}
+
+FenceResult VSphereFencer::power(const std::string& node, Goal goal, Deadline deadline) {
+    FenceResult r;
+    r.fencer = describe();
+    bool want_off = goal == Goal::Off;
+    std::string error;
+    std::string uuid = uuid_for(node, &error);
+    if (uuid.empty()) {
+        r.detail = error;
+        return r;
+    }
+    std::string label = "VM with " + uuid_label() + " " + uuid + " (node " + node + ")";
+    log::info("fencing: powering " + std::string(goal_word(want_off)) + " " + label + " through vCenter " +
+              settings_.host);
+
+    VimSession session(settings_, deadline);
+    if (auto e = open_session(session, settings_)) {
+        r.detail = e->message;
+        return r;
+    }
+    auto vm = session.find_vm(uuid, settings_.uuid_kind);
+    if (!vm.ok()) {
+        r.detail = vm.error().message;
+        session.logout();
+        return r;
+    }
+    label = "VM " + vm.value().value + " (" + uuid_label() + " " + uuid + ", node " + node + ")";
+
+    std::string what_happened;
+    auto task = session.start_power_op(vm.value(), want_off ? PowerOp::Off : PowerOp::On);
+    if (!task.ok()) {
+        const VimError& e = task.error();
+        if (e.kind == ErrorKind::InvalidPowerState) {
+            what_happened = std::string("was already ") + goal_word(want_off);
+        } else if (outcome_unknown(e)) {
+            return read_back(uuid, label, goal, deadline, e.message);
+        } else {
+            r.detail = e.message;
+            session.logout();
+            return r;
+        }
+    } else {
+        auto outcome = session.wait_task(task.value(), Step::WaitTask);
+        if (!outcome.ok()) {
+            if (outcome_unknown(outcome.error()))
+                return read_back(uuid, label, goal, deadline, outcome.error().message);
+            r.detail = outcome.error().message;
+            session.logout();
+            return r;
+        }
+        if (outcome.value().success) {
+            what_happened = std::string("powered ") + goal_word(want_off);
+        } else if (outcome.value().fault_type == "InvalidPowerState") {
+            what_happened = std::string("was already ") + goal_word(want_off);
+        } else {
+            // The read-back below still decides: the VM may be off despite the error.
+            what_happened = "power-" + std::string(goal_word(want_off)) + " task failed (" +
+                            (outcome.value().fault_type.empty() ? "no fault type" : outcome.value().fault_type) +
+                            (outcome.value().message.empty() ? "" : ": " + outcome.value().message) + ")";
+        }
+    }
+
+    auto state = session.power_state(vm.value());
+    if (!state.ok()) {
+        if (outcome_unknown(state.error()))
+            return read_back(uuid, label, goal, deadline,
+                             what_happened + ", then " + state.error().message);
+        r.detail = label + ": " + what_happened + ", then " + state.error().message;
+        session.logout();
+        return r;
+    }
+    r.state = state.value();
+    r.confirmed = r.state == (want_off ? PowerState::Off : PowerState::On);
+    r.detail = label + " on vCenter " + settings_.host + ": " + what_happened + "; read back " +
+               vim_word(r.state);
+    session.logout();
+    return r;
+}
+
+FenceResult VSphereFencer::off(const std::string& node, Deadline deadline) {
+    return power(node, Goal::Off, deadline);
+}
+
+FenceResult VSphereFencer::on(const std::string& node, Deadline deadline) {
+    return power(node, Goal::On, deadline);
+}
+
+FenceResult VSphereFencer::reboot(const std::string& node, Deadline deadline) {
+    FenceResult r = power(node, Goal::Off, deadline);
+    if (!r.confirmed) return r;
+    FenceResult up = power(node, Goal::On, deadline);
+    if (up.state != PowerState::Unknown) r.state = up.state;
+    r.detail += up.confirmed ? "; then powered on again" : "; powering on again failed: " + up.detail;
+    if (!up.confirmed) log::warning("fencing: " + node + " is off but did not power on again: " + up.detail);
+    return r;
+}
+
+FenceResult VSphereFencer::status(const std::string& node, Deadline deadline) {
+    FenceResult r;
+    r.fencer = describe();
+    std::string error;
+    std::string uuid = uuid_for(node, &error);
+    if (uuid.empty()) {
+        r.detail = error;
+        return r;
+    }
+    VimSession session(settings_, deadline);
+    if (auto e = open_session(session, settings_)) {
+        r.detail = e->message;
+        return r;
+    }
+    auto vm = session.find_vm(uuid, settings_.uuid_kind);
+    if (!vm.ok()) {
+        r.detail = vm.error().message;
+        session.logout();
+        return r;
+    }
+    auto state = session.power_state(vm.value());
+    session.logout();
+    if (!state.ok()) {
+        r.detail = state.error().message;
+        return r;
+    }
+    r.state = state.value();
+    r.confirmed = true;
+    r.detail = "VM " + vm.value().value + " (" + uuid_label() + " " + uuid + ", node " + node +
+               ") is " + vim_word(r.state);
+    return r;
+}
+
+ListResult VSphereFencer::list(Deadline deadline) {
+    ListResult r;
+    VimSession session(settings_, deadline);
+    if (auto e = open_session(session, settings_)) {
+        r.error = e->message;
+        return r;
+    }
+    auto vms = session.list_vms();
+    session.logout();
+    if (!vms.ok()) {
+        r.error = vms.error().message;
+        return r;
+    }
+    r.ok = true;
+    r.vms = vms.value();
+    return r;
+}
+
+}  // namespace veeamha::fencing

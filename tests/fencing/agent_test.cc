@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The fence-agent runner with scripted fake agents (small shell scripts written into a temp
+// dir) that record what they receive and play honest, lying or hanging agents.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "fencing/agent/fence_agent.h"
+#include "tests/fencing/vcsim_fixture.h"
+
+using namespace veeamha;
+using namespace veeamha::fencing;
+using namespace veeamha::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+Deadline in(std::chrono::milliseconds d) { return Clock::now() + d; }
+
+// An agent that keeps the power state in a file and records, per action, its stdin and its
+// command-line arguments.
+std::string honest_agent(const TempDir& dir) {
+    const std::string d = dir.path();
+    return dir.write("fence_honest",
+                     "#!/bin/sh\n"
+                     "input=$(cat)\n"
+                     "action=$(printf '%s\\n' \"$input\" | sed -n 's/^action=//p')\n"
+                     "printf '%s\\n' \"$input\" > " + d + "/stdin.$action\n"
+                     "printf '%s|' \"$#\" \"$@\" > " + d + "/argv.$action\n"
+                     "state=$(cat " + d + "/state 2>/dev/null || echo on)\n"
+                     "case $action in\n"
+                     "  off) echo off > " + d + "/state; echo 'Success: Powered OFF'; exit 0;;\n"
+                     "  on) echo on > " + d + "/state; echo 'Success: Powered ON'; exit 0;;\n"
+                     "  status) if [ \"$state\" = off ]; then echo 'Status: OFF'; exit 2; fi\n"
+                     "          echo 'Status: ON'; exit 0;;\n"
+                     "  list) echo 'host-a,Rack 1 slot 3'; echo 'host-b'; exit 0;;\n"
+                     "esac\n"
+                     "echo \"unknown action $action\" >&2; exit 1\n",
+                     0700);
+}
+
+config::FenceLevel level(const std::string& agent, const std::string& password_file,
+                         std::vector<std::string> nodes = {}) {
+    config::FenceLevel l;
+    l.agent = agent;
+    l.args = {{"ip", "10.0.0.11"}, {"username", "admin"}, {"lanplus", "1"}};
+    if (!password_file.empty()) l.args.emplace_back("password_file", password_file);
+    l.nodes = std::move(nodes);
+    return l;
+}
+
+}  // namespace
+
+TEST_CASE("fence agent: stdin key=value protocol, password from its file and never on argv") {
+    TempDir dir;
+    std::string pass = dir.write("ipmi.pass", "ipmi-Sécret\n", 0600);
+    FenceAgentFencer f(level(honest_agent(dir), pass));
+    FenceResult r = f.off("node-b", in(10s));
+    INFO(r.detail);
+    CHECK(r.confirmed);
+    CHECK(r.state == PowerState::Off);
+    CHECK(slurp(dir.path() + "/stdin.off") ==
+          "action=off\nip=10.0.0.11\nusername=admin\nlanplus=1\npassword=ipmi-Sécret\n");
+    CHECK(slurp(dir.path() + "/stdin.status").find("action=status\n") == 0);
+    CHECK(slurp(dir.path() + "/argv.off") == "0|");  // no command-line arguments at all
+    CHECK(slurp(dir.path() + "/argv.status") == "0|");
+    CHECK(r.detail.find("ipmi-Sécret") == std::string::npos);
+    CHECK(r.fencer == f.describe());
+    CHECK(f.describe().find("10.0.0.11") != std::string::npos);
+}
+
+TEST_CASE("fence agent: on, status and list") {
+    TempDir dir;
+    FenceAgentFencer f(level(honest_agent(dir), ""));
+    REQUIRE(f.off("b", in(10s)).confirmed);
+    FenceResult st = f.status("b", in(10s));
+    CHECK(st.confirmed);
+    CHECK(st.state == PowerState::Off);
+    FenceResult on = f.on("b", in(10s));
+    CHECK(on.confirmed);
+    CHECK(on.state == PowerState::On);
+    FenceResult reboot = f.reboot("b", in(10s));
+    CHECK(reboot.confirmed);
+    CHECK(reboot.detail.find("then powered on again") != std::string::npos);
+    ListResult l = f.list(in(10s));
+    REQUIRE(l.ok);
+    REQUIRE(l.vms.size() == 2);
+    CHECK(l.vms[0].name == "host-a (Rack 1 slot 3)");
+    CHECK(l.vms[1].name == "host-b");
+}
+
+TEST_CASE("fence agent: an agent that says off while status says on -> fence failed") {
+    TempDir dir;
+    std::string liar = dir.write("fence_liar",
+                                 "#!/bin/sh\n"
+                                 "action=$(sed -n 's/^action=//p')\n"
+                                 "case $action in\n"
+                                 "  off) echo 'Success: Powered OFF'; exit 0;;\n"
+                                 "  status) echo 'Status: ON'; exit 0;;\n"
+                                 "esac\nexit 1\n",
+                                 0700);
+    FenceAgentFencer f(level(liar, ""));
+    FenceResult r = f.off("node-b", in(10s));
+    INFO(r.detail);
+    CHECK_FALSE(r.confirmed);
+    CHECK(r.state == PowerState::On);
+    CHECK(r.detail.find("status then reported on: fence not confirmed") != std::string::npos);
+}
+
+TEST_CASE("fence agent: a status whose exit code and output disagree is not trusted") {
+    TempDir dir;
+    std::string odd = dir.write("fence_odd",
+                                "#!/bin/sh\n"
+                                "action=$(sed -n 's/^action=//p')\n"
+                                "[ \"$action\" = status ] && { echo 'Status: OFF'; exit 0; }\n"
+                                "exit 0\n",
+                                0700);
+    FenceResult r = FenceAgentFencer(level(odd, "")).off("node-b", in(10s));
+    CHECK_FALSE(r.confirmed);
+    CHECK(r.state == PowerState::Unknown);
+    CHECK(r.detail.find("contradicts itself") != std::string::npos);
+}
+
+TEST_CASE("fence agent: an off that fails but status reads off is confirmed by the status") {
+    TempDir dir;
+    std::string agent = dir.write("fence_grumpy",
+                                  "#!/bin/sh\n"
+                                  "action=$(sed -n 's/^action=//p')\n"
+                                  "[ \"$action\" = status ] && { echo 'Status: OFF'; exit 2; }\n"
+                                  "echo 'Failed: timed out waiting to power OFF' >&2; exit 1\n",
+                                  0700);
+    FenceResult r = FenceAgentFencer(level(agent, "")).off("node-b", in(10s));
+    CHECK(r.confirmed);
+    CHECK(r.detail.find("exit 1: Failed: timed out waiting to power OFF") != std::string::npos);
+}
+
+TEST_CASE("fence agent: an agent that hangs is killed at the deadline") {
+    TempDir dir;
+    std::string hang = dir.write("fence_hang", "#!/bin/sh\nexec sleep 60\n", 0700);
+    FenceAgentFencer f(level(hang, ""));
+    auto start = Clock::now();
+    FenceResult r = f.off("node-b", in(1500ms));
+    auto took = Clock::now() - start;
+    INFO(r.detail);
+    CHECK_FALSE(r.confirmed);
+    CHECK(r.detail.find("timed out") != std::string::npos);
+    CHECK(took < 1500ms + 1500ms);  // deadline + SIGTERM grace + a loaded machine
+}
+
+TEST_CASE("fence agent: refused before running on a bad password file, argument or agent") {
+    TempDir dir;
+    std::string marker = dir.path() + "/ran";
+    std::string agent = dir.write("fence_marker", "#!/bin/sh\ntouch " + marker + "\nexit 0\n", 0700);
+
+    std::string open_pass = dir.write("open.pass", "x\n", 0644);
+    FenceResult r = FenceAgentFencer(level(agent, open_pass)).off("b", in(5s));
+    CHECK(r.detail.find("accessible by group or others") != std::string::npos);
+
+    config::FenceLevel inject = level(agent, "");
+    inject.args.emplace_back("plug", "x\naction=on");
+    CHECK(FenceAgentFencer(inject).off("b", in(5s)).detail.find("contains a line break") != std::string::npos);
+
+    config::FenceLevel plain = level(agent, "");
+    plain.args.emplace_back("password", "in-the-yaml");
+    CHECK(FenceAgentFencer(plain).off("b", in(5s)).detail.find("password_file") != std::string::npos);
+
+    CHECK_FALSE(std::ifstream(marker).good());  // the agent never ran
+
+    FenceResult missing = FenceAgentFencer(level("fence_does_not_exist_here", "")).off("b", in(5s));
+    CHECK(missing.detail.find("fence agent fence_does_not_exist_here not found") != std::string::npos);
+}
+
+TEST_CASE("fence agent: a level only fences the nodes it lists") {
+    TempDir dir;
+    FenceAgentFencer f(level(honest_agent(dir), "", {"node-b"}));
+    CHECK(f.handles("node-b"));
+    CHECK_FALSE(f.handles("node-a"));
+    FenceResult r = f.off("node-a", in(5s));
+    CHECK_FALSE(r.confirmed);
+    CHECK(r.detail.find("not configured to fence node-a") != std::string::npos);
+}
+
+TEST_CASE("fence agent: status parsing follows the fence-agents convention") {
+    std::string why;
+    ProcessResult p;
+    p.ended = ProcessResult::Ended::Exited;
+    p.exit_code = 2;
+    CHECK(parse_agent_status(p, &why) == PowerState::Off);
+    p.exit_code = 0;
+    CHECK(parse_agent_status(p, &why) == PowerState::On);
+    p.out = "Status: ON\n";
+    CHECK(parse_agent_status(p, &why) == PowerState::On);
+    p.exit_code = 1;
+    CHECK(parse_agent_status(p, &why) == PowerState::Unknown);
+    CHECK(why.find("status failed") != std::string::npos);
+    p.exit_code = 2;
+    p.out = "status: on";
+    CHECK(parse_agent_status(p, &why) == PowerState::Unknown);
+    p.ended = ProcessResult::Ended::TimedOut;
+    CHECK(parse_agent_status(p, &why) == PowerState::Unknown);
+}

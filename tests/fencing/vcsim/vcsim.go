@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// A vCenter for tests: govmomi's simulator (VPX model) from Debian's
+// golang-github-vmware-govmomi-dev, served over TLS on loopback with a certificate the test
+// fixture generated, with named VMs and BIOS UUIDs, one fixed username/password, and hooks the
+// lab tests need. Built in GOPATH mode (no modules, no downloads) by the test fixture.
+//
+// It prints "URL https://127.0.0.1:PORT/sdk" and then "READY" on stdout once it accepts
+// connections, and exits when its stdin is closed (so it never outlives the test) or on SIGTERM.
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"io"
+	"io/ioutil"
+	"log"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// powerOffHook runs a command synchronously whenever a VM's runtime.powerState becomes
+// poweredOff, inside the simulator's PowerOff task and before the task reports success, the
+// way a real host dies before vCenter says it is off.
+type powerOffHook struct {
+	self types.ManagedObjectReference
+	cmd  string
+}
+
+func (h *powerOffHook) Reference() types.ManagedObjectReference   { return h.self }
+func (h *powerOffHook) PutObject(mo.Reference)                    {}
+func (h *powerOffHook) RemoveObject(types.ManagedObjectReference) {}
+
+func (h *powerOffHook) UpdateObject(obj mo.Reference, changes []types.PropertyChange) {
+	vm, ok := obj.(*mo.VirtualMachine)
+	if !ok {
+		return
+	}
+	for _, c := range changes {
+		if c.Name != "runtime.powerState" || fmt.Sprint(c.Val) != string(types.VirtualMachinePowerStatePoweredOff) {
+			continue
+		}
+		uuid := ""
+		if vm.Config != nil {
+			uuid = vm.Config.Uuid
+		}
+		cmd := exec.Command(h.cmd, vm.Name, uuid)
+		cmd.Stdout = os.Stderr
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			log.Printf("vcsim: power-off hook %s %s %s: %v", h.cmd, vm.Name, uuid, err)
+		}
+	}
+}
+
+// stopRequested is closed when the parent (the test) goes away or asks us to stop.
+func stopRequested() <-chan struct{} {
+	done := make(chan struct{}, 2)
+	go func() {
+		_, _ = io.Copy(ioutil.Discard, os.Stdin)
+		done <- struct{}{}
+	}()
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+		<-sig
+		done <- struct{}{}
+	}()
+	return done
+}
+
+// hang accepts connections and never answers: a vCenter that is up but stuck.
+func hang(listen string) {
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		log.Fatalf("vcsim: listen %s: %v", listen, err)
+	}
+	fmt.Printf("URL https://%s/sdk\nREADY\n", l.Addr().String())
+	var held []net.Conn
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			continue
+		}
+		held = append(held, c) // keep it open, read nothing, write nothing
+	}
+}
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:0", "address to listen on (loopback)")
+	certFile := flag.String("cert", "", "PEM certificate for TLS (required unless -hang)")
+	keyFile := flag.String("key", "", "PEM private key for TLS")
+	username := flag.String("username", "", "the only username accepted (required unless -hang)")
+	passwordFile := flag.String("password-file", "", "file holding the only password accepted")
+	extra := flag.Int("extra-vms", 0, "VMs to create besides the named ones")
+	hangMode := flag.Bool("hang", false, "accept connections and never answer")
+	onPowerOff := flag.String("on-power-off", "", "command run as CMD VM_NAME BIOS_UUID inside every power-off, before the task completes")
+	var vms, delays listFlag
+	flag.Var(&vms, "vm", "NAME=BIOS_UUID[=INSTANCE_UUID] (repeatable), in order")
+	flag.Var(&delays, "method-delay", "METHOD=MILLISECONDS (repeatable): delay every call of a SOAP method")
+	flag.Parse()
+
+	stop := stopRequested()
+	if *hangMode {
+		go hang(*listen)
+		<-stop
+		return
+	}
+	if *certFile == "" || *keyFile == "" || *username == "" || *passwordFile == "" {
+		log.Fatal("vcsim: -cert, -key, -username and -password-file are required")
+	}
+	pass, err := ioutil.ReadFile(*passwordFile)
+	if err != nil {
+		log.Fatalf("vcsim: %v", err)
+	}
+	password := strings.TrimRight(string(pass), "\r\n")
+	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	if err != nil {
+		log.Fatalf("vcsim: certificate: %v", err)
+	}
+
+	model := simulator.VPX()
+	model.Host = 0 // no standalone host: every VM lives in the one cluster's resource pool
+	model.ClusterHost = 1
+	model.Machine = len(vms) + *extra
+	if model.Machine == 0 {
+		model.Machine = 1
+	}
+	for _, d := range delays {
+		kv := strings.SplitN(d, "=", 2)
+		ms, err := strconv.Atoi(kv[len(kv)-1])
+		if len(kv) != 2 || err != nil {
+			log.Fatalf("vcsim: bad -method-delay %q", d)
+		}
+		if model.DelayConfig.MethodDelay == nil {
+			model.DelayConfig.MethodDelay = map[string]int{}
+		}
+		model.DelayConfig.MethodDelay[kv[0]] = ms
+	}
+	start := time.Now()
+	if err := model.Create(); err != nil {
+		log.Fatalf("vcsim: create model: %v", err)
+	}
+
+	all := simulator.Map.All("VirtualMachine")
+	// Map.All walks a map: order by the creation order of the names (DC0_C0_RP0_VM<i>).
+	byIndex := make(map[int]*simulator.VirtualMachine)
+	for _, e := range all {
+		vm := e.(*simulator.VirtualMachine)
+		i := strings.LastIndex(vm.Name, "_VM")
+		if i < 0 {
+			log.Fatalf("vcsim: unexpected VM name %q", vm.Name)
+		}
+		n, err := strconv.Atoi(vm.Name[i+3:])
+		if err != nil {
+			log.Fatalf("vcsim: unexpected VM name %q", vm.Name)
+		}
+		byIndex[n] = vm
+	}
+	for i, spec := range vms {
+		parts := strings.Split(spec, "=")
+		if len(parts) < 2 || len(parts) > 3 {
+			log.Fatalf("vcsim: bad -vm %q, expected NAME=BIOS_UUID[=INSTANCE_UUID]", spec)
+		}
+		vm := byIndex[i]
+		vm.Name = parts[0]
+		vm.Config.Name = parts[0]
+		vm.Summary.Config.Name = parts[0]
+		vm.Config.Uuid = parts[1]
+		vm.Summary.Config.Uuid = parts[1]
+		if len(parts) == 3 {
+			vm.Config.InstanceUuid = parts[2]
+			vm.Summary.Config.InstanceUuid = parts[2]
+		}
+	}
+	if *onPowerOff != "" {
+		simulator.Map.AddHandler(&powerOffHook{
+			self: types.ManagedObjectReference{Type: "vcsimHook", Value: "power-off"},
+			cmd:  *onPowerOff,
+		})
+	}
+
+	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, password)}
+	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	server := model.Service.NewServer()
+
+	u := *server.URL
+	u.User = nil
+	u.Host = server.Listener.Addr().String() // the loopback address, never a guessed NIC address
+	out := bufio.NewWriter(os.Stdout)
+	fmt.Fprintf(out, "URL %s\nVMS %d\nCREATED_IN %s\nREADY\n", u.String(), len(all), time.Since(start).Round(time.Millisecond))
+	out.Flush()
+	<-stop
+	// The model keeps its datastore in a temporary folder: remove it before leaving.
+	server.Close()
+	model.Remove()
+}

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Test fixture: a real vSphere API (govmomi's simulator, tests/fencing/vcsim/vcsim.go) on
+// loopback, with a certificate made for the run, a fixed username and password, and two VMs
+// with known names and BIOS UUIDs. Every instance listens on its own ephemeral port, so tests
+// may run in parallel. The simulator process is this fixture's child and ends with it (its stdin
+// is closed; if the test dies, the closed pipe ends it too).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/config.h"
+
+namespace veeamha::test {
+
+// The two VMs every simulator has, as a two-node cluster would configure them.
+inline constexpr const char* kNode1 = "vbr-repo-1.vmik.lab";
+inline constexpr const char* kUuid1 = "42356049-6020-2ea0-0bd9-11362ef785e7";
+inline constexpr const char* kInstance1 = "50356049-6020-2ea0-0bd9-11362ef785e7";
+inline constexpr const char* kNode2 = "vbr-repo-2.vmik.lab";
+inline constexpr const char* kUuid2 = "423576b3-f216-b7e7-aba6-9419bcb72a24";
+inline constexpr const char* kInstance2 = "503576b3-f216-b7e7-aba6-9419bcb72a24";
+inline constexpr const char* kUser = "fence@vsphere.local";
+// A non-ASCII password: gSOAP must send it as UTF-8, once.
+inline constexpr const char* kPassword = "s3cret-Pässword!";
+
+// A temporary directory, removed with everything in it.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return path_; }
+    // Writes a file (mode as given) and returns its path.
+    std::string write(const std::string& name, const std::string& content, mode_t mode = 0600) const;
+
+private:
+    std::string path_;
+};
+
+struct Certificate {
+    std::string cert;        // PEM, self-signed: also its own CA file
+    std::string key;
+    std::string thumbprint;  // "SHA256:AB:..." of the certificate
+};
+// A 2048-bit RSA certificate, made with openssl, for the given subjectAltName.
+inline constexpr const char* kLoopbackNames = "IP:127.0.0.1,DNS:localhost";
+Certificate make_certificate(const std::string& dir, const std::string& name,
+                             const std::string& alt_names = kLoopbackNames);
+
+// Builds the simulator if it is missing or older than its source; returns its path.
+std::string vcsim_binary();
+
+struct VcsimOptions {
+    bool two_vms = true;                  // kNode1/kUuid1 and kNode2/kUuid2
+    int extra_vms = 0;                    // more, with generated names and UUIDs
+    bool hang = false;                    // accept connections, never answer
+    std::string on_power_off;             // command run inside every power-off
+    std::vector<std::string> method_delays;  // "PowerOffVM_Task=3000"
+    std::string alt_names = kLoopbackNames;  // of the simulator's certificate
+};
+
+class Vcsim {
+public:
+    explicit Vcsim(VcsimOptions options = {});  // throws std::runtime_error if it does not start
+    ~Vcsim();
+    Vcsim(const Vcsim&) = delete;
+    Vcsim& operator=(const Vcsim&) = delete;
+
+    uint16_t port() const { return port_; }
+    const Certificate& certificate() const { return cert_; }
+    const std::string& password_file() const { return password_file_; }
+    const TempDir& dir() const { return dir_; }
+    // Settings that verify the simulator's certificate against itself as CA file.
+    config::VSphere vsphere() const;
+    // A config with the two nodes, fencing through this simulator.
+    config::Config cluster_config() const;
+
+private:
+    void stop();
+
+    TempDir dir_;
+    Certificate cert_;
+    std::string password_file_;
+    pid_t pid_ = -1;
+    int stdin_fd_ = -1;
+    uint16_t port_ = 0;
+};
+
+// A loopback port nothing listens on (bound, then closed).
+uint16_t unused_port();
+
+}  // namespace veeamha::test
