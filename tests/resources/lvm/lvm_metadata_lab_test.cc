@@ -228,7 +228,7 @@ TEST_CASE("system ID: the column report form gives the same decisions") {
     CHECK(vg.system_id() == "nodeB");
 }
 
-TEST_CASE("tag mode: the peer's tag is replaced only after release or fence, stop drops ours") {
+TEST_CASE("tag mode: the peer's tag is replaced only after release or fence and stop drops ours") {
     LoopDisks disks;
     TestVg vg(disks, "");
     auto spec = spec_for(vg.name(), config::LvmSpec::Mode::Tag);
