@@ -227,6 +227,27 @@ int open_bus(const SystemdUnitOptions& options, sd_bus** out) {
     return 0;
 }
 
+// sd_bus_call() first waits for the connection's authentication and Hello with sd-bus' own
+// timeout (90 s), not the caller's: drive the handshake here, within the deadline.
+Outcome wait_until_ready(sd_bus* bus, const std::string& unit, Deadline deadline) {
+    for (;;) {
+        int r = sd_bus_is_ready(bus);
+        if (r > 0) return {OpResult::ok(), false};
+        if (r < 0) return bus_failure(unit, "connecting to the bus", failure_from(r, SD_BUS_ERROR_NULL));
+        uint64_t left = usec_left(deadline);
+        if (left == 0)
+            return {OpResult::timed_out("unit " + unit + ": the bus did not complete the connection "
+                                        "handshake before the deadline"),
+                    false};
+        r = sd_bus_process(bus, nullptr);
+        if (r < 0) return bus_failure(unit, "connecting to the bus", failure_from(r, SD_BUS_ERROR_NULL));
+        if (r > 0) continue;
+        r = sd_bus_wait(bus, left);
+        if (r < 0 && r != -EINTR)
+            return bus_failure(unit, "connecting to the bus", failure_from(r, SD_BUS_ERROR_NULL));
+    }
+}
+
 // Runs `op(bus)` on the resource's connection, connecting first if needed; after a lost
 // connection it reconnects once and tries again within the same deadline.
 template <typename Op>
@@ -247,7 +268,15 @@ OpResult with_bus(sd_bus*& bus, const SystemdUnitOptions& options, const std::st
             }
             sd_bus_set_description(bus, "veeam-had");
         }
-        Outcome outcome = op(bus);
+        Outcome outcome = wait_until_ready(bus, unit, deadline);
+        if (outcome.result.is_ok()) outcome = op(bus);
+        if (outcome.result.status == OpStatus::TimedOut) {
+            // Replies may still arrive for what we gave up on: start the next operation on a
+            // fresh connection.
+            sd_bus_close(bus);
+            bus = sd_bus_unref(bus);
+            return outcome.result;
+        }
         if (!outcome.connection_lost || attempt > 0 || expired(deadline)) return outcome.result;
         log::warning("unit " + unit + ": bus connection lost (" + outcome.result.reason + "), reconnecting");
         sd_bus_close(bus);
