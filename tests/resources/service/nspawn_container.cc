@@ -41,10 +41,18 @@ bool executable_in_path(const std::string& name) {
     return false;
 }
 
-// The first process whose parent is `parent` (the container's PID 1 is nspawn's child).
-pid_t child_of(pid_t parent) {
+std::string pid_namespace(const std::string& pid) {
+    char buf[64];
+    ssize_t n = ::readlink(("/proc/" + pid + "/ns/pid").c_str(), buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// The container's PID 1: a child of nspawn in another PID namespace. (nspawn's short-lived
+// "outer child" is a child of nspawn too, but in our namespace.)
+pid_t container_leader(pid_t nspawn) {
     DIR* proc = ::opendir("/proc");
     if (!proc) return -1;
+    const std::string own_ns = pid_namespace("self");
     pid_t found = -1;
     while (dirent* e = ::readdir(proc)) {
         char* end = nullptr;
@@ -53,11 +61,13 @@ pid_t child_of(pid_t parent) {
         std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
         std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
         size_t close = content.rfind(')');
-        if (close == std::string::npos) continue;
+        if (close == std::string::npos || close + 2 >= content.size()) continue;
         std::istringstream rest(content.substr(close + 2));
         char state;
         long ppid = 0;
-        if (rest >> state >> ppid && ppid == parent) {
+        if (!(rest >> state >> ppid) || ppid != nspawn) continue;
+        std::string ns = pid_namespace(e->d_name);
+        if (!ns.empty() && ns != own_ns) {
             found = static_cast<pid_t>(pid);
             break;
         }
@@ -131,7 +141,7 @@ NspawnContainer::NspawnContainer(const std::string& bind_ro_dir, std::chrono::se
             nspawn_pid_ = -1;
             throw std::runtime_error("systemd-nspawn exited during boot: " + log_tail());
         }
-        if (leader_ <= 0) leader_ = child_of(nspawn_pid_);
+        if (leader_ <= 0 || !alive(leader_)) leader_ = container_leader(nspawn_pid_);
         struct stat st {};
         if (leader_ > 0 && ::stat(host_path("/run/dbus/system_bus_socket").c_str(), &st) == 0) {
             try {
@@ -145,13 +155,18 @@ NspawnContainer::NspawnContainer(const std::string& bind_ro_dir, std::chrono::se
                     std::free(s);
                     if (state == "running" || state == "degraded") return;
                 }
+                // Units with default dependencies only wait for basic.target: a late boot job
+                // (a device wait of some host unit) must not hold the tests up.
+                if (state == "starting" && unit_property("basic.target", "org.freedesktop.systemd1.Unit",
+                                                         "ActiveState") == "active")
+                    return;
             } catch (const std::exception&) {
                 // the bus is not up yet
             }
         }
         std::this_thread::sleep_for(50ms);
     }
-    std::string tail = log_tail();
+    std::string tail = log_tail() + "\npending jobs: " + pending_jobs();
     shutdown();
     throw std::runtime_error("container " + name_ + " not running after " +
                              std::to_string(boot_timeout.count()) + " s (state '" + state + "'): " + tail);
@@ -180,6 +195,28 @@ void NspawnContainer::shutdown() {
         ::rmdir(propagate.c_str());
     }
     ::unlink(log_file_.c_str());
+}
+
+std::string NspawnContainer::pending_jobs() const {
+    try {
+        std::unique_ptr<sd_bus, BusCloser> bus(connect(2s));
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message* reply = nullptr;
+        int r = sd_bus_call_method(bus.get(), kSystemd, kPath, kManager, "ListJobs", &e, &reply, "");
+        sd_bus_error_free(&e);
+        if (r < 0) return "(ListJobs failed)";
+        std::string out;
+        if (sd_bus_message_enter_container(reply, 'a', "(usssoo)") > 0) {
+            uint32_t id;
+            const char *unit, *type, *state, *job, *unit_path;
+            while (sd_bus_message_read(reply, "(usssoo)", &id, &unit, &type, &state, &job, &unit_path) > 0)
+                out += std::string(unit) + " " + type + " " + state + "; ";
+        }
+        sd_bus_message_unref(reply);
+        return out.empty() ? "none" : out;
+    } catch (const std::exception& e) {
+        return std::string("(bus not reachable: ") + e.what() + ")";
+    }
 }
 
 std::string NspawnContainer::bus_address() const {

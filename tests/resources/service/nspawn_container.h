@@ -22,7 +22,8 @@ public:
     // Empty when the container can run here; otherwise why not (no systemd-nspawn, not root).
     static std::string cannot_run_reason();
 
-    // Boots the container and waits (bounded) until its systemd reports running or degraded.
+    // Boots the container and waits (bounded) until its systemd reports running or degraded, or
+    // at least basic.target is reached (what units with default dependencies wait for).
     // Throws std::runtime_error with the container's log tail on failure.
     explicit NspawnContainer(const std::string& bind_ro_dir,
                              std::chrono::seconds boot_timeout = std::chrono::seconds(90));
@@ -49,6 +50,8 @@ public:
     // Manager.RestartUnit(unit, "replace") without waiting for the job.
     void restart_unit_nowait(const std::string& unit);
     std::string log_tail() const;
+    // "unit type state; ..." of the container's pending systemd jobs (for boot diagnostics).
+    std::string pending_jobs() const;
 
 private:
     sd_bus* connect(std::chrono::milliseconds call_timeout) const;
