@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Test fixture: a real systemd (PID 1) booted in a systemd-nspawn container from this machine's
+// own root, read-only with a tmpfs on top (`-D / --volatile=yes`), in a private network
+// namespace, with one host folder bound read-only at /opt/veeamha-test (the test's helper
+// programs). The container's system bus is reachable from the host at
+// unix:path=/proc/LEADER/root/run/dbus/system_bus_socket. The destructor powers the container
+// off (SIGTERM to nspawn = orderly halt), and kills what it started if that does not finish.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+struct sd_bus;
+
+namespace veeamha::test {
+
+class NspawnContainer {
+public:
+    // Empty when the container can run here; otherwise why not (no systemd-nspawn, not root).
+    static std::string cannot_run_reason();
+
+    // Boots the container and waits (bounded) until its systemd reports running or degraded, or
+    // at least basic.target is reached (what units with default dependencies wait for).
+    // Throws std::runtime_error with the container's log tail on failure.
+    explicit NspawnContainer(const std::string& bind_ro_dir,
+                             std::chrono::seconds boot_timeout = std::chrono::seconds(90));
+    ~NspawnContainer();
+    NspawnContainer(const NspawnContainer&) = delete;
+    NspawnContainer& operator=(const NspawnContainer&) = delete;
+
+    const std::string& name() const { return name_; }
+    pid_t leader() const { return leader_; }
+    std::string bus_address() const;
+    // Host path of a file inside the container ("/run/systemd/system/x.service").
+    std::string host_path(const std::string& inside) const;
+
+    // Writes a unit into the container's /run/systemd/system and reloads systemd.
+    void install_unit(const std::string& unit, const std::string& text);
+    // Manager.Reload, synchronous.
+    void daemon_reload();
+    // Manager.KillUnit(unit, "main", signal).
+    void kill_main(const std::string& unit, int signal);
+    // A string property of a loaded unit (interface e.g. org.freedesktop.systemd1.Service).
+    std::string unit_property(const std::string& unit, const std::string& iface, const std::string& name);
+    // The unit's MainPID (0 when it has no main process).
+    uint32_t main_pid(const std::string& unit);
+    // Manager.RestartUnit(unit, "replace") without waiting for the job.
+    void restart_unit_nowait(const std::string& unit);
+    std::string log_tail() const;
+    // "unit type state; ..." of the container's pending systemd jobs (for boot diagnostics).
+    std::string pending_jobs() const;
+
+private:
+    sd_bus* connect(std::chrono::milliseconds call_timeout) const;
+    void shutdown();
+
+    std::string name_;
+    std::string log_file_;
+    pid_t nspawn_pid_ = -1;
+    pid_t leader_ = -1;
+};
+
+}  // namespace veeamha::test

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// SystemdUnitResource without systemd: an address where nothing listens fails at once with the
+// address named; a bus that accepts the connection and never answers is abandoned at the
+// deadline (every sd-bus step is bounded), and the next operation tries again.
+#include <catch2/catch.hpp>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "daemon/systemd_unit/systemd_unit_resource.h"
+
+using namespace veeamha;
+using namespace std::chrono_literals;
+
+namespace {
+
+OpContext ctx(std::chrono::milliseconds budget) {
+    OpContext c;
+    c.deadline = Clock::now() + budget;
+    return c;
+}
+
+// A unix socket that is listening but never accepts or speaks: a hung dbus-daemon.
+struct SilentBus {
+    std::string path = "/tmp/veeamha-silent-bus-" + std::to_string(::getpid()) + ".sock";
+    int fd = -1;
+    SilentBus() {
+        ::unlink(path.c_str());
+        fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(fd, 8) == 0);
+    }
+    ~SilentBus() {
+        ::close(fd);
+        ::unlink(path.c_str());
+    }
+};
+
+}  // namespace
+
+TEST_CASE("no bus at the address: failed at once, the address named") {
+    std::string address = "unix:path=/tmp/veeamha-no-bus-" + std::to_string(::getpid());
+    SystemdUnitResource svc(config::ServiceSpec{"x.service"}, SystemdUnitOptions{address});
+    auto t0 = Clock::now();
+    OpResult r = svc.monitor(ctx(5s));
+    INFO(r.reason);
+    CHECK(r.status == OpStatus::Failed);
+    CHECK_THAT(r.reason, Catch::Contains("cannot connect to " + address));
+    CHECK(Clock::now() - t0 < 3s);
+}
+
+TEST_CASE("a bus that never answers: each operation ends at its deadline") {
+    SilentBus bus;
+    SystemdUnitResource svc(config::ServiceSpec{"x.service"},
+                            SystemdUnitOptions{"unix:path=" + bus.path});
+    for (auto op : {"start", "stop", "monitor"}) {
+        auto t0 = Clock::now();
+        OpContext c = ctx(700ms);
+        OpResult r = std::string(op) == "start"  ? svc.start(c)
+                     : std::string(op) == "stop" ? svc.stop(c)
+                                                 : svc.monitor(c);
+        auto took = Clock::now() - t0;
+        INFO(op << ": " << r.reason);
+        CHECK(r.status == OpStatus::TimedOut);
+        CHECK(took >= 650ms);
+        CHECK(took < 5s);  // generous upper bound on a 0.7 s deadline
+    }
+}
+
+TEST_CASE("an operation with no time left does not touch the bus") {
+    SilentBus bus;
+    SystemdUnitResource svc(config::ServiceSpec{"x.service"},
+                            SystemdUnitOptions{"unix:path=" + bus.path});
+    OpResult r = svc.start(ctx(0ms));
+    INFO(r.reason);
+    CHECK(r.status == OpStatus::TimedOut);
+}
