@@ -108,8 +108,16 @@ ProcessResult run_process(const ProcessSpec& spec) {
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                         POSIX_SPAWN_SETSIGDEF);
 
+    // The inherited environment, with every key of extra_env replaced (not duplicated: with
+    // two LC_ALL entries the first one wins in most programs).
     std::vector<std::string> env_store;
-    for (char** e = environ; e && *e; ++e) env_store.emplace_back(*e);
+    auto key_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
+    for (char** e = environ; e && *e; ++e) {
+        std::string kv = *e;
+        bool replaced = false;
+        for (const auto& x : spec.extra_env) replaced = replaced || key_of(x) == key_of(kv);
+        if (!replaced) env_store.push_back(std::move(kv));
+    }
     for (const auto& e : spec.extra_env) env_store.push_back(e);
     std::vector<char*> envp;
     for (auto& e : env_store) envp.push_back(e.data());

@@ -60,6 +60,11 @@ public:
     // The only way in. `now` must not go backwards.
     Outputs step(Time now, const Input& input);
 
+    // SIGHUP: take the settings that are safe to change while running (policy, fencing timings
+    // and action, resource timeouts and monitor intervals) from `config`, which must describe
+    // the same nodes and resources. Everything else keeps its old value.
+    void reconfigure(const config::Config& config);
+
     // When the engine next needs a Tick if nothing else happens (mono ms), or -1.
     Millis next_wakeup() const;
 
