@@ -183,7 +183,9 @@ void check_files(const Config& c, Diagnostics& d) {
         for (const auto& [name, value] : level.args)
             if (name == "password_file")
                 check_password_file(base + ".args.password_file", value,
-                                    level.agent.empty() ? std::string("fence agent") : level.agent, d);
+                                    level.agent.empty() ? std::string("fence agent")
+                                                        : level.agent.substr(level.agent.rfind('/') + 1),
+                                    d);
     }
     if (d.failed("alerts")) return;  // indexes would not match the file
     for (size_t i = 0; i < c.alerts.size(); ++i)

@@ -101,10 +101,11 @@ LoadResult load_string(const std::string& text, const std::string& file_name,
         YAML::Mark m = documents[0].Mark();
         detail::Value root(documents[0], "", m.is_null() ? diag.nowhere() : diag.at(m.line, m.column),
                            diag);
-        detail::parse_root(root, config);
-        detail::validate(config, diag);
-        detail::add_warnings(config, diag);
-        if (options.check_files) detail::check_files(config, diag);
+        if (detail::parse_root(root, config)) {
+            detail::validate(config, diag);
+            detail::add_warnings(config, diag);
+            if (options.check_files) detail::check_files(config, diag);
+        }
     } catch (const YAML::Exception& e) {
         // The walk above only reads what it has checked; this is a safety net, not a path.
         diag.error(diag.at(e.mark.line, e.mark.column), "", "could not read the YAML: " + e.msg);

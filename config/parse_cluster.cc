@@ -8,9 +8,9 @@
 
 namespace veeamha::config::detail {
 
-void parse_root(const Value& root, Config& config) {
+bool parse_root(const Value& root, Config& config) {
     Mapping m(root, "");
-    if (!m.ok()) return;
+    if (!m.ok()) return false;
     if (auto v = m.require("cluster", "a cluster section with at least cluster.name"))
         parse_cluster(*v, config.cluster);
     if (auto v = m.require("nodes", "the list of the two nodes")) parse_nodes(*v, config.nodes);
@@ -22,6 +22,7 @@ void parse_root(const Value& root, Config& config) {
         parse_resources(*v, config.resources);
     if (auto v = m.get("alerts")) parse_alerts(*v, config.alerts);
     if (auto v = m.get("sync")) parse_sync(*v, config.sync);
+    return true;
 }
 
 void parse_cluster(const Value& v, ClusterSection& out) {

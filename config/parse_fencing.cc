@@ -99,7 +99,7 @@ void parse_args(const Value& v, std::vector<std::pair<std::string, std::string>>
         Value key(key_node, v.path(), key_at, diag);
         std::string name;
         if (!read_string(key, name, "an argument name")) continue;
-        std::string path = v.path() + "." + quote(name);
+        std::string path = v.path() + "." + name;  // argument names are checked below
         YAML::Mark vm = value_node.Mark();
         Location val_at = value_node.IsNull() || vm.is_null() ? key_at : diag.at(vm.line, vm.column);
         Value val(value_node, path, val_at, diag);

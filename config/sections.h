@@ -10,7 +10,8 @@
 
 namespace veeamha::config::detail {
 
-void parse_root(const Value& root, Config& config);
+// False when the document is not a mapping at all (nothing else is worth checking then).
+bool parse_root(const Value& root, Config& config);
 
 void parse_cluster(const Value& v, ClusterSection& out);
 void parse_nodes(const Value& v, std::vector<Node>& out);

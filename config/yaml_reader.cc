@@ -32,8 +32,17 @@ bool simple_word(std::string_view text) {
     return true;
 }
 
+// Keys are quoted in a path only when they would make it ambiguous or unreadable.
+bool plain_key(std::string_view key) {
+    if (key.empty() || key.size() > kMaxQuoted) return false;
+    return std::none_of(key.begin(), key.end(), [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return u <= 0x20 || u == 0x7f || c == '.' || c == '[' || c == ']' || c == '"';
+    });
+}
+
 std::string child_path(const std::string& parent, std::string_view key) {
-    std::string k = simple_word(key) ? std::string(key) : quote(key);
+    std::string k = plain_key(key) ? std::string(key) : quote(key);
     return parent.empty() ? k : parent + "." + k;
 }
 
@@ -172,6 +181,7 @@ Mapping::Mapping(const Value& value, std::string_view section) : value_(value) {
             std::string message;
             if (auto guess = closest(name, allowed)) {
                 message = "unknown key; did you mean '" + *guess + "'?";
+                suggested_.push_back(*guess);
             } else {
                 auto places = sections_with(name);
                 if (places.size() == 1)
@@ -206,7 +216,8 @@ std::optional<Value> Mapping::get(std::string_view key) const {
 
 std::optional<Value> Mapping::require(std::string_view key, std::string_view what) const {
     auto v = get(key);
-    if (!v && ok_) {
+    bool suggested = std::find(suggested_.begin(), suggested_.end(), key) != suggested_.end();
+    if (!v && ok_ && !suggested) {
         value_.diag().error(value_.where(), child_path(value_.path(), key),
                             "required key is missing; expected " + std::string(what));
     }

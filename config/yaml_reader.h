@@ -65,7 +65,8 @@ public:
     bool ok() const { return ok_; }
     const Value& value() const { return value_; }
     std::optional<Value> get(std::string_view key) const;
-    // Like get, but reports "required key is missing; expected WHAT" when absent.
+    // Like get, but reports "required key is missing; expected WHAT" when absent (unless an
+    // unknown key here already got "did you mean" this one).
     std::optional<Value> require(std::string_view key, std::string_view what) const;
     bool has(std::string_view key) const { return get(key).has_value(); }
     bool had_unknown_keys() const { return unknown_keys_; }
@@ -78,6 +79,7 @@ private:
     };
     Value value_;
     std::vector<Entry> entries_;
+    std::vector<std::string> suggested_;
     bool ok_ = false;
     bool unknown_keys_ = false;
 };
