@@ -93,16 +93,16 @@ std::string summarize(const Config& c, int local_node) {
     if (c.nodes.size() == 2 && preferred >= 0) {
         const Node& p = c.nodes[static_cast<size_t>(preferred)];
         const Node& o = c.nodes[static_cast<size_t>(1 - preferred)];
-        out << "  " << p.name << " wins a cold start and fence races"
-            << (p.priority == o.priority ? " (equal priorities: the first node listed)" : "")
-            << "; " << o.name << " waits " << format_duration(c.fencing.delay)
-            << " before fencing.\n";
+        out << "  " << p.name << " is preferred"
+            << (p.priority == o.priority ? " (equal priorities: listed first)" : "")
+            << ": it wins a cold start;\n  in a fence race " << o.name << " waits "
+            << format_duration(c.fencing.delay) << " first.\n";
     }
 
     out << "\nHeartbeat every " << format_duration(c.heartbeat.interval) << " on UDP port "
-        << c.heartbeat.port << " (peer channel: TCP " << c.heartbeat.port
-        << "); the peer is lost after " << format_duration(c.heartbeat.timeout)
-        << " of silence on all links.\n";
+        << c.heartbeat.port << " (peer channel: TCP " << c.heartbeat.port << ").\n"
+        << "  The peer is lost after " << format_duration(c.heartbeat.timeout)
+        << " of silence on all links:\n";
     for (size_t l = 0; l < c.links() && c.nodes.size() == 2; ++l) {
         if (l >= c.nodes[1].addresses.size()) break;
         out << "  link " << l << ": " << c.nodes[0].addresses[l] << " <-> "
@@ -112,20 +112,21 @@ std::string summarize(const Config& c, int local_node) {
     const auto& f = c.fencing;
     out << "\nFencing: "
         << (f.action == FenceAction::Off ? "power off" : "power cycle (off, confirmed, then on)")
-        << ", all levels within " << format_duration(f.timeout)
-        << "; a takeover needs the power-off read back.\n";
+        << ", all levels within " << format_duration(f.timeout) << ".\n"
+        << "  A takeover needs the power-off read back, in this order:\n";
     int level = 1;
     if (f.vsphere) {
         const auto& v = *f.vsphere;
         out << "  " << level++ << ". vSphere " << v.host << ":" << v.port << " as " << v.username
-            << ", VM by " << (v.uuid_kind == UuidKind::Bios ? "BIOS" : "instance") << " UUID, ";
+            << ", VM by " << (v.uuid_kind == UuidKind::Bios ? "BIOS" : "instance") << " UUID, "
+            << format_duration(v.call_timeout) << " per call,\n     ";
         if (!v.ca_file.empty())
             out << "certificate checked against " << v.ca_file;
         else if (!v.thumbprint.empty())
             out << "certificate pinned to " << v.thumbprint.substr(0, 23) << "...";
         else
             out << "certificate NOT checked (insecure)";
-        out << ", " << format_duration(v.call_timeout) << " per call\n";
+        out << "\n";
     }
     for (const auto& l : f.levels) {
         std::vector<std::string> args;
@@ -135,12 +136,12 @@ std::string summarize(const Config& c, int local_node) {
         out << ", for " << (l.nodes.empty() ? std::string("both nodes") : join(l.nodes)) << "\n";
     }
     if (c.policy.ping_targets.empty())
-        out << "  No ping_targets: a node cut off from the network cannot tell, and may fence a "
-               "healthy peer.\n";
+        out << "  No ping_targets: a node cut off from the network cannot tell, and may fence\n"
+               "  a healthy peer.\n";
     else
         out << "  A node fences only if " << join(c.policy.ping_targets, " or ")
             << " answers a ping within " << format_duration(c.policy.ping_timeout)
-            << "; otherwise it is the isolated one and waits.\n";
+            << ";\n  otherwise it is the isolated one and waits.\n";
 
     out << "\nResource group (start top to bottom, stop bottom to top)\n";
     width = 0;
@@ -148,8 +149,9 @@ std::string summarize(const Config& c, int local_node) {
     const Resource defaults;
     for (size_t i = 0; i < c.resources.size(); ++i) {
         const Resource& r = c.resources[i];
-        out << "  " << i + 1 << ". " << pad(r.name, width) << "  " << pad(to_string(r.kind), 10)
-            << "  " << what_it_does(r);
+        std::string line = "  " + std::to_string(i + 1) + ". " + pad(r.name, width) + "  " +
+                           pad(to_string(r.kind), 10) + "  " + what_it_does(r);
+        out << line;
         std::vector<std::string> own;
         if (r.start_timeout != defaults.start_timeout) own.push_back("start " + format_duration(r.start_timeout));
         if (r.stop_timeout != defaults.stop_timeout) own.push_back("stop " + format_duration(r.stop_timeout));
@@ -157,7 +159,14 @@ std::string summarize(const Config& c, int local_node) {
             own.push_back("monitor every " + format_duration(r.monitor_interval));
         if (r.monitor_timeout != defaults.monitor_timeout)
             own.push_back("monitor timeout " + format_duration(r.monitor_timeout));
-        if (!own.empty()) out << " [" << join(own) << "]";
+        if (!own.empty()) {
+            std::string extra = "[" + join(own) + "]";
+            // Keep lines short enough for a terminal.
+            if (line.size() + 1 + extra.size() > 100)
+                out << "\n     " << std::string(width + 14, ' ') << extra;
+            else
+                out << " " << extra;
+        }
         out << "\n";
     }
     out << "  Timeouts unless shown: start " << format_duration(defaults.start_timeout) << ", stop "
@@ -177,7 +186,7 @@ std::string summarize(const Config& c, int local_node) {
     else
         out << "  A failed monitor restarts the group from that resource, up to "
             << p.migration_threshold << (p.migration_threshold == 1 ? " time" : " times")
-            << " in " << format_duration(p.failure_timeout) << "; then the group moves to the peer.\n";
+            << " in " << format_duration(p.failure_timeout) << ";\n  then the group moves to the peer.\n";
     out << "  A stop that fails or times out leaves the node unclean: the peer fences it first.\n";
 
     out << "\n";
@@ -187,15 +196,14 @@ std::string summarize(const Config& c, int local_node) {
         out << "Alerts: " << join(programs) << "\n";
     }
     if (!c.sync.empty()) out << "Copied to the passive node: " << join(c.sync) << "\n";
-    out << "Key " << c.cluster.key_file << ", state " << c.cluster.state_dir << ", admin socket "
-        << c.cluster.admin_socket;
+    out << "Key " << c.cluster.key_file << "; state " << c.cluster.state_dir << "; admin socket "
+        << c.cluster.admin_socket << "\n";
     if (c.cluster.http_listen) {
         const auto& h = *c.cluster.http_listen;
         bool v6 = h.host.find(':') != std::string::npos;
-        out << ", HTTP " << (v6 ? "[" + h.host + "]" : h.host) << ":" << h.port
-            << " (/status, /metrics)";
+        out << "HTTP status and metrics on " << (v6 ? "[" + h.host + "]" : h.host) << ":" << h.port
+            << " (/status, /metrics)\n";
     }
-    out << ".\n";
     return out.str();
 }
 

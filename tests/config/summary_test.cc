@@ -31,12 +31,14 @@ TEST_CASE("the summary says what the cluster will do") {
     CHECK(has(s, "Cluster vbr-repo: 2 nodes, 2 links, 6 resources in one group."));
     CHECK(has(s, "vbr-repo-1.vmik.lab  priority 100  VM 42356049-6020-2ea0-0bd9-11362ef785e7  [preferred]\n"));
     CHECK(has(s, "vbr-repo-2.vmik.lab  priority 100  VM 423576b3-f216-b7e7-aba6-9419bcb72a24  [this node]\n"));
-    CHECK(has(s, "(equal priorities: the first node listed)"));
-    CHECK(has(s, "vbr-repo-2.vmik.lab waits 5s before fencing"));
+    CHECK(has(s, "vbr-repo-1.vmik.lab is preferred (equal priorities: listed first): it wins a cold start;"));
+    CHECK(has(s, "in a fence race vbr-repo-2.vmik.lab waits 5s first."));
     CHECK(has(s, "link 0: 192.168.22.201 <-> 192.168.22.202"));
     CHECK(has(s, "link 1: 10.10.10.1 <-> 10.10.10.2"));
-    CHECK(has(s, "the peer is lost after 1s of silence on all links"));
-    CHECK(has(s, "1. vSphere vcsa67.vmik.lab:443 as admin@vmik.lab, VM by BIOS UUID, certificate checked against /etc/veeam-ha/vcenter-ca.pem"));
+    CHECK(has(s, "The peer is lost after 1s of silence on all links:\n  link 0"));
+    CHECK(has(s, "Fencing: power off, all levels within 1m.\n  A takeover needs the power-off read back, in this order:\n"));
+    CHECK(has(s, "1. vSphere vcsa67.vmik.lab:443 as admin@vmik.lab, VM by BIOS UUID, 10s per call,\n"
+                 "     certificate checked against /etc/veeam-ha/vcenter-ca.pem\n"));
     CHECK(has(s, "A node fences only if 192.168.22.1 answers a ping within 500ms"));
     // The group in start order.
     std::vector<std::string> order = {
@@ -52,9 +54,17 @@ TEST_CASE("the summary says what the cluster will do") {
         at = found;
     }
     CHECK(has(s, "the group stays where it is (no failback)"));
-    CHECK(has(s, "up to 3 times in 10m; then the group moves to the peer"));
+    CHECK(has(s, "up to 3 times in 10m;\n  then the group moves to the peer"));
     CHECK(has(s, "fences it before starting the group alone"));
-    CHECK(has(s, "HTTP 127.0.0.1:9668"));
+    CHECK(has(s, "HTTP status and metrics on 127.0.0.1:9668"));
+    // Fits a terminal.
+    size_t start = 0;
+    while (start < s.size()) {
+        size_t end = s.find('\n', start);
+        INFO(s.substr(start, end - start));
+        CHECK(end - start <= 100);
+        start = end + 1;
+    }
     // One screen.
     CHECK(std::count(s.begin(), s.end(), '\n') <= 40);
 }
@@ -77,7 +87,7 @@ TEST_CASE("the summary shows risky settings and per-resource timeouts plainly") 
     CHECK(has(s, "certificate NOT checked (insecure)"));
     CHECK(has(s, "power cycle (off, confirmed, then on)"));
     CHECK(has(s, "vbr-repo-2.vmik.lab  priority 150  VM 423576b3-f216-b7e7-aba6-9419bcb72a24  [preferred]"));
-    CHECK(has(s, "vbr-repo-1.vmik.lab waits 5s before fencing"));
+    CHECK(has(s, "in a fence race vbr-repo-1.vmik.lab waits 5s first."));
     CHECK_FALSE(has(s, "[this node]"));
     CHECK(has(s, "mount /dev/vg_repo/lv_repo on /veeam/repo (xfs) [stop 5m]"));
 }
