@@ -25,9 +25,10 @@ void print_help(std::ostream& out) {
     for (const auto& v : hactl::verbs()) {
         std::string left = std::string(v.name) + (v.usage[0] ? " " : "") + v.usage;
         out << "  " << left << std::string(width + 2 - left.size(), ' ') << v.summary
-            << (v.run ? "" : " [not yet available]") << "\n";
+            << (v.run ? "" : " *") << "\n";
     }
-    out << "\n"
+    out << "  * not yet available in this build (exits 2)\n"
+           "\n"
            "Options:\n"
            "  -c, --config FILE  the configuration (default: /etc/veeam-ha.yaml)\n"
            "  -n, --node NAME    this node's name in the configuration (default: the host name)\n"

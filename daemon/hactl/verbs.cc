@@ -16,25 +16,25 @@ namespace veeamha::hactl {
 const std::vector<Verb>& verbs() {
     static const std::vector<Verb> table = {
         {"status", "[--json]",
-         "the cluster at a glance: nodes, links, owner, epoch, resources, last failover", nullptr},
+         "nodes, links, owner, epoch, resources, last failover", nullptr},
         {"move", "[NODE]", "hand the group over cleanly to NODE (default: the peer)", nullptr},
-        {"standby", "[NODE]", "NODE (default: this one) gives up the group and takes nothing",
+        {"standby", "[NODE]", "NODE (default: this one) gives up the group",
          nullptr},
         {"unstandby", "[NODE]", "NODE may run the group again", nullptr},
         {"maintenance", "on|off",
-         "cluster-wide: nothing is started, stopped, recovered or fenced (the upgrade path)",
+         "cluster-wide: nothing is started, stopped or fenced",
          nullptr},
         {"cleanup", "[RESOURCE]", "reset the fail counts of RESOURCE (default: all)", nullptr},
         {"confirm-fenced", "NODE",
-         "you checked by hand that NODE is powered off: allow the takeover", nullptr},
+         "NODE is off (checked by hand): allow the takeover", nullptr},
         {"fence", "list|status|off|on|reboot [NODE]",
-         "use the fencers directly; `fence list` shows VM names, UUIDs, power states",
+         "the fencers directly; list shows VM names and UUIDs",
          VEEAMHA_FENCE_VERB},
-        {"history", "", "recent decisions (failovers, fences, failures) and why", nullptr},
+        {"history", "", "recent failovers, fences and failures, and why", nullptr},
         {"keygen", "[--force]",
-         "write a new cluster key (32 random bytes, mode 0600) to cluster.key_file", hactl_keygen},
+         "write a new cluster key to cluster.key_file", hactl_keygen},
         {"check", "[FILE] [--no-file-checks]",
-         "validate the configuration and summarise what the cluster will do", hactl_check},
+         "validate the configuration, summarise it", hactl_check},
     };
     return table;
 }
