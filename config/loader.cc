@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <yaml-cpp/eventhandler.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -276,7 +277,13 @@ LoadResult load_file(const std::string& path, const LoadOptions& options) {
                    std::string("cannot read the configuration: ") + std::strerror(read_errno));
         return diag.finish(std::nullopt);
     }
-    (void)too_big;  // load_string reports the size
+    if (too_big) {
+        diag.error(diag.nowhere(), "",
+                   "expected at most 1 MiB of YAML, found " +
+                       std::to_string(std::max<long long>(st.st_size, static_cast<long long>(text.size()))) +
+                       " bytes; this is not a veeam-had configuration");
+        return diag.finish(std::nullopt);
+    }
     return load_string(text, path, options);
 }
 
