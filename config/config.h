@@ -168,6 +168,9 @@ struct Config {
     size_t links() const { return nodes.empty() ? 0 : nodes[0].addresses.size(); }
     // Index of the node with this name, or -1.
     int node_index(const std::string& name) const;
+    // The node that wins a cold start and fence races (rule 4): the higher priority; on equal
+    // priorities the first node in the file. -1 without nodes.
+    int preferred_node() const;
 };
 
 struct ConfigError {

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The policy, alerts and sync sections.
+#include "config/sections.h"
+#include "config/syntax.h"
+
+namespace veeamha::config::detail {
+
+void parse_policy(const Value& v, PolicySection& out) {
+    Mapping m(v, "policy");
+    if (!m.ok()) return;
+    if (auto x = m.get("failback")) read_bool(*x, out.failback);
+    if (auto x = m.get("migration_threshold")) read_int(*x, 0, 100, out.migration_threshold);
+    if (auto x = m.get("failure_timeout"))
+        read_duration(*x, 1000ms, Duration(30LL * 24 * 3600 * 1000), out.failure_timeout);
+    if (auto x = m.get("startup_fencing")) read_bool(*x, out.startup_fencing);
+    if (auto x = m.get("ping_targets")) {
+        const char* what = "a list of addresses to ping, e.g. [192.168.22.1]";
+        if (auto items = x->items(what, 8)) {
+            for (const auto& item : *items) {
+                std::string text;
+                if (!read_string(item, text, "an IPv4 or IPv6 address")) continue;
+                auto ip = parse_ip(text);
+                if (!ip)
+                    item.expected("an IPv4 or IPv6 address");
+                else if (is_loopback(*ip))
+                    item.expected("the address of another host (a loopback address always "
+                                  "answers, so it cannot tell that a node is cut off)");
+                else if (is_unspecified(*ip) || is_multicast(*ip))
+                    item.expected("the unicast address of another host");
+                else
+                    out.ping_targets.push_back(ip->text);
+            }
+        }
+    }
+    if (auto x = m.get("ping_timeout")) read_duration(*x, 10ms, 10000ms, out.ping_timeout);
+}
+
+void parse_alerts(const Value& v, std::vector<Alert>& out) {
+    auto items = v.items("a list of alerts, e.g. [{exec: /usr/local/lib/veeam-ha/alert}]", 16);
+    if (!items) return;
+    for (const auto& item : *items) {
+        Mapping m(item, "alerts[]");
+        if (!m.ok()) continue;
+        Alert alert;
+        const char* what = "an absolute path to the program to run";
+        if (auto x = m.require("exec", what)) {
+            if (read_path(*x, alert.exec, what)) out.push_back(alert);
+        }
+    }
+}
+
+void parse_sync(const Value& v, std::vector<std::string>& out) {
+    auto items = v.items("a list of absolute file paths", 256);
+    if (!items) return;
+    std::vector<std::string> paths;  // by index, "" for the ones with errors
+    for (const auto& item : *items) {
+        std::string path;
+        if (read_path(item, path, "an absolute file path")) {
+            for (size_t i = 0; i < paths.size(); ++i) {
+                if (paths[i] == path) {
+                    item.error("expected each file once, found " + path + " again (also sync[" +
+                               std::to_string(i) + "])");
+                    path.clear();
+                    break;
+                }
+            }
+            if (!path.empty()) out.push_back(path);
+        }
+        paths.push_back(path);
+    }
+}
+
+}  // namespace veeamha::config::detail

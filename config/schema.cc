@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "config/schema.h"
+
+#include <utility>
+
+namespace veeamha::config::detail {
+
+namespace {
+
+using Table = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
+const Table& table() {
+    static const Table t = {
+        {"", {"cluster", "nodes", "heartbeat", "fencing", "policy", "resources", "alerts", "sync"}},
+        {"cluster", {"name", "key_file", "state_dir", "admin_socket", "http_listen"}},
+        {"nodes[]", {"name", "addresses", "vm_uuid", "priority"}},
+        {"heartbeat", {"port", "interval", "timeout"}},
+        {"fencing", {"action", "timeout", "delay", "vsphere", "levels"}},
+        {"fencing.vsphere",
+         {"host", "port", "username", "password_file", "ca_file", "thumbprint", "insecure",
+          "uuid_kind", "call_timeout"}},
+        {"fencing.levels[]", {"agent", "args", "nodes"}},
+        {"policy",
+         {"failback", "migration_threshold", "failure_timeout", "startup_fencing", "ping_targets",
+          "ping_timeout"}},
+        {"resources[]",
+         {"name", "lvm", "filesystem", "ip", "service", "exec", "start_timeout", "stop_timeout",
+          "monitor_interval", "monitor_timeout"}},
+        {"resources[].lvm", {"vg", "mode", "partial"}},
+        {"resources[].filesystem",
+         {"device", "mountpoint", "fstype", "options", "deep_check", "force_unmount"}},
+        {"resources[].ip",
+         {"address", "interface", "label", "garp_count", "garp_interval", "garp_repeat_after"}},
+        {"resources[].service", {"unit"}},
+        {"resources[].exec", {"start", "stop", "monitor"}},
+        {"alerts[]", {"exec"}},
+    };
+    return t;
+}
+
+}  // namespace
+
+const std::vector<std::string>& keys_of(std::string_view section) {
+    static const std::vector<std::string> none;
+    for (const auto& [name, keys] : table())
+        if (name == section) return keys;
+    return none;
+}
+
+std::vector<std::string> sections_with(std::string_view key) {
+    std::vector<std::string> out;
+    for (const auto& [name, keys] : table())
+        for (const auto& k : keys)
+            if (k == key) out.push_back(name);
+    return out;
+}
+
+std::vector<std::string> all_sections() {
+    std::vector<std::string> out;
+    for (const auto& entry : table()) out.push_back(entry.first);
+    return out;
+}
+
+const std::vector<std::string>& resource_kinds() {
+    static const std::vector<std::string> kinds = {"lvm", "filesystem", "ip", "service", "exec"};
+    return kinds;
+}
+
+}  // namespace veeamha::config::detail

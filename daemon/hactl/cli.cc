@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "daemon/hactl/cli.h"
+
+#include <algorithm>
+#include <ostream>
+
+namespace veeamha::cli {
+
+namespace {
+
+std::string count(size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+void print_warnings(const config::LoadResult& result, std::ostream& err) {
+    for (const auto& w : result.warnings) err << "warning: " << w.to_string() << "\n";
+}
+
+}  // namespace
+
+std::optional<config::Config> load_config(const std::string& path, bool check_files,
+                                          std::ostream& err) {
+    config::LoadOptions options;
+    options.check_files = check_files;
+    config::LoadResult result = config::load_file(path, options);
+    for (const auto& e : result.errors) err << e.to_string() << "\n";
+    print_warnings(result, err);
+    if (!result.config) {
+        err << count(result.errors.size(), "error", "errors") << " in " << path << "\n";
+        return std::nullopt;
+    }
+    return std::move(result.config);
+}
+
+int check_config(const std::string& path, const std::string& node_override, bool check_files,
+                 std::ostream& out, std::ostream& err) {
+    config::LoadOptions options;
+    options.check_files = check_files;
+    config::LoadResult result = config::load_file(path, options);
+    for (const auto& e : result.errors) err << e.to_string() << "\n";
+    print_warnings(result, err);
+    if (!result.config) {
+        err << count(result.errors.size(), "error", "errors") << ", "
+            << count(result.warnings.size(), "warning", "warnings") << " in " << path << "\n";
+        return kExitFailure;
+    }
+    const config::Config& config = *result.config;
+    int local = -1;
+    auto who = config::resolve_local_node(config, node_override);
+    if (std::holds_alternative<int>(who)) {
+        local = std::get<int>(who);
+    } else if (!node_override.empty()) {
+        err << path << ": " << std::get<std::string>(who) << "\n";
+        return kExitFailure;
+    } else {
+        err << "warning: " << std::get<std::string>(who)
+            << " (fine when checking a file for other machines)\n";
+    }
+    out << path << " is valid"
+        << (result.warnings.empty()
+                ? std::string(".")
+                : " (" + count(result.warnings.size(), "warning", "warnings") + ", shown on stderr).")
+        << (check_files ? "" : " Files it names were not checked.") << "\n\n"
+        << config::summarize(config, local);
+    return kExitOk;
+}
+
+bool take_option(std::vector<std::string>& args, const std::string& name, const std::string& short_name,
+                 std::optional<std::string>& value, std::string& error) {
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--") break;
+        if (a == name || (!short_name.empty() && a == short_name)) {
+            if (i + 1 >= args.size()) {
+                error = a + " needs a value";
+                return false;
+            }
+            value = args[i + 1];
+            args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
+            --i;
+            continue;
+        }
+        if (a.rfind(name + "=", 0) == 0) {
+            value = a.substr(name.size() + 1);
+            args.erase(args.begin() + static_cast<long>(i));
+            --i;
+        }
+    }
+    return true;
+}
+
+bool take_flag(std::vector<std::string>& args, const std::string& name) {
+    auto it = std::find(args.begin(), args.end(), name);
+    if (it == args.end()) return false;
+    args.erase(it);
+    return true;
+}
+
+}  // namespace veeamha::cli

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "daemon/hactl/verbs.h"
+
+#include <iostream>
+
+#include "daemon/hactl/cli.h"
+
+namespace veeamha::hactl {
+
+#ifdef VEEAMHA_HACTL_FENCE
+#define VEEAMHA_FENCE_VERB hactl_fence
+#else
+#define VEEAMHA_FENCE_VERB nullptr
+#endif
+
+const std::vector<Verb>& verbs() {
+    static const std::vector<Verb> table = {
+        {"status", "[--json]",
+         "nodes, links, owner, epoch, resources, last failover", nullptr},
+        {"move", "[NODE]", "hand the group over cleanly to NODE (default: the peer)", nullptr},
+        {"standby", "[NODE]", "NODE (default: this one) gives up the group",
+         nullptr},
+        {"unstandby", "[NODE]", "NODE may run the group again", nullptr},
+        {"maintenance", "on|off",
+         "cluster-wide: nothing is started, stopped or fenced",
+         nullptr},
+        {"cleanup", "[RESOURCE]", "reset the fail counts of RESOURCE (default: all)", nullptr},
+        {"confirm-fenced", "NODE",
+         "NODE is off (checked by hand): allow the takeover", nullptr},
+        {"fence", "list|status|off|on|reboot [NODE]",
+         "the fencers directly; list shows VM names and UUIDs",
+         VEEAMHA_FENCE_VERB},
+        {"history", "", "recent failovers, fences and failures, and why", nullptr},
+        {"keygen", "[--force]",
+         "write a new cluster key to cluster.key_file", hactl_keygen},
+        {"check", "[FILE] [--no-file-checks]",
+         "validate the configuration, summarise it", hactl_check},
+    };
+    return table;
+}
+
+const Verb* find_verb(const std::string& name) {
+    for (const auto& verb : verbs())
+        if (name == verb.name) return &verb;
+    return nullptr;
+}
+
+int not_yet_available(const Invocation& invocation) {
+    std::cerr << invocation.program << ": '" << invocation.verb
+              << "' is not yet available in this build (it needs the running daemon, which is "
+                 "not built yet)\n";
+    return cli::kExitNotAvailable;
+}
+
+int hactl_check(const Invocation& invocation) {
+    std::vector<std::string> args = invocation.args;
+    bool check_files = !cli::take_flag(args, "--no-file-checks");
+    std::string path = invocation.config_path;
+    if (!args.empty() && args[0].rfind("-", 0) != 0) {
+        path = args[0];
+        args.erase(args.begin());
+    }
+    if (!args.empty()) {
+        std::cerr << invocation.program << ": check: unexpected argument " << args[0]
+                  << "\nusage: " << invocation.program << " check [FILE] [--no-file-checks]\n";
+        return cli::kExitUsage;
+    }
+    return cli::check_config(path, invocation.node_override, check_files, std::cout, std::cerr);
+}
+
+}  // namespace veeamha::hactl

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// veeam-hactl's verbs (DESIGN.md §8), one table. A verb is a function of the invocation that
+// returns the exit code; a verb without a function is listed in --help and answers "not yet
+// available" (exit 2) until its area lands.
+//
+// Adding a verb: write `int hactl_NAME(const Invocation&)` in its own file and put it in the
+// table in verbs.cc. `fence` is wired already: when daemon/hactl_fence.cc exists, CMake builds
+// it into veeam-hactl and defines VEEAMHA_HACTL_FENCE, and the table uses hactl_fence.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace veeamha::hactl {
+
+struct Invocation {
+    std::string program = "veeam-hactl";
+    std::string config_path;    // --config FILE, else /etc/veeam-ha.yaml
+    bool config_given = false;  // --config was on the command line
+    std::string node_override;  // --node NAME, else "" (the host name decides)
+    std::string verb;
+    std::vector<std::string> args;  // what follows the verb, without --config/--node
+};
+
+using VerbFunction = int (*)(const Invocation&);
+
+struct Verb {
+    const char* name;
+    const char* usage;    // the arguments, e.g. "on|off"
+    const char* summary;  // one line for --help
+    VerbFunction run;     // nullptr: not yet available
+};
+
+const std::vector<Verb>& verbs();
+const Verb* find_verb(const std::string& name);
+
+// The verbs built so far.
+int hactl_check(const Invocation& invocation);   // check.cc
+int hactl_keygen(const Invocation& invocation);  // keygen.cc
+// daemon/hactl_fence.cc (fencing area): fence list|status|off|on|reboot [NODE].
+int hactl_fence(const Invocation& invocation);
+
+// "veeam-hactl: VERB is not yet available in this build" on stderr; returns exit code 2.
+int not_yet_available(const Invocation& invocation);
+
+}  // namespace veeamha::hactl
