@@ -181,12 +181,16 @@ std::string summarize(const Config& c, int local_node) {
                 : "  At boot, a node that cannot see its peer starts the group alone WITHOUT fencing it.\n");
     out << (p.failback ? "  After a failover the group moves back to the preferred node when it returns.\n"
                        : "  After a failover the group stays where it is (no failback).\n");
+    // Pacemaker's migration-threshold: N failures within failure_timeout move the group.
     if (p.migration_threshold == 0)
-        out << "  A failed monitor moves the group to the peer at once.\n";
+        out << "  A failed resource is always restarted here (migration_threshold 0: never moved\n"
+               "  because of failures).\n";
+    else if (p.migration_threshold == 1)
+        out << "  A failed resource moves the group to the peer at once (migration_threshold 1).\n";
     else
-        out << "  A failed monitor restarts the group from that resource, up to "
-            << p.migration_threshold << (p.migration_threshold == 1 ? " time" : " times")
-            << " in " << format_duration(p.failure_timeout) << ";\n  then the group moves to the peer.\n";
+        out << "  A failed resource restarts the group from that resource; at "
+            << p.migration_threshold << " failures in " << format_duration(p.failure_timeout)
+            << "\n  the group moves to the peer.\n";
     out << "  A stop that fails or times out leaves the node unclean: the peer fences it first.\n";
 
     out << "\n";

@@ -35,10 +35,11 @@ bool Engine::peer_holding() const {
     return peer_up() && peer_.have_state && peer_.state.holding && !peer_.state.unclean;
 }
 
+// The same order as config::Config::preferred_node(): priority, then the node listed first.
 bool Engine::outranks_peer() const {
     int mine = config_.nodes[local_idx_].priority, theirs = config_.nodes[peer_idx_].priority;
     if (mine != theirs) return mine > theirs;
-    return names_[local_idx_] < names_[peer_idx_];
+    return local_idx_ < peer_idx_;
 }
 
 bool Engine::yielding() const {

@@ -24,11 +24,9 @@ void print_help(std::ostream& out) {
         width = std::max(width, std::string(v.name).size() + 1 + std::string(v.usage).size());
     for (const auto& v : hactl::verbs()) {
         std::string left = std::string(v.name) + (v.usage[0] ? " " : "") + v.usage;
-        out << "  " << left << std::string(width + 2 - left.size(), ' ') << v.summary
-            << (v.run ? "" : " *") << "\n";
+        out << "  " << left << std::string(width + 2 - left.size(), ' ') << v.summary << "\n";
     }
-    out << "  * not yet available in this build (exits 2)\n"
-           "\n"
+    out << "\n"
            "Options:\n"
            "  -c, --config FILE  the configuration (default: /etc/veeam-ha.yaml)\n"
            "  -n, --node NAME    this node's name in the configuration (default: the host name)\n"
@@ -38,7 +36,7 @@ void print_help(std::ostream& out) {
            "Exit codes:\n"
            "  0   done\n"
            "  1   failed, or the configuration is invalid (every error is printed)\n"
-           "  2   the verb is not yet available in this build\n"
+           "  2   refused by a safety check (fence without --yes, fencing this node itself)\n"
            "  64  bad command line\n";
 }
 

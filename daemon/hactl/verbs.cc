@@ -7,30 +7,21 @@
 
 namespace veeamha::hactl {
 
-#ifdef VEEAMHA_HACTL_FENCE
-#define VEEAMHA_FENCE_VERB hactl_fence
-#else
-#define VEEAMHA_FENCE_VERB nullptr
-#endif
-
 const std::vector<Verb>& verbs() {
     static const std::vector<Verb> table = {
         {"status", "[--json]",
-         "nodes, links, owner, epoch, resources, last failover", nullptr},
-        {"move", "[NODE]", "hand the group over cleanly to NODE (default: the peer)", nullptr},
-        {"standby", "[NODE]", "NODE (default: this one) gives up the group",
-         nullptr},
-        {"unstandby", "[NODE]", "NODE may run the group again", nullptr},
+         "nodes, links, owner, epoch, resources, last failover", hactl_status},
+        {"move", "[NODE]", "hand the group over cleanly to NODE (default: the peer)", hactl_move},
+        {"standby", "[NODE]", "NODE (default: this one) gives up the group", hactl_standby},
+        {"unstandby", "[NODE]", "NODE may run the group again", hactl_standby},
         {"maintenance", "on|off",
-         "cluster-wide: nothing is started, stopped or fenced",
-         nullptr},
-        {"cleanup", "[RESOURCE]", "reset the fail counts of RESOURCE (default: all)", nullptr},
-        {"confirm-fenced", "NODE",
-         "NODE is off (checked by hand): allow the takeover", nullptr},
+         "cluster-wide: nothing is started, stopped or fenced", hactl_maintenance},
+        {"cleanup", "[RESOURCE]", "reset fail counts and unclean state, probe again", hactl_cleanup},
+        {"confirm-fenced", "NODE --yes",
+         "NODE is off (checked by hand): allow the takeover", hactl_confirm_fenced},
         {"fence", "list|status|off|on|reboot [NODE]",
-         "the fencers directly; list shows VM names and UUIDs",
-         VEEAMHA_FENCE_VERB},
-        {"history", "", "recent failovers, fences and failures, and why", nullptr},
+         "the fencers directly; list shows VM names and UUIDs", hactl_fence},
+        {"history", "[COUNT]", "recent failovers, fences and failures, and why", hactl_history},
         {"keygen", "[--force]",
          "write a new cluster key to cluster.key_file", hactl_keygen},
         {"check", "[FILE] [--no-file-checks]",

@@ -3,9 +3,7 @@
 // returns the exit code; a verb without a function is listed in --help and answers "not yet
 // available" (exit 2) until its area lands.
 //
-// Adding a verb: write `int hactl_NAME(const Invocation&)` in its own file and put it in the
-// table in verbs.cc. `fence` is wired already: when daemon/hactl_fence.cc exists, CMake builds
-// it into veeam-hactl and defines VEEAMHA_HACTL_FENCE, and the table uses hactl_fence.
+// Adding a verb: write `int hactl_NAME(const Invocation&)` and put it in the table in verbs.cc.
 #pragma once
 
 #include <string>
@@ -37,7 +35,14 @@ const Verb* find_verb(const std::string& name);
 // The verbs built so far.
 int hactl_check(const Invocation& invocation);   // check.cc
 int hactl_keygen(const Invocation& invocation);  // keygen.cc
-// daemon/hactl_fence.cc (fencing area): fence list|status|off|on|reboot [NODE].
+// admin_verbs.cc: through the daemon's admin socket, and `fence` (daemon/hactl_fence.cc).
+int hactl_status(const Invocation& invocation);
+int hactl_move(const Invocation& invocation);
+int hactl_standby(const Invocation& invocation);  // standby and unstandby
+int hactl_maintenance(const Invocation& invocation);
+int hactl_cleanup(const Invocation& invocation);
+int hactl_confirm_fenced(const Invocation& invocation);
+int hactl_history(const Invocation& invocation);
 int hactl_fence(const Invocation& invocation);
 
 // "veeam-hactl: VERB is not yet available in this build" on stderr; returns exit code 2.

@@ -33,7 +33,7 @@ const std::string kExample = test::source_path("systemd/veeam-ha.yaml.example");
 std::string write_config(const test::TempDir& dir, const std::string& key) {
     std::string path = dir.file("veeam-ha.yaml");
     test::write_file(path,
-                     "cluster: {name: t, key_file: " + key + "}\n"
+                     "cluster: {name: t, key_file: " + key + ", admin_socket: " + dir.file("no-daemon.sock") + "}\n"
                      "nodes:\n"
                      "  - {name: alpha, addresses: [10.0.0.1, 10.1.0.1]}\n"
                      "  - {name: beta, addresses: [10.0.0.2, 10.1.0.2]}\n"
@@ -53,28 +53,34 @@ TEST_CASE("veeam-hactl --help lists every verb of DESIGN.md section 8 and the ex
                              "maintenance on|off", "cleanup [RESOURCE]", "confirm-fenced NODE",
                              "fence list|status|off|on|reboot [NODE]", "history", "keygen [--force]",
                              "check [FILE]", "--config FILE", "--node NAME", "Exit codes:",
-                             "2   the verb is not yet available", "64  bad command line"}) {
+                             "2   refused by a safety check", "64  bad command line"}) {
         INFO(verb);
         CHECK(has(r.out, verb));
     }
 }
 
-TEST_CASE("verbs that are not built yet exit 2 and print no fake output") {
+TEST_CASE("verbs that need the daemon say plainly when it is not running, and print nothing else") {
+    test::TempDir dir;
+    const std::string key = dir.file("authkey");
+    const std::string config = write_config(dir, key);
     std::vector<std::vector<std::string>> calls = {
         {"status"}, {"status", "--json"}, {"move"}, {"move", "beta"}, {"standby"}, {"unstandby"},
-        {"maintenance", "on"}, {"maintenance", "off"}, {"cleanup"}, {"confirm-fenced", "beta"},
+        {"maintenance", "on"}, {"maintenance", "off"}, {"cleanup"}, {"confirm-fenced", "beta", "--yes"},
         {"history"}};
-#ifndef VEEAMHA_HACTL_FENCE
-    calls.push_back({"fence", "list"});
-#endif
     for (auto& call : calls) {
-        call.insert(call.begin(), VEEAM_HACTL_BIN);
+        call.insert(call.begin(), {VEEAM_HACTL_BIN, "--config", config});
         auto r = run(call);
         INFO(format_command(call));
-        CHECK(r.exit_code == 2);
+        CHECK(r.exit_code == 1);
         CHECK(r.out.empty());
-        CHECK(has(r.err, "is not yet available in this build"));
+        CHECK(has(r.err, "veeam-had is not running on this node"));
     }
+}
+
+TEST_CASE("confirm-fenced without --yes explains the risk and does nothing") {
+    auto r = run({VEEAM_HACTL_BIN, "confirm-fenced", "beta"});
+    CHECK(r.exit_code == 64);
+    CHECK(has(r.err, "both nodes will mount the"));
 }
 
 TEST_CASE("bad command lines exit 64") {
