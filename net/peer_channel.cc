@@ -67,7 +67,8 @@ void PeerChannel::start() {
     usable_.assign(t.links(), true);
     running_ = true;
     for (size_t i = 0; i < acceptors_.size(); ++i) accept_next(i);
-    if (opt_.auto_dial) consider_dial();
+    dial_enabled_ = opt_.dial_on_start;
+    if (dial_enabled_) consider_dial();
 }
 
 void PeerChannel::stop() {
@@ -125,6 +126,7 @@ void PeerChannel::accept_next(size_t link) {
 }
 
 void PeerChannel::dial_now() {
+    dial_enabled_ = true;
     if (!running_ || active_ || dialing_) return;
     redial_.cancel();
     redial_armed_ = false;
@@ -134,7 +136,7 @@ void PeerChannel::dial_now() {
 }
 
 void PeerChannel::consider_dial() {
-    if (!running_ || !opt_.auto_dial || active_ || dialing_ || redial_armed_) return;
+    if (!running_ || !dial_enabled_ || active_ || dialing_ || redial_armed_) return;
     // An incoming connection being set up may become the session: let it finish first.
     for (auto& c : conns_)
         if (c->phase() != ChannelConnection::Phase::Established) return;
@@ -311,7 +313,8 @@ bool PeerChannel::prefer(const ConnectionPtr& candidate, const ConnectionPtr& cu
 }
 
 void PeerChannel::make_active(const ConnectionPtr& c) {
-    bool was_connected = active_ != nullptr;
+    bool was_connected = active_ != nullptr || disconnect_pending_;
+    disconnect_pending_ = false;
     active_ = c;
     failures_in_a_row_ = 0;
     round_.clear();
@@ -434,18 +437,28 @@ void PeerChannel::on_closed(const ConnectionPtr& c, const std::string& why) {
     }
     if (was_active) {
         active_.reset();
-        ++stats_.disconnects;
         failures_in_a_row_ = 1;  // reconnect after the first backoff step if a round fails
         log::notice("peer channel: disconnected from " + codec_.topology().peer_name + " (link " +
                     std::to_string(c->link()) + "): " + why);
         // Another connection already set up (tie-break loser still open) takes over.
         for (auto& other : conns_) {
             if (other->phase() == ChannelConnection::Phase::Established) {
+                disconnect_pending_ = true;  // seamless: not a disconnect for the user
                 make_active(other);
                 break;
             }
         }
-        if (!active_) {
+        // When both dial, the peer may close the connection we use in favour of one whose
+        // handshake is still running here: wait for that before reporting a disconnect.
+        if (!active_) disconnect_pending_ = true;
+    }
+    if (disconnect_pending_ && !active_) {
+        bool handshaking = std::any_of(conns_.begin(), conns_.end(), [](const ConnectionPtr& o) {
+            return o->phase() == ChannelConnection::Phase::Handshaking;
+        });
+        if (!handshaking) {
+            disconnect_pending_ = false;
+            ++stats_.disconnects;
             std::weak_ptr<bool> alive = alive_;
             if (cb_.on_disconnected) cb_.on_disconnected();
             if (alive.expired() || !running_) return;

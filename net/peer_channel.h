@@ -55,7 +55,7 @@ struct ChannelOptions {
     size_t max_unacked_bytes = 4u << 20;
     size_t max_handshaking = 4;
     uint64_t seed = 0;      // jitter seed; 0 = from our incarnation
-    bool auto_dial = true;  // false: dial only on dial_now() (tests)
+    bool dial_on_start = true;  // false: first dial waits for dial_now() (tests), then as usual
 
     // Timings that follow the heartbeat settings: keepalive ~ timeout, idle ~ 3 x timeout.
     static ChannelOptions for_topology(const Topology& t);
@@ -140,12 +140,14 @@ private:
     ChannelOptions opt_;
     Callbacks cb_;
     bool running_ = false;
+    bool dial_enabled_ = true;
     std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
     std::vector<boost::asio::ip::address> self_addr_, peer_addr_;
     std::vector<bool> usable_;
     std::vector<ConnectionPtr> conns_;
     ConnectionPtr active_;
     ConnectionPtr dialing_;
+    bool disconnect_pending_ = false;  // active connection lost, a replacement is being set up
     uint64_t next_conn_id_ = 1;
 
     // Dialling.

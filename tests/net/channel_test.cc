@@ -103,7 +103,7 @@ TEST_CASE("both nodes dial at once: both keep the same connection, the one node 
     SecretKey key = random_key();
     uint16_t port = free_port();
     auto opt = fast_options();
-    opt.auto_dial = false;
+    opt.dial_on_start = false;
     Node a(io, key, 0, port, 10, opt);
     Node b(io, key, 1, port, 20, opt);
     a.channel.start();

@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include <utility>  // before Boost 1.74 Asio: awaitable.hpp uses std::exchange
+
 #include <boost/asio.hpp>
 #include <chrono>
 #include <functional>
