@@ -38,6 +38,7 @@ struct HeartbeatService::Link {
     std::array<mmsghdr, kBatch> msgs{};
     std::array<iovec, kBatch> iovs{};
     std::array<sockaddr_storage, kBatch> addrs{};
+    std::array<std::array<char, CMSG_SPACE(sizeof(timespec))>, kBatch> controls{};
 
     Link(asio::io_context& io) : socket(io), silence(io) {}
 };
@@ -81,6 +82,10 @@ void HeartbeatService::start() {
         int rcv = kReceiveBuffer;
         if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0)
             ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+        // Kernel arrival times: a datagram that waited in the socket while this thread was
+        // starved still counts from when it arrived, not from when we got to it.
+        int on = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
         link->socket.bind(link->local, ec);
         if (ec) throw std::runtime_error(where() + ": cannot bind: " + ec.message());
         for (int k = 0; k < kBatch; ++k) {
@@ -178,18 +183,35 @@ void HeartbeatService::drain(Link& link) {
         for (int k = 0; k < kBatch; ++k) {
             link.msgs[k].msg_hdr.msg_name = &link.addrs[k];
             link.msgs[k].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+            link.msgs[k].msg_hdr.msg_control = link.controls[k].data();
+            link.msgs[k].msg_hdr.msg_controllen = link.controls[k].size();
             link.msgs[k].msg_hdr.msg_flags = 0;
             link.msgs[k].msg_len = 0;
         }
         int n = ::recvmmsg(fd, link.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
         if (n <= 0) return;  // EAGAIN (drained) or an error the next wakeup will see again
+        const auto steady_now = Clock::now();
+        timespec real_now{};
+        ::clock_gettime(CLOCK_REALTIME, &real_now);
         for (int k = 0; k < n; ++k) {
+            Clock::time_point arrived = steady_now;
+            for (cmsghdr* cm = CMSG_FIRSTHDR(&link.msgs[k].msg_hdr); cm;
+                 cm = CMSG_NXTHDR(&link.msgs[k].msg_hdr, cm)) {
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+                    timespec ts;
+                    std::memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+                    auto age = std::chrono::seconds(real_now.tv_sec - ts.tv_sec) +
+                               std::chrono::nanoseconds(real_now.tv_nsec - ts.tv_nsec);
+                    // Clamp: a wall-clock step must not move arrivals into the future or far back.
+                    if (age > Clock::duration::zero() && age < std::chrono::seconds(60)) arrived -= age;
+                }
+            }
             udp::endpoint from;
             auto len = std::min<size_t>(link.msgs[k].msg_hdr.msg_namelen, from.capacity());
             std::memcpy(from.data(), &link.addrs[k], len);
             from.resize(len);
             bool truncated = (link.msgs[k].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-            handle_datagram(link, link.bufs[k].data(), link.msgs[k].msg_len, truncated, from);
+            handle_datagram(link, link.bufs[k].data(), link.msgs[k].msg_len, truncated, from, arrived);
             if (!running_) return;  // a callback stopped us
         }
         total += n;
@@ -198,7 +220,8 @@ void HeartbeatService::drain(Link& link) {
 }
 
 void HeartbeatService::handle_datagram(Link& link, const uint8_t* data, size_t size,
-                                       bool truncated, const udp::endpoint& from) {
+                                       bool truncated, const udp::endpoint& from,
+                                       Clock::time_point arrived) {
     if (from != link.peer) {
         codec_.drops().count(DropReason::ForeignSource);
         link.monitor.on_dropped();
@@ -226,8 +249,7 @@ void HeartbeatService::handle_datagram(Link& link, const uint8_t* data, size_t s
         }
         return;
     }
-    auto now = Clock::now();
-    bool went_up = link.monitor.on_heartbeat(in_.heartbeat, now);
+    bool went_up = link.monitor.on_heartbeat(in_.heartbeat, arrived);
     if (went_up) arm_silence(link);
     std::weak_ptr<bool> alive = alive_;
     if (went_up && cb_.on_link_change) cb_.on_link_change(link.index, true);
@@ -244,6 +266,10 @@ void HeartbeatService::arm_silence(Link& link) {
         if (alive.expired() || !running_) return;
         l->silence_armed = false;
         if (ec) return;
+        // Read what the kernel already has before calling the link silent: after a stall of
+        // this thread, the timer can run before the socket handler.
+        drain(*l);
+        if (alive.expired() || !running_) return;
         if (l->monitor.check_silence(Clock::now(), codec_.topology().timeout)) {
             if (cb_.on_link_change) cb_.on_link_change(l->index, false);
         } else if (l->monitor.stats().up) {

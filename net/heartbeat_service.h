@@ -63,7 +63,7 @@ private:
     void arm_receive(Link& link);
     void drain(Link& link);
     void handle_datagram(Link& link, const uint8_t* data, size_t size, bool truncated,
-                         const boost::asio::ip::udp::endpoint& from);
+                         const boost::asio::ip::udp::endpoint& from, Clock::time_point arrived);
     void arm_silence(Link& link);
 
     boost::asio::io_context& io_;

@@ -52,7 +52,7 @@ bool LinkMonitor::on_heartbeat(const wire::Heartbeat& hb, Clock::time_point now)
     }
 
     ++stats_.received;
-    stats_.last_heard = now;
+    if (!stats_.last_heard || now > *stats_.last_heard) stats_.last_heard = now;
     if (!stats_.up) {
         stats_.up = true;
         ++stats_.went_up;

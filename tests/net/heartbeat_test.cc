@@ -5,6 +5,9 @@
 #include "loopback_util.h"
 #include "net/heartbeat_service.h"
 
+#include <atomic>
+#include <thread>
+
 using namespace veeamha::net;
 using namespace veeamha::net::test;
 using namespace std::chrono_literals;
@@ -145,4 +148,57 @@ TEST_CASE("link monitor: RTT from echo, loss from seq gaps, silence") {
     m.fill_echo(out, t + 700ms);
     CHECK(out.echo_seq() == 6);
     CHECK(out.echo_delay_us() == 100000);
+}
+
+TEST_CASE("a stalled receiving thread does not call a link silent when heartbeats arrived meanwhile") {
+    asio::io_context io_a, io_b;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    auto a = make_node(io_a, key, 0, port, 10);
+    auto b = make_node(io_b, key, 1, port, 20);
+    a->service.start();
+    b->service.start();
+    REQUIRE(run_until(io_a, [&] {
+        io_b.poll();
+        return a->up[0] && a->up[1];
+    }, 3s));
+    // b keeps sending from its own thread; a's thread is stalled for 3 timeouts.
+    std::atomic<bool> stop{false};
+    std::thread tb([&] {
+        while (!stop) io_b.run_for(5ms);
+    });
+    std::this_thread::sleep_for(750ms);
+    // When a runs again, its silence timers are overdue, but the datagrams are in its sockets
+    // with their kernel arrival times: no link goes down.
+    run_until(io_a, [] { return false; }, 100ms);
+    stop = true;
+    tb.join();
+    CHECK(a->changes[0] == 1);  // only the initial "up"
+    CHECK(a->changes[1] == 1);
+    CHECK(a->up[0]);
+    CHECK(a->up[1]);
+}
+
+TEST_CASE("after a stall, silence is measured from the kernel arrival time of the last heartbeat") {
+    asio::io_context io_a, io_b;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    auto a = make_node(io_a, key, 0, port, 10);
+    auto b = make_node(io_b, key, 1, port, 20);
+    a->service.start();
+    b->service.start();
+    REQUIRE(run_until(io_a, [&] {
+        io_b.poll();
+        return a->up[0] && a->up[1];
+    }, 3s));
+    // a stalls; b sends for a while, then dies; a's stall lasts well past b's last heartbeat
+    // plus the timeout (250 ms).
+    auto b_until = std::chrono::steady_clock::now() + 300ms;
+    while (std::chrono::steady_clock::now() < b_until) io_b.run_for(5ms);
+    b->service.stop();
+    std::this_thread::sleep_for(700ms);
+    auto resumed = std::chrono::steady_clock::now();
+    REQUIRE(run_until(io_a, [&] { return !a->up[0] && !a->up[1]; }, 2s));
+    // Down at once: the heartbeats waiting in the socket are old, not "heard now".
+    CHECK(std::chrono::steady_clock::now() - resumed < 150ms);
 }
