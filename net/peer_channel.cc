@@ -276,9 +276,7 @@ void PeerChannel::on_frame(const ConnectionPtr& c, std::span<const uint8_t> fram
     }
     ++stats_.delivered;
     schedule_ack();
-    std::weak_ptr<bool> alive = alive_;
-    if (cb_.on_message) cb_.on_message(m);
-    (void)alive;
+    if (cb_.on_message) cb_.on_message(c->link(), m);
 }
 
 void PeerChannel::maybe_establish(const ConnectionPtr& c) {

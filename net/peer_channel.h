@@ -85,7 +85,8 @@ struct ChannelStats {
 class PeerChannel final : public ConnectionOwner {
 public:
     struct Callbacks {
-        std::function<void(const wire::PeerMessage&)> on_message;
+        // A data message, exactly once and in order, and the link of the connection it came on.
+        std::function<void(size_t link, const wire::PeerMessage&)> on_message;
         // Session up (first connection, or again after a disconnect).
         std::function<void(size_t link, uint64_t peer_incarnation)> on_connected;
         std::function<void()> on_disconnected;

@@ -29,7 +29,7 @@ struct Node {
           channel(io, codec, opt, callbacks()) {}
     PeerChannel::Callbacks callbacks() {
         PeerChannel::Callbacks cb;
-        cb.on_message = [this](const PeerMessage& m) { got.push_back(m.file_sync().path()); };
+        cb.on_message = [this](size_t, const PeerMessage& m) { got.push_back(m.file_sync().path()); };
         cb.on_connected = [this](size_t, uint64_t inc) {
             ++connected;
             last_peer_incarnation = inc;

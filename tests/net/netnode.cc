@@ -143,7 +143,9 @@ int main(int argc, char** argv) {
     ChannelOptions copt = ChannelOptions::for_topology(codec->topology());
     copt.dial_on_start = dial_on_start;
     PeerChannel::Callbacks ccb;
-    ccb.on_message = [&](const wire::PeerMessage& m) { emit("event=msg text=" + m.file_sync().path()); };
+    ccb.on_message = [&](size_t link, const wire::PeerMessage& m) {
+        emit("event=msg text=" + m.file_sync().path() + " link=" + std::to_string(link));
+    };
     ccb.on_connected = [&](size_t link, uint64_t inc) {
         auto s = channel->stats();
         emit("event=channel up=1 link=" + std::to_string(link) + " local=" + s.local + " remote=" +
