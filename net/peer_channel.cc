@@ -127,7 +127,7 @@ void PeerChannel::accept_next(size_t link) {
 
 void PeerChannel::dial_now() {
     dial_enabled_ = true;
-    if (!running_ || active_ || dialing_) return;
+    if (!running_ || dialing_) return;
     redial_.cancel();
     redial_armed_ = false;
     if (round_.empty()) round_ = {0};

@@ -106,7 +106,9 @@ public:
 
     std::error_code send(const wire::PeerMessage& message);
     void set_link_usable(size_t link, bool usable);
-    // Dial now, whatever the backoff or an incoming handshake (tests: both dial at once).
+    // Dial now, whatever the backoff, an incoming handshake or an existing connection (tests:
+    // both nodes dialling at once; the tie-break decides which connection stays). Also ends
+    // the wait of dial_on_start = false.
     void dial_now();
 
     bool connected() const { return active_ != nullptr; }
