@@ -46,6 +46,7 @@ const char* to_string(DropReason reason) {
         case DropReason::FieldMismatch: return "field_mismatch";
         case DropReason::Unbound: return "unbound";
         case DropReason::OutOfOrder: return "out_of_order";
+        case DropReason::Duplicate: return "duplicate";
         case DropReason::IncompatibleVersion: return "incompatible_version";
         case DropReason::ForeignSource: return "foreign_source";
         case DropReason::kCount: break;

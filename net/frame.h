@@ -81,6 +81,7 @@ enum class DropReason : uint8_t {
     FieldMismatch,        // authentic payload disagrees with the header or the configuration
     Unbound,              // authentic but not bound to our current incarnation (not fresh)
     OutOfOrder,           // channel data frame skipping a seq (protocol error)
+    Duplicate,            // channel data frame delivered already (resent after a reconnect)
     IncompatibleVersion,  // peer speaks another protocol major version
     ForeignSource,        // from an address/port not configured for the peer on that link
     kCount

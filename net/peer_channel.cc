@@ -241,7 +241,7 @@ void PeerChannel::on_frame(const ConnectionPtr& c, std::span<const uint8_t> fram
     auto r = codec_.open_channel(frame, in_);
     if (r) {
         // A data frame resent after a reconnect that had arrived after all: harmless.
-        if (*r == DropReason::Replayed && in_.header.kind == FrameKind::ChannelData) return;
+        if (*r == DropReason::Duplicate) return;
         if (*r == DropReason::IncompatibleVersion && in_.message.has_hello()) {
             log::warning(peer_text() + " speaks protocol " +
                          std::to_string(in_.message.hello().version_major()) + "." +
@@ -319,7 +319,9 @@ void PeerChannel::make_active(const ConnectionPtr& c) {
     redial_.cancel();
     redial_armed_ = false;
     ensure_session(c->peer_incarnation);
-    trim_unacked(c->peer_received);
+    // Resend what the peer has not got, oldest first, before anything new goes out: the peer
+    // delivers data strictly in order.
+    trim_unacked(c->peer_received, false);
     for (auto& u : unacked_) {
         c->send(u.frame);
         ++stats_.resent;
@@ -336,14 +338,14 @@ void PeerChannel::make_active(const ConnectionPtr& c) {
     flush_pending();
 }
 
-void PeerChannel::trim_unacked(uint64_t ack) {
+void PeerChannel::trim_unacked(uint64_t ack, bool flush) {
     bool freed = false;
     while (!unacked_.empty() && unacked_.front().seq < ack) {
         unacked_bytes_ -= unacked_.front().frame->size();
         unacked_.pop_front();
         freed = true;
     }
-    if (freed) flush_pending();
+    if (freed && flush) flush_pending();
 }
 
 void PeerChannel::flush_pending() {

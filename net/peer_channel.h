@@ -130,7 +130,7 @@ private:
     bool prefer(const ConnectionPtr& candidate, const ConnectionPtr& current) const;
     void make_active(const ConnectionPtr& c);
     void ensure_session(uint64_t peer_incarnation);
-    void trim_unacked(uint64_t ack);
+    void trim_unacked(uint64_t ack, bool flush = true);
     void flush_pending();
     void schedule_ack();
     void consider_dial();

@@ -124,7 +124,8 @@ std::optional<DropReason> PeerCodec::open_common(std::span<const uint8_t> frame,
                 }
                 break;
             case FrameKind::ChannelData:
-                if (data_next_ != 0 && h.seq < data_next_) return drop(DropReason::Replayed);
+                // Resent after a reconnect, or replayed: either way delivered once already.
+                if (data_next_ != 0 && h.seq < data_next_) return drop(DropReason::Duplicate);
                 break;
         }
     }

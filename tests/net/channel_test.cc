@@ -253,3 +253,38 @@ TEST_CASE("connections from other addresses and peers of another major version a
     CHECK(a.codec.drops().get(DropReason::IncompatibleVersion) == 1);
     CHECK_FALSE(a.channel.connected());
 }
+
+TEST_CASE("after a reconnect, unacknowledged frames are resent before new ones and nothing is delivered twice") {
+    asio::io_context io_a, io_b;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    auto opt = fast_options();
+    opt.ack_delay = 30s;  // no acks except in Hellos: everything stays unacknowledged at a
+    opt.timings.keepalive_interval = 30s;
+    opt.timings.idle_timeout = 60s;
+    Node a(io_a, key, 0, port, 10, opt);
+    Node b(io_b, key, 1, port, 20, opt);
+    a.channel.start();
+    b.channel.start();
+    REQUIRE(run_until(io_a, [&] {
+        io_b.poll();
+        return same_connection(a.channel.stats(), b.channel.stats());
+    }, 5s));
+    for (int i = 0; i < 50; ++i) REQUIRE(!a.channel.send(msg(std::to_string(i))));
+    io_a.poll();  // written to the socket
+    // b reads 30 of them, then its side of the connection goes away with the rest unread.
+    auto until = std::chrono::steady_clock::now() + 5s;
+    while (b.got.size() < 30 && std::chrono::steady_clock::now() < until) io_b.run_one_for(100ms);
+    REQUIRE(b.got.size() == 30);
+    size_t link = b.channel.stats().link;
+    b.channel.set_link_usable(link, false);
+    for (int i = 50; i < 60; ++i) REQUIRE(!a.channel.send(msg(std::to_string(i))));  // queued
+    REQUIRE(run_until(io_a, [&] {
+        io_b.poll();
+        return b.got.size() >= 60;
+    }, 5s));
+    run_until(io_a, [&] { io_b.poll(); return false; }, 200ms);
+    CHECK(b.got == numbered(0, 60));
+    CHECK(b.codec.drops().get(DropReason::OutOfOrder) == 0);
+    CHECK(a.channel.stats().resent >= 20);
+}

@@ -364,7 +364,7 @@ TEST_CASE("channel control: Hello may be unbound, keepalive must be bound - data
     REQUIRE(!p.a.seal_channel(FrameKind::ChannelData, m, d3, seq));
     CHECK(p.b.open_channel(d1, in) == std::nullopt);
     CHECK(in.message.file_sync().path() == "/etc/x");
-    CHECK(p.b.open_channel(d1, in) == DropReason::Replayed);   // resent: delivered once only
+    CHECK(p.b.open_channel(d1, in) == DropReason::Duplicate);  // resent: delivered once only
     CHECK(p.b.open_channel(d3, in) == DropReason::OutOfOrder); // gap: protocol error
     CHECK(p.b.open_channel(d2, in) == std::nullopt);
     CHECK(p.b.open_channel(d3, in) == std::nullopt);
