@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "net/heartbeat_service.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "daemon/common/log.h"
+#include "proto/version.h"
+
+namespace veeamha::net {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+namespace {
+
+constexpr auto kMinImmediateGap = std::chrono::milliseconds(10);
+constexpr int kBatch = 32;           // datagrams per recvmmsg call
+constexpr int kMaxPerWakeup = 1024;  // then yield to timers and other sockets
+constexpr int kReceiveBuffer = 1 << 20;
+
+}  // namespace
+
+struct HeartbeatService::Link {
+    size_t index = 0;
+    udp::socket socket;
+    udp::endpoint local;
+    udp::endpoint peer;
+    LinkMonitor monitor;
+    asio::steady_timer silence;
+    bool silence_armed = false;
+    // recvmmsg buffers
+    std::vector<std::array<uint8_t, kMaxDatagram + 1>> bufs =
+        std::vector<std::array<uint8_t, kMaxDatagram + 1>>(kBatch);
+    std::array<mmsghdr, kBatch> msgs{};
+    std::array<iovec, kBatch> iovs{};
+    std::array<sockaddr_storage, kBatch> addrs{};
+    std::array<std::array<char, CMSG_SPACE(sizeof(timespec))>, kBatch> controls{};
+
+    Link(asio::io_context& io) : socket(io), silence(io) {}
+};
+
+HeartbeatService::HeartbeatService(asio::io_context& io, PeerCodec& codec, Callbacks callbacks)
+    : io_(io), codec_(codec), cb_(std::move(callbacks)), tick_(io), immediate_(io) {}
+
+HeartbeatService::~HeartbeatService() {
+    stop();
+    *alive_ = false;
+}
+
+void HeartbeatService::start() {
+    const Topology& t = codec_.topology();
+    for (size_t i = 0; i < t.links(); ++i) {
+        auto link = std::make_unique<Link>(io_);
+        link->index = i;
+        boost::system::error_code ec;
+        auto local_addr = asio::ip::make_address(t.self_addresses[i], ec);
+        if (ec) throw std::runtime_error("heartbeat link " + std::to_string(i) + ": local address '" +
+                                         t.self_addresses[i] + "' is not an IP address");
+        auto peer_addr = asio::ip::make_address(t.peer_addresses[i], ec);
+        if (ec) throw std::runtime_error("heartbeat link " + std::to_string(i) + ": peer address '" +
+                                         t.peer_addresses[i] + "' is not an IP address");
+        link->local = udp::endpoint(local_addr, t.port);
+        link->peer = udp::endpoint(peer_addr, t.port);
+        auto where = [&] {
+            return "heartbeat link " + std::to_string(i) + ": UDP " + t.self_addresses[i] + " port " +
+                   std::to_string(t.port);
+        };
+        link->socket.open(link->local.protocol(), ec);
+        if (ec) throw std::runtime_error(where() + ": cannot open socket: " + ec.message());
+        link->socket.non_blocking(true, ec);
+        int fd = link->socket.native_handle();
+        // Heartbeats are network control traffic (DSCP CS6): ahead of backup data in queues.
+        int tos = 0xC0;
+        if (local_addr.is_v4())
+            ::setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+        else
+            ::setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos);
+        int rcv = kReceiveBuffer;
+        if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0)
+            ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+        // Kernel arrival times: a datagram that waited in the socket while this thread was
+        // starved still counts from when it arrived, not from when we got to it.
+        int on = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+        link->socket.bind(link->local, ec);
+        if (ec) throw std::runtime_error(where() + ": cannot bind: " + ec.message());
+        for (int k = 0; k < kBatch; ++k) {
+            link->iovs[k] = {link->bufs[k].data(), link->bufs[k].size()};
+            link->msgs[k].msg_hdr.msg_iov = &link->iovs[k];
+            link->msgs[k].msg_hdr.msg_iovlen = 1;
+        }
+        links_.push_back(std::move(link));
+    }
+    running_ = true;
+    for (auto& l : links_) arm_receive(*l);
+    next_tick_ = Clock::now();
+    send_all();
+    schedule_tick();
+}
+
+void HeartbeatService::stop() {
+    if (!running_) return;
+    running_ = false;
+    boost::system::error_code ec;
+    tick_.cancel();
+    immediate_.cancel();
+    for (auto& l : links_) {
+        l->silence.cancel();
+        l->socket.close(ec);
+    }
+}
+
+void HeartbeatService::schedule_tick() {
+    const auto interval = codec_.topology().interval;
+    next_tick_ += interval;
+    auto now = Clock::now();
+    if (next_tick_ < now) next_tick_ = now + interval;  // we were stalled: no burst to catch up
+    tick_.expires_at(next_tick_);
+    std::weak_ptr<bool> alive = alive_;
+    tick_.async_wait([this, alive](const boost::system::error_code& ec) {
+        if (ec || alive.expired() || !running_) return;
+        send_all();
+        schedule_tick();
+    });
+}
+
+void HeartbeatService::send_now() {
+    if (!running_ || immediate_pending_) return;
+    auto now = Clock::now();
+    if (now - last_send_ >= kMinImmediateGap) {
+        send_all();
+        return;
+    }
+    immediate_pending_ = true;
+    immediate_.expires_at(last_send_ + kMinImmediateGap);
+    std::weak_ptr<bool> alive = alive_;
+    immediate_.async_wait([this, alive](const boost::system::error_code& ec) {
+        if (ec || alive.expired() || !running_) return;
+        immediate_pending_ = false;
+        send_all();
+    });
+}
+
+void HeartbeatService::send_all() {
+    auto now = Clock::now();
+    last_send_ = now;
+    for (auto& l : links_) send_on(*l, now);
+}
+
+void HeartbeatService::send_on(Link& link, Clock::time_point now) {
+    out_.Clear();
+    *out_.mutable_state() = state_;
+    link.monitor.fill_echo(out_, now);
+    if (auto ec = codec_.seal_heartbeat(static_cast<uint8_t>(link.index), out_, frame_)) {
+        link.monitor.on_send_error(ec.message());
+        return;
+    }
+    boost::system::error_code ec;
+    link.socket.send_to(asio::buffer(frame_), link.peer, 0, ec);
+    if (ec)
+        link.monitor.on_send_error(ec.message());
+    else
+        link.monitor.on_sent(out_.seq(), now);
+}
+
+void HeartbeatService::arm_receive(Link& link) {
+    std::weak_ptr<bool> alive = alive_;
+    link.socket.async_wait(udp::socket::wait_read,
+                           [this, alive, l = &link](const boost::system::error_code& ec) {
+                               if (ec || alive.expired() || !running_) return;
+                               drain(*l);
+                               arm_receive(*l);
+                           });
+}
+
+void HeartbeatService::drain(Link& link) {
+    const int fd = link.socket.native_handle();
+    for (int total = 0; total < kMaxPerWakeup;) {
+        for (int k = 0; k < kBatch; ++k) {
+            link.msgs[k].msg_hdr.msg_name = &link.addrs[k];
+            link.msgs[k].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+            link.msgs[k].msg_hdr.msg_control = link.controls[k].data();
+            link.msgs[k].msg_hdr.msg_controllen = link.controls[k].size();
+            link.msgs[k].msg_hdr.msg_flags = 0;
+            link.msgs[k].msg_len = 0;
+        }
+        int n = ::recvmmsg(fd, link.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+        if (n <= 0) return;  // EAGAIN (drained) or an error the next wakeup will see again
+        const auto steady_now = Clock::now();
+        timespec real_now{};
+        ::clock_gettime(CLOCK_REALTIME, &real_now);
+        for (int k = 0; k < n; ++k) {
+            Clock::time_point arrived = steady_now;
+            for (cmsghdr* cm = CMSG_FIRSTHDR(&link.msgs[k].msg_hdr); cm;
+                 cm = CMSG_NXTHDR(&link.msgs[k].msg_hdr, cm)) {
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+                    timespec ts;
+                    std::memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+                    auto age = std::chrono::seconds(real_now.tv_sec - ts.tv_sec) +
+                               std::chrono::nanoseconds(real_now.tv_nsec - ts.tv_nsec);
+                    // Clamp: a wall-clock step must not move arrivals into the future or far back.
+                    if (age > Clock::duration::zero() && age < std::chrono::seconds(60)) arrived -= age;
+                }
+            }
+            udp::endpoint from;
+            auto len = std::min<size_t>(link.msgs[k].msg_hdr.msg_namelen, from.capacity());
+            std::memcpy(from.data(), &link.addrs[k], len);
+            from.resize(len);
+            bool truncated = (link.msgs[k].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+            handle_datagram(link, link.bufs[k].data(), link.msgs[k].msg_len, truncated, from, arrived);
+            if (!running_) return;  // a callback stopped us
+        }
+        total += n;
+        if (n < kBatch) return;
+    }
+}
+
+void HeartbeatService::handle_datagram(Link& link, const uint8_t* data, size_t size,
+                                       bool truncated, const udp::endpoint& from,
+                                       Clock::time_point arrived) {
+    if (from != link.peer) {
+        codec_.drops().count(DropReason::ForeignSource);
+        link.monitor.on_dropped();
+        return;
+    }
+    if (truncated) {  // larger than any heartbeat may be (the buffer has one byte to spare)
+        codec_.drops().count(DropReason::Oversized);
+        link.monitor.on_dropped();
+        return;
+    }
+    auto r = codec_.open_heartbeat(std::span<const uint8_t>(data, size),
+                                   static_cast<uint8_t>(link.index), in_);
+    if (r) {
+        link.monitor.on_dropped();
+        if (*r == DropReason::IncompatibleVersion && in_.heartbeat.version_major() != reported_major_) {
+            reported_major_ = in_.heartbeat.version_major();
+            log::warning("peer " + codec_.topology().peer_name + " speaks protocol " +
+                         std::to_string(in_.heartbeat.version_major()) + "." +
+                         std::to_string(in_.heartbeat.version_minor()) + ", this node " +
+                         std::to_string(wire::kProtocolMajor) + "." +
+                         std::to_string(wire::kProtocolMinor) +
+                         ": different major versions cannot form a cluster; heartbeats refused");
+            if (cb_.on_incompatible_peer)
+                cb_.on_incompatible_peer(in_.heartbeat.version_major(), in_.heartbeat.version_minor());
+        }
+        return;
+    }
+    bool went_up = link.monitor.on_heartbeat(in_.heartbeat, arrived);
+    if (went_up) arm_silence(link);
+    std::weak_ptr<bool> alive = alive_;
+    if (went_up && cb_.on_link_change) cb_.on_link_change(link.index, true);
+    if (alive.expired() || !running_) return;
+    if (cb_.on_heartbeat) cb_.on_heartbeat(link.index, in_.heartbeat);
+}
+
+void HeartbeatService::arm_silence(Link& link) {
+    if (link.silence_armed) return;
+    link.silence_armed = true;
+    link.silence.expires_at(link.monitor.silence_deadline(codec_.topology().timeout));
+    std::weak_ptr<bool> alive = alive_;
+    link.silence.async_wait([this, alive, l = &link](const boost::system::error_code& ec) {
+        if (alive.expired() || !running_) return;
+        l->silence_armed = false;
+        if (ec) return;
+        // Read what the kernel already has before calling the link silent: after a stall of
+        // this thread, the timer can run before the socket handler.
+        drain(*l);
+        if (alive.expired() || !running_) return;
+        if (l->monitor.check_silence(Clock::now(), codec_.topology().timeout)) {
+            if (cb_.on_link_change) cb_.on_link_change(l->index, false);
+        } else if (l->monitor.stats().up) {
+            arm_silence(*l);  // heard since: wait until the new deadline
+        }
+    });
+}
+
+std::vector<LinkStats> HeartbeatService::link_stats() const {
+    std::vector<LinkStats> out;
+    out.reserve(links_.size());
+    for (const auto& l : links_) out.push_back(l->monitor.stats());
+    return out;
+}
+
+bool HeartbeatService::any_link_up() const {
+    for (const auto& l : links_)
+        if (l->monitor.stats().up) return true;
+    return false;
+}
+
+}  // namespace veeamha::net

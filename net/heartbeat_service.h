@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// UDP heartbeats on every link (DESIGN.md §4): one socket per link bound to this node's address
+// on that link and heartbeat.port; every heartbeat.interval (and at once on send_now()) a sealed
+// Heartbeat carrying the engine's NodeState goes to the peer's address on that link. Datagrams
+// are accepted only from the peer's configured address and port on the link they arrive on.
+//
+// It measures links and delivers fresh, authentic heartbeats; it decides nothing about the
+// cluster: "peer lost" (silent on all links for heartbeat.timeout) is the engine's call, made
+// from the heartbeats and link changes reported here.
+//
+// Threading: everything runs on the io_context's thread; call the public functions from it.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "net/link_monitor.h"
+#include "net/peer_codec.h"
+
+namespace veeamha::net {
+
+class HeartbeatService {
+public:
+    struct Callbacks {
+        // A fresh, authentic, bound heartbeat from the peer, and the link it came on.
+        std::function<void(size_t link, const wire::Heartbeat&)> on_heartbeat;
+        // A link went up (first heartbeat after silence) or down (silent for heartbeat.timeout).
+        std::function<void(size_t link, bool up)> on_link_change;
+        // The peer speaks another protocol major version: refused (reported once per change).
+        std::function<void(uint32_t major, uint32_t minor)> on_incompatible_peer;
+    };
+
+    HeartbeatService(boost::asio::io_context& io, PeerCodec& codec, Callbacks callbacks);
+    ~HeartbeatService();
+    HeartbeatService(const HeartbeatService&) = delete;
+    HeartbeatService& operator=(const HeartbeatService&) = delete;
+
+    // Binds the sockets and starts sending. Throws std::runtime_error naming the link and the
+    // address when a socket cannot be set up (startup only).
+    void start();
+    void stop();
+
+    // The state every heartbeat carries from now on.
+    void set_state(const wire::NodeState& state) { state_ = state; }
+    // Sends a heartbeat on every link now (state changed). Calls closer than 10 ms apart are
+    // coalesced into one send, so a burst of changes cannot flood the links.
+    void send_now();
+
+    size_t links() const { return links_.size(); }
+    std::vector<LinkStats> link_stats() const;
+    bool any_link_up() const;
+    const DropCounters& drops() const { return codec_.drops(); }
+
+private:
+    struct Link;
+    void schedule_tick();
+    void send_all();
+    void send_on(Link& link, Clock::time_point now);
+    void arm_receive(Link& link);
+    void drain(Link& link);
+    void handle_datagram(Link& link, const uint8_t* data, size_t size, bool truncated,
+                         const boost::asio::ip::udp::endpoint& from, Clock::time_point arrived);
+    void arm_silence(Link& link);
+
+    boost::asio::io_context& io_;
+    PeerCodec& codec_;
+    Callbacks cb_;
+    std::vector<std::unique_ptr<Link>> links_;
+    boost::asio::steady_timer tick_;
+    boost::asio::steady_timer immediate_;
+    bool immediate_pending_ = false;
+    Clock::time_point last_send_{};
+    Clock::time_point next_tick_{};
+    wire::NodeState state_;
+    wire::Heartbeat out_;
+    std::vector<uint8_t> frame_;
+    HeartbeatIn in_;
+    uint32_t reported_major_ = 0;
+    bool running_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace veeamha::net

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// HeartbeatService between two nodes on loopback (real UDP sockets), and LinkMonitor maths.
+#include <catch2/catch.hpp>
+
+#include "loopback_util.h"
+#include "net/heartbeat_service.h"
+
+#include <atomic>
+#include <thread>
+
+using namespace veeamha::net;
+using namespace veeamha::net::test;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+namespace {
+
+struct Node {
+    std::vector<bool> up;
+    std::vector<uint64_t> heard;
+    std::vector<int> changes;
+    uint64_t last_epoch = 0;
+    PeerCodec codec;
+    HeartbeatService service;
+
+    Node(asio::io_context& io, const SecretKey& key, Topology t, Identity id)
+        : up(t.links()),
+          heard(t.links()),
+          changes(t.links()),
+          codec(key, t, id),
+          service(io, codec, callbacks()) {}
+    HeartbeatService::Callbacks callbacks() {
+        HeartbeatService::Callbacks cb;
+        cb.on_heartbeat = [this](size_t l, const veeamha::wire::Heartbeat& hb) {
+            ++heard[l];
+            last_epoch = hb.state().epoch();
+        };
+        cb.on_link_change = [this](size_t l, bool u) {
+            up[l] = u;
+            ++changes[l];
+        };
+        return cb;
+    }
+};
+
+std::unique_ptr<Node> make_node(asio::io_context& io, const SecretKey& key, int self, uint16_t port,
+                                uint64_t gen) {
+    return std::make_unique<Node>(io, key, loop_topology(self, port), Identity{gen, random_u64()});
+}
+
+}  // namespace
+
+TEST_CASE("heartbeats flow on both links, carry state, measure RTT and no loss") {
+    asio::io_context io;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    auto a = make_node(io, key, 0, port, 10);
+    auto b = make_node(io, key, 1, port, 20);
+    a->service.start();
+    b->service.start();
+    veeamha::wire::NodeState s;
+    s.set_epoch(5);
+    a->service.set_state(s);
+    a->service.send_now();
+    REQUIRE(run_until(io, [&] { return b->up[0] && b->up[1] && a->up[0] && a->up[1] && b->last_epoch == 5; }, 3s));
+    REQUIRE(run_until(io, [&] { return b->heard[0] >= 10 && b->heard[1] >= 10; }, 3s));
+    auto stats = b->service.link_stats();
+    for (auto& st : stats) {
+        CHECK(st.up);
+        REQUIRE(st.rtt_ms.has_value());
+        CHECK(*st.rtt_ms < 100.0);  // loopback; generous
+        CHECK(st.loss == 0.0);
+        CHECK(st.send_errors == 0);
+    }
+    CHECK(b->service.drops().total() == 0);
+}
+
+TEST_CASE("a silent peer takes each link down after the timeout - restart brings it back") {
+    asio::io_context io;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    auto a = make_node(io, key, 0, port, 10);
+    auto b = make_node(io, key, 1, port, 20);
+    a->service.start();
+    b->service.start();
+    REQUIRE(run_until(io, [&] { return a->up[0] && a->up[1]; }, 3s));
+    auto t0 = std::chrono::steady_clock::now();
+    b->service.stop();
+    REQUIRE(run_until(io, [&] { return !a->up[0] && !a->up[1]; }, 3s));
+    auto took = std::chrono::steady_clock::now() - t0;
+    CHECK(took >= 250ms - 50ms);  // not before the timeout (minus one interval of last-heard age)
+    CHECK(took < 250ms + 50ms + 200ms);  // timeout + one interval, plus scheduling slack
+    CHECK_FALSE(a->service.any_link_up());
+    // The peer restarts as a new process (higher generation): links come back.
+    b.reset();
+    auto b2 = make_node(io, key, 1, port, 30);
+    b2->service.start();
+    REQUIRE(run_until(io, [&] { return a->up[0] && a->up[1]; }, 3s));
+    CHECK(a->codec.peer_restarts() == 1);
+}
+
+TEST_CASE("datagrams from an unconfigured address are dropped as foreign") {
+    asio::io_context io;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    auto a = make_node(io, key, 0, port, 10);
+    a->service.start();
+    asio::ip::udp::socket rogue(io);
+    rogue.open(asio::ip::udp::v4());
+    rogue.bind({asio::ip::make_address(loop_addr(9)), 0});
+    std::vector<uint8_t> junk(100, 0x42);
+    for (int i = 0; i < 5; ++i)
+        rogue.send_to(asio::buffer(junk), {asio::ip::make_address(loop_addr(1)), port});
+    REQUIRE(run_until(io, [&] { return a->service.drops().get(DropReason::ForeignSource) == 5; }, 2s));
+    CHECK(a->service.link_stats()[0].dropped == 5);
+}
+
+TEST_CASE("link monitor: RTT from echo, loss from seq gaps, silence") {
+    LinkMonitor m;
+    auto t = Clock::time_point(std::chrono::seconds(1000));
+    m.on_sent(1, t);
+    m.on_sent(2, t + 100ms);
+    veeamha::wire::Heartbeat hb;
+    hb.set_incarnation(7);
+    hb.set_seq(1);
+    hb.set_echo_seq(1);
+    hb.set_echo_delay_us(3000);
+    CHECK(m.on_heartbeat(hb, t + 13ms));  // goes up
+    REQUIRE(m.stats().rtt_ms);
+    CHECK(*m.stats().rtt_ms == Approx(10.0));
+    // The same echo again is not a new measurement.
+    hb.set_seq(2);
+    CHECK_FALSE(m.on_heartbeat(hb, t + 500ms));
+    CHECK(*m.stats().last_rtt_ms == Approx(10.0));
+    // Seqs 3..5 missing, 6 arrives: 3 of 6 received.
+    hb.set_seq(6);
+    m.on_heartbeat(hb, t + 600ms);
+    CHECK(m.stats().loss == Approx(3.0 / 6.0));
+    hb.set_seq(4);  // late, within the window
+    m.on_heartbeat(hb, t + 610ms);
+    CHECK(m.stats().loss == Approx(2.0 / 6.0));
+    CHECK_FALSE(m.check_silence(t + 610ms + 999ms, 1s));
+    CHECK(m.check_silence(t + 610ms + 1s, 1s));
+    CHECK_FALSE(m.stats().up);
+    CHECK(m.stats().went_down == 1);
+    // Echo for the peer.
+    veeamha::wire::Heartbeat out;
+    m.fill_echo(out, t + 700ms);
+    CHECK(out.echo_seq() == 6);
+    CHECK(out.echo_delay_us() == 100000);
+}
+
+TEST_CASE("a stalled receiving thread does not call a link silent when heartbeats arrived meanwhile") {
+    asio::io_context io_a, io_b;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    auto a = make_node(io_a, key, 0, port, 10);
+    auto b = make_node(io_b, key, 1, port, 20);
+    a->service.start();
+    b->service.start();
+    REQUIRE(run_until(io_a, [&] {
+        io_b.poll();
+        return a->up[0] && a->up[1];
+    }, 3s));
+    // b keeps sending from its own thread; a's thread is stalled for 3 timeouts.
+    std::atomic<bool> stop{false};
+    std::thread tb([&] {
+        while (!stop) io_b.run_for(5ms);
+    });
+    std::this_thread::sleep_for(750ms);
+    // When a runs again, its silence timers are overdue, but the datagrams are in its sockets
+    // with their kernel arrival times: no link goes down.
+    run_until(io_a, [] { return false; }, 100ms);
+    stop = true;
+    tb.join();
+    CHECK(a->changes[0] == 1);  // only the initial "up"
+    CHECK(a->changes[1] == 1);
+    CHECK(a->up[0]);
+    CHECK(a->up[1]);
+}
+
+TEST_CASE("after a stall, silence is measured from the kernel arrival time of the last heartbeat") {
+    asio::io_context io_a, io_b;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    auto a = make_node(io_a, key, 0, port, 10);
+    auto b = make_node(io_b, key, 1, port, 20);
+    a->service.start();
+    b->service.start();
+    REQUIRE(run_until(io_a, [&] {
+        io_b.poll();
+        return a->up[0] && a->up[1];
+    }, 3s));
+    // a stalls; b sends for a while, then dies; a's stall lasts well past b's last heartbeat
+    // plus the timeout (250 ms).
+    auto b_until = std::chrono::steady_clock::now() + 300ms;
+    while (std::chrono::steady_clock::now() < b_until) io_b.run_for(5ms);
+    b->service.stop();
+    std::this_thread::sleep_for(700ms);
+    auto resumed = std::chrono::steady_clock::now();
+    REQUIRE(run_until(io_a, [&] { return !a->up[0] && !a->up[1]; }, 2s));
+    // Down at once: the heartbeats waiting in the socket are old, not "heard now".
+    CHECK(std::chrono::steady_clock::now() - resumed < 150ms);
+}

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The cluster key file and the persisted generation.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "net/identity.h"
+#include "net/key_file.h"
+
+using namespace veeamha::net;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        std::string tmpl = (fs::temp_directory_path() / "veeamha-net-XXXXXX").string();
+        path = ::mkdtemp(tmpl.data());
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+std::string message_of(const std::string& path) {
+    try {
+        load_key_file(path);
+    } catch (const KeyFileError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("key file: created 0600, loaded, never overwritten") {
+    TempDir d;
+    auto p = (d.path / "authkey").string();
+    create_key_file(p);
+    struct stat st{};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(st.st_size == 32);
+    SecretKey k = load_key_file(p);
+    SecretKey k2 = load_key_file(p);
+    CHECK(std::equal(k.bytes().begin(), k.bytes().end(), k2.bytes().begin()));
+    CHECK_THROWS_WITH(create_key_file(p), Catch::Contains("already exists"));
+}
+
+TEST_CASE("key file: unsafe mode, wrong size, symlink and missing file are refused clearly") {
+    TempDir d;
+    auto p = (d.path / "authkey").string();
+    create_key_file(p);
+    ::chmod(p.c_str(), 0644);
+    auto msg = message_of(p);
+    CHECK_THAT(msg, Catch::Contains("mode 0644") && Catch::Contains("chmod 600 " + p));
+    ::chmod(p.c_str(), 0600);
+    { std::ofstream(p, std::ios::app) << "x"; }
+    CHECK_THAT(message_of(p), Catch::Contains("33 bytes") && Catch::Contains("exactly 32"));
+    auto link = (d.path / "link").string();
+    fs::create_symlink(p, link);
+    CHECK_THAT(message_of(link), Catch::Contains("symbolic link"));
+    CHECK_THAT(message_of((d.path / "none").string()), Catch::Contains("veeam-hactl keygen"));
+}
+
+TEST_CASE("generation increases across starts and is persisted - incarnation is random") {
+    TempDir d;
+    Identity a = start_identity(d.path.string());
+    Identity b = start_identity(d.path.string());
+    CHECK(b.generation > a.generation);
+    CHECK(a.incarnation != b.incarnation);
+    CHECK(a.incarnation != 0);
+    // A persisted value ahead of the clock (clock stepped back) still moves forward.
+    { std::ofstream(d.path / "net-generation") << "18446744073709551000\n"; }
+    Identity c = start_identity(d.path.string());
+    CHECK(c.generation == 18446744073709551001ull);
+    CHECK_THROWS_WITH(start_identity((d.path / "missing").string()), Catch::Contains("missing"));
+}
