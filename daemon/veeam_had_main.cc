@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // veeam-had: the cluster daemon. This file parses the command line, loads and validates the
 // configuration, finds which node this is, and then hands over to the runtime (run_daemon).
+#include <csignal>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -8,6 +9,8 @@
 
 #include "config/config.h"
 #include "daemon/hactl/cli.h"
+#include "daemon/runtime/runtime.h"
+#include "net/key_file.h"
 #include "proto/version.h"
 
 namespace {
@@ -36,19 +39,31 @@ void print_help(std::ostream& out) {
            "\n"
            "Exit codes:\n"
            "  0   --check-config: the configuration is valid; daemon: stopped cleanly\n"
-           "  1   the configuration is invalid (every error is printed), or this host is not\n"
-           "      one of its nodes\n"
-           "  2   the daemon runtime is not yet available in this build\n"
+           "  1   the configuration is invalid (every error is printed), this host is not one of\n"
+           "      its nodes, or a startup check failed that a restart cannot fix (key file,\n"
+           "      state file of another node)\n"
+           "  3   another failure (systemd restarts the daemon)\n"
            "  64  bad command line\n";
 }
 
-// The runtime: the lead's part (daemon/). Until it lands, say so plainly and start nothing.
-int run_daemon(const config::Config& config, int local_node) {
-    std::cerr << "veeam-had: configuration " << config.source_file << " is valid and this is "
-              << config.nodes[static_cast<size_t>(local_node)].name
-              << ", but the daemon runtime is not yet available in this build; nothing was "
-                 "started (veeam-had --check-config works)\n";
-    return cli::kExitNotAvailable;
+// Runs the daemon. Exit codes: 1 for what a restart cannot fix (bad key file, a state file of
+// another node), so systemd does not loop (RestartPreventExitStatus); 3 for other failures.
+int run_daemon(const config::Config& config, int local_node, const std::string& path,
+               const std::string& node_override) {
+    std::signal(SIGPIPE, SIG_IGN);  // a peer or vCenter closing a socket is an error code, not death
+    try {
+        runtime::Runtime rt(config, local_node, runtime::RuntimeOptions{path, node_override});
+        return rt.run();
+    } catch (const net::KeyFileError& e) {
+        std::cerr << "veeam-had: " << e.what() << "\n";
+        return cli::kExitFailure;
+    } catch (const runtime::StartupError& e) {
+        std::cerr << "veeam-had: " << e.what() << "\n";
+        return cli::kExitFailure;
+    } catch (const std::exception& e) {
+        std::cerr << "veeam-had: " << e.what() << "\n";
+        return 3;
+    }
 }
 
 }  // namespace
@@ -112,5 +127,5 @@ int main(int argc, char** argv) {
         std::cerr << "veeam-had: " << std::get<std::string>(local) << "\n";
         return cli::kExitFailure;
     }
-    return run_daemon(*config, std::get<int>(local));
+    return run_daemon(*config, std::get<int>(local), path, node_override);
 }

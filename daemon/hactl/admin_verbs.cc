@@ -3,6 +3,7 @@
 // status, move, standby, unstandby, maintenance, cleanup, confirm-fenced, history. A verb about
 // the other node is forwarded by the daemon over the peer channel.
 #include <iostream>
+#include <sstream>
 
 #include "daemon/hactl/cli.h"
 #include "daemon/hactl/verbs.h"
@@ -22,8 +23,13 @@ int usage(const Invocation& inv, const std::string& text) {
 
 // Sends one request to this node's daemon; prints errors; returns the exit code.
 int call(const Invocation& inv, const wire::AdminRequest& req, wire::AdminResponse& resp) {
-    auto config = cli::load_config(inv.config_path, false, std::cerr);
-    if (!config) return cli::kExitFailure;
+    // Only the admin socket's path is needed: configuration warnings are `check`'s business.
+    std::ostringstream diagnostics;
+    auto config = cli::load_config(inv.config_path, false, diagnostics);
+    if (!config) {
+        std::cerr << diagnostics.str();
+        return cli::kExitFailure;
+    }
     std::string error;
     // Forwarded commands may wait for the peer (5 s) and for the engine; stay above that.
     if (!runtime::admin_call(config->cluster.admin_socket, req, resp, 10s, error)) {

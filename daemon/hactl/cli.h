@@ -15,7 +15,7 @@ namespace veeamha::cli {
 // Exit codes of both programs (documented in --help and docs/cli.md).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;       // invalid configuration, or the operation failed
-inline constexpr int kExitNotAvailable = 2;  // the verb or mode is not built yet
+inline constexpr int kExitRefused = 2;       // refused by a safety check (fence without --yes, ...)
 inline constexpr int kExitUsage = 64;        // bad command line (EX_USAGE)
 
 inline constexpr const char* kDefaultConfig = "/etc/veeam-ha.yaml";

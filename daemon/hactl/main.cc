@@ -85,5 +85,5 @@ int main(int argc, char** argv) {
     }
     inv.verb = verb->name;
     inv.args.assign(args.begin() + 1, args.end());
-    return verb->run ? verb->run(inv) : hactl::not_yet_available(inv);
+    return verb->run(inv);
 }

@@ -36,13 +36,6 @@ const Verb* find_verb(const std::string& name) {
     return nullptr;
 }
 
-int not_yet_available(const Invocation& invocation) {
-    std::cerr << invocation.program << ": '" << invocation.verb
-              << "' is not yet available in this build (it needs the running daemon, which is "
-                 "not built yet)\n";
-    return cli::kExitNotAvailable;
-}
-
 int hactl_check(const Invocation& invocation) {
     std::vector<std::string> args = invocation.args;
     bool check_files = !cli::take_flag(args, "--no-file-checks");

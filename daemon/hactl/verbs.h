@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // veeam-hactl's verbs (DESIGN.md §8), one table. A verb is a function of the invocation that
-// returns the exit code; a verb without a function is listed in --help and answers "not yet
-// available" (exit 2) until its area lands.
+// returns the exit code.
 //
 // Adding a verb: write `int hactl_NAME(const Invocation&)` and put it in the table in verbs.cc.
 #pragma once
@@ -26,7 +25,7 @@ struct Verb {
     const char* name;
     const char* usage;    // the arguments, e.g. "on|off"
     const char* summary;  // one line for --help
-    VerbFunction run;     // nullptr: not yet available
+    VerbFunction run;
 };
 
 const std::vector<Verb>& verbs();
@@ -45,7 +44,5 @@ int hactl_confirm_fenced(const Invocation& invocation);
 int hactl_history(const Invocation& invocation);
 int hactl_fence(const Invocation& invocation);
 
-// "veeam-hactl: VERB is not yet available in this build" on stderr; returns exit code 2.
-int not_yet_available(const Invocation& invocation);
 
 }  // namespace veeamha::hactl

@@ -33,7 +33,8 @@ const std::string kExample = test::source_path("systemd/veeam-ha.yaml.example");
 std::string write_config(const test::TempDir& dir, const std::string& key) {
     std::string path = dir.file("veeam-ha.yaml");
     test::write_file(path,
-                     "cluster: {name: t, key_file: " + key + ", admin_socket: " + dir.file("no-daemon.sock") + "}\n"
+                     "cluster: {name: t, key_file: " + key + ", admin_socket: " + dir.file("no-daemon.sock") +
+                         ", state_dir: " + dir.file("state") + "}\n"
                      "nodes:\n"
                      "  - {name: alpha, addresses: [10.0.0.1, 10.1.0.1]}\n"
                      "  - {name: beta, addresses: [10.0.0.2, 10.1.0.2]}\n"
@@ -141,14 +142,16 @@ TEST_CASE("file checks run by default and --node must match") {
     CHECK(has(wrong.err, "--node gamma matches no configured node; expected alpha or beta"));
 }
 
-TEST_CASE("veeam-had validates, finds its node, then says the runtime is not built yet") {
+TEST_CASE("veeam-had validates, finds its node, and stops at startup errors with a clear message") {
     test::TempDir dir;
     const std::string key = dir.file("authkey");
     const std::string config = write_config(dir, key);
-    test::write_file(key, std::string(32, 'x'), 0600);
+    // A key readable by others: refused before anything starts, exit 1 (systemd does not loop).
+    test::write_file(key, std::string(32, 'x'), 0644);
     auto r = run({VEEAM_HAD_BIN, "--config", config, "--node", "beta"});
-    CHECK(r.exit_code == 2);
-    CHECK(has(r.err, "is valid and this is beta, but the daemon runtime is not yet available"));
+    CHECK(r.exit_code == 1);
+    CHECK(has(r.err, key));
+    CHECK(has(r.err, "chmod 600"));
     auto wrong = run({VEEAM_HAD_BIN, "--config", config, "--node", "gamma"});
     CHECK(wrong.exit_code == 1);
     auto invalid = run({VEEAM_HAD_BIN, "--config", test::source_path("tests/config/bad/nodes-one.yaml")});

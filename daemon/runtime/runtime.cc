@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <utility>  // before Boost.Asio: Boost 1.74 needs std::exchange declared under C++20
+
+#include "daemon/runtime/runtime.h"
+
+#include <systemd/sd-daemon.h>
+
+#include <chrono>
+#include <csignal>
+#include <stdexcept>
+
+#include "daemon/common/log.h"
+#include "daemon/common/process.h"
+#include "daemon/resources/factory.h"
+#include "daemon/runtime/http_server.h"
+#include "daemon/runtime/ping.h"
+#include "daemon/runtime/status_json.h"
+#include "daemon/runtime/wire_codec.h"
+#include "fencing/factory.h"
+#include "fencing/levels.h"
+#include "net/heartbeat_service.h"
+#include "net/identity.h"
+#include "net/key_file.h"
+#include "net/peer_channel.h"
+#include "net/peer_codec.h"
+#include "net/topology.h"
+
+namespace veeamha::runtime {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+// FNV-1a over what both nodes must agree on; a mismatch is reported by the engine.
+uint64_t config_digest(const config::Config& c) {
+    std::string s = c.cluster.name + "|" + std::to_string(c.heartbeat.port);
+    for (const auto& n : c.nodes) {
+        s += "|" + n.name + "/" + std::to_string(n.priority);
+        for (const auto& a : n.addresses) s += "," + a;
+    }
+    for (const auto& r : c.resources) s += "|" + r.name + ":" + config::to_string(r.kind);
+    s += c.policy.failback ? "|failback" : "|sticky";
+    uint64_t h = 1469598103934665603ULL;
+    for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+log::Level level_of(engine::Level l) {
+    switch (l) {
+        case engine::Level::Error: return log::Level::Error;
+        case engine::Level::Warning: return log::Level::Warning;
+        case engine::Level::Notice: return log::Level::Notice;
+        case engine::Level::Info: return log::Level::Info;
+    }
+    return log::Level::Info;
+}
+
+engine::Outcome outcome_of(OpStatus s) {
+    switch (s) {
+        case OpStatus::Ok: return engine::Outcome::Ok;
+        case OpStatus::NotRunning: return engine::Outcome::NotRunning;
+        case OpStatus::Failed: return engine::Outcome::Failed;
+        case OpStatus::TimedOut: return engine::Outcome::TimedOut;
+    }
+    return engine::Outcome::Failed;
+}
+
+}  // namespace
+
+Runtime::Runtime(config::Config config, int local_node, RuntimeOptions options)
+    : config_(std::move(config)),
+      local_(local_node),
+      options_(std::move(options)),
+      local_name_(config_.nodes[static_cast<size_t>(local_node)].name),
+      peer_name_(config_.nodes[static_cast<size_t>(1 - local_node)].name),
+      store_(config_, local_node),
+      blocking_(io_, 64),
+      wake_(io_),
+      tick_(io_),
+      watchdog_(io_),
+      exit_timer_(io_),
+      signals_(io_) {}
+
+Runtime::~Runtime() { blocking_.close(); }
+
+engine::Time Runtime::now() const {
+    using namespace std::chrono;
+    return engine::Time{
+        duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count(),
+        duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count()};
+}
+
+int Runtime::run() {
+    // Boot script: state, key and identity, resources, fencing, network, admin, engine.
+    engine::PersistedState state;
+    std::string error;
+    if (!store_.load(state, error)) throw StartupError(error);
+
+    key_ = std::make_unique<net::SecretKey>(net::load_key_file(config_.cluster.key_file));
+    net::Identity identity = net::start_identity(config_.cluster.state_dir);
+    incarnation_ = identity.incarnation;
+    generation_ = identity.generation;
+
+    resources::ResourceEnvironment env;
+    env.local_node = local_name_;
+    for (const auto& r : config_.resources) resources_.push_back(resources::make_resource(r, env));
+    fencer_ = fencing::make_fence_levels(config_);
+
+    start_subsystems();
+    engine_ = std::make_unique<engine::Engine>(config_, local_);
+
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    signals_.add(SIGHUP);
+    std::function<void()> wait_signal = [this, &wait_signal] {
+        signals_.async_wait([this, &wait_signal](const boost::system::error_code& ec, int signo) {
+            if (ec) return;
+            on_signal(signo);
+            wait_signal();
+        });
+    };
+    wait_signal();
+
+    feed(engine::Started{state, incarnation_, config_digest(config_), net::random_u64()});
+
+    // A Tick every second besides the engine's own wake-ups (the simulator does the same).
+    std::function<void()> tick = [this, &tick] {
+        tick_.expires_after(1s);
+        tick_.async_wait([this, &tick](const boost::system::error_code& ec) {
+            if (ec || exiting_) return;
+            feed(engine::Tick{});
+            tick();
+        });
+    };
+    tick();
+
+    if (sd_watchdog_enabled(0, &watchdog_usec_) > 0 && watchdog_usec_ > 0) pet_watchdog();
+    sd_notify(0, "READY=1");
+    log::notice("veeam-had " + local_name_ + " ready (cluster " + config_.cluster.name + ", " +
+                std::to_string(config_.links()) + " links, port " +
+                std::to_string(config_.heartbeat.port) + ")");
+
+    io_.run();
+
+    stop_subsystems();
+    return exit_code_;
+}
+
+void Runtime::start_subsystems() {
+    net::Topology topo = net::Topology::from_config(config_, local_);
+    codec_ = std::make_unique<net::PeerCodec>(*key_, topo, net::Identity{generation_, incarnation_});
+    net::HeartbeatService::Callbacks hb;
+    hb.on_heartbeat = [this](size_t link, const wire::Heartbeat& h) {
+        feed(engine::PeerStateIn{static_cast<int>(link), h.incarnation(), from_wire(h.state())});
+    };
+    hb.on_link_change = [this](size_t link, bool up) {
+        if (channel_) channel_->set_link_usable(link, up);
+        std::string text = "link " + std::to_string(link) + " (" + config_.nodes[size_t(local_)].addresses[link] +
+                           " <-> " + config_.nodes[size_t(1 - local_)].addresses[link] + ") " +
+                           (up ? "up" : "DOWN: no heartbeat from " + peer_name_ + " on it");
+        up ? log::notice(text) : log::warning(text);
+    };
+    hb.on_incompatible_peer = [this](uint32_t major, uint32_t minor) {
+        log::error(peer_name_ + " speaks protocol " + std::to_string(major) + "." +
+                   std::to_string(minor) + ", which this version cannot talk to; upgrade both "
+                   "nodes to the same major version");
+    };
+    heartbeats_ = std::make_unique<net::HeartbeatService>(io_, *codec_, hb);
+
+    net::PeerChannel::Callbacks ch;
+    ch.on_message = [this](size_t, const wire::PeerMessage& m) { on_peer_message(m); };
+    ch.on_connected = [this](size_t link, uint64_t) {
+        log::info("peer channel to " + peer_name_ + " connected on link " + std::to_string(link));
+        if (engine_) publish(engine_->published());  // the peer gets our state at once
+    };
+    ch.on_disconnected = [this] { log::info("peer channel to " + peer_name_ + " disconnected"); };
+    channel_ = std::make_unique<net::PeerChannel>(io_, *codec_,
+                                                  net::ChannelOptions::for_topology(topo), ch);
+    heartbeats_->start();
+    channel_->start();
+
+    admin_ = std::make_unique<AdminServer>(
+        io_, config_.cluster.admin_socket,
+        [this](const wire::AdminRequest& req, AdminServer::Reply reply) { on_admin(req, reply, false); });
+    admin_->start();
+
+    if (config_.cluster.http_listen) {
+        HttpServer::Handlers h;
+        h.status_json = [this] { return status_to_json(build_status()); };
+        h.metrics_text = [this] { return metrics_text(); };
+        http_ = std::make_unique<HttpServer>(io_, config_.cluster.http_listen->host,
+                                             config_.cluster.http_listen->port, h);
+        http_->start();
+    }
+}
+
+void Runtime::stop_subsystems() {
+    if (http_) http_->stop();
+    if (admin_) admin_->stop();
+    if (channel_) channel_->stop();
+    if (heartbeats_) heartbeats_->stop();
+    blocking_.close();
+}
+
+void Runtime::feed(const engine::Input& input) {
+    if (!engine_ || exiting_) return;
+    engine::Outputs outs = engine_->step(now(), input);
+    for (auto& o : outs) {
+        execute(o);
+        if (exiting_) return;
+    }
+    arm_wake();
+}
+
+void Runtime::arm_wake() {
+    engine::Millis at = engine_->next_wakeup();
+    if (at < 0) return;
+    engine::Millis delay = std::max<engine::Millis>(1, at - now().mono);
+    wake_.expires_after(std::chrono::milliseconds(delay));
+    wake_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) feed(engine::Tick{});
+    });
+}
+
+void Runtime::execute(engine::Output& out) {
+    if (auto* p = std::get_if<engine::Publish>(&out)) {
+        publish(p->state);
+    } else if (auto* r = std::get_if<engine::Run>(&out)) {
+        run_resource_op(*r);
+    } else if (auto* f = std::get_if<engine::Fence>(&out)) {
+        run_fence(*f);
+    } else if (auto* ping = std::get_if<engine::Ping>(&out)) {
+        run_ping(*ping);
+    } else if (auto* s = std::get_if<engine::Persist>(&out)) {
+        persist(s->state);
+    } else if (auto* rep = std::get_if<engine::Reply>(&out)) {
+        on_engine_reply(*rep);
+    } else if (auto* e = std::get_if<engine::Event>(&out)) {
+        log_event(*e);
+    } else if (std::holds_alternative<engine::Exit>(out)) {
+        sd_notify(0, "STOPPING=1");
+        exiting_ = true;
+        // Let the last published state leave on every link and the channel, then stop.
+        exit_timer_.expires_after(300ms);
+        exit_timer_.async_wait([this](const boost::system::error_code&) { io_.stop(); });
+    }
+}
+
+void Runtime::publish(const engine::NodeState& state) {
+    wire::NodeState w = to_wire(state);
+    heartbeats_->set_state(w);
+    heartbeats_->send_now();
+    wire::PeerMessage m;
+    *m.mutable_state() = w;
+    channel_->send(m);  // queue_full: the heartbeats carry it anyway
+    update_systemd_status();
+}
+
+void Runtime::persist(const engine::PersistedState& state) {
+    std::string error;
+    if (store_.save(state, error)) return;
+    // The engine acts as if this state were on disk (an epoch before a start, a grant before it
+    // is published). If it cannot be made durable, stop at once without acting: the peer sees
+    // this node lost and fences it, which is safe; going on is not.
+    log::error("cannot persist the cluster state (" + error + "); exiting without acting on it");
+    sd_notify(0, "STATUS=fatal: cannot write the state file");
+    exit_code_ = 3;
+    exiting_ = true;
+    io_.stop();
+}
+
+void Runtime::run_resource_op(const engine::Run& r) {
+    OpContext ctx;
+    ctx.deadline = Clock::now() + std::chrono::milliseconds(r.timeout);
+    ctx.local_node = local_name_;
+    ctx.peer_node = peer_name_;
+    ctx.peer_released_or_fenced = r.peer_released_or_fenced;
+    ctx.hand_over_to = r.hand_over_to;
+    Resource* res = resources_[r.index].get();
+    const uint64_t id = r.op_id;
+    const size_t index = r.index;
+    const engine::Op op = r.op;
+    ops_in_flight_.insert(id);
+
+    auto finish = [this, id, index, op](engine::Outcome outcome, const std::string& reason) {
+        if (!ops_in_flight_.erase(id)) return;  // already reported (abandoned at the deadline)
+        if (auto it = op_timers_.find(id); it != op_timers_.end()) {
+            it->second->cancel();
+            op_timers_.erase(it);
+        }
+        feed(engine::ResourceDone{id, index, op, outcome, reason});
+    };
+    bool started = blocking_.run<OpResult>(
+        [res, ctx, op]() {
+            switch (op) {
+                case engine::Op::Start: return res->start(ctx);
+                case engine::Op::Stop: return res->stop(ctx);
+                case engine::Op::Monitor: return res->monitor(ctx);
+            }
+            return OpResult::failed("unknown operation");
+        },
+        [finish](OpResult result) { finish(outcome_of(result.status), result.reason); });
+    if (!started) {
+        asio::post(io_, [finish] {
+            finish(engine::Outcome::Failed, "too many operations still running (stuck in the kernel?)");
+        });
+        return;
+    }
+    // An operation that overruns its deadline is abandoned and reported; its thread is left to
+    // finish (or stay stuck) on its own.
+    auto timer = std::make_shared<asio::steady_timer>(io_, ctx.deadline + 500ms);
+    op_timers_[id] = timer;
+    timer->async_wait([finish, op, timeout = r.timeout](const boost::system::error_code& ec) {
+        if (ec) return;
+        finish(engine::Outcome::TimedOut,
+               std::string(engine::to_string(op)) + " still running after its " +
+                   engine::format_ms(timeout) + " timeout: abandoned");
+    });
+}
+
+void Runtime::run_fence(const engine::Fence& f) {
+    std::shared_ptr<fencing::Fencer> fencer = fencer_;
+    Deadline deadline = Clock::now() + std::chrono::milliseconds(f.timeout);
+    const uint64_t id = f.op_id;
+    std::string node = f.node;
+    bool reboot = f.reboot;
+    bool started = blocking_.run<fencing::FenceResult>(
+        [fencer, node, reboot, deadline] {
+            if (!fencer) return fencing::FenceResult{false, fencing::PowerState::Unknown, "",
+                                                     "no fencer configured"};
+            return reboot ? fencer->reboot(node, deadline) : fencer->off(node, deadline);
+        },
+        [this, id](fencing::FenceResult r) {
+            std::string text = r.fencer.empty() ? r.detail : r.fencer + ": " + r.detail;
+            feed(engine::FenceDone{id, r.confirmed, text});
+        });
+    if (!started)
+        asio::post(io_, [this, id] { feed(engine::FenceDone{id, false, "too many operations in flight"}); });
+}
+
+void Runtime::run_ping(const engine::Ping& p) {
+    const uint64_t id = p.op_id;
+    auto targets = config_.policy.ping_targets;
+    Deadline deadline = Clock::now() + config_.policy.ping_timeout;
+    bool started = blocking_.run<PingResult>(
+        [targets, deadline] { return ping_any(targets, deadline); },
+        [this, id](PingResult r) { feed(engine::PingDone{id, r.reachable, r.detail}); });
+    if (!started)
+        asio::post(io_, [this, id] { feed(engine::PingDone{id, false, "too many operations in flight"}); });
+}
+
+void Runtime::log_event(const engine::Event& e) {
+    event_counts_[e.kind]++;
+    log::write(level_of(e.level), e.kind + ": " + e.text);
+    if (e.level == engine::Level::Error || e.level == engine::Level::Warning ||
+        e.kind == "takeover" || e.kind == "fenced" || e.kind == "group-started")
+        run_alerts(e);
+}
+
+void Runtime::run_alerts(const engine::Event& e) {
+    for (const auto& alert : config_.alerts) {
+        ProcessSpec spec;
+        spec.argv = {alert.exec, e.kind, e.text};
+        spec.extra_env = {"VEEAMHA_CLUSTER=" + config_.cluster.name, "VEEAMHA_NODE=" + local_name_,
+                          "VEEAMHA_EVENT=" + e.kind, "VEEAMHA_TEXT=" + e.text};
+        spec.deadline = Clock::now() + 30s;
+        std::string exec = alert.exec;
+        bool started = blocking_.run<ProcessResult>(
+            [spec] { return run_process(spec); },
+            [exec](ProcessResult r) {
+                if (!r.success()) log::warning("alert " + exec + " failed: " + r.describe());
+            });
+        if (!started) log::warning("alert " + alert.exec + " skipped: too many operations in flight");
+    }
+}
+
+void Runtime::on_signal(int signo) {
+    if (signo == SIGHUP) {
+        reload();
+        return;
+    }
+    log::notice(std::string("received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
+    sd_notify(0, "STOPPING=1");
+    feed(engine::Shutdown{});
+}
+
+void Runtime::pet_watchdog() {
+    // Petted from the loop itself: a loop that stops turning stops the pets, and systemd
+    // restarts the daemon.
+    sd_notify(0, "WATCHDOG=1");
+    watchdog_.expires_after(std::chrono::microseconds(watchdog_usec_ / 2));
+    watchdog_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) pet_watchdog();
+    });
+}
+
+void Runtime::update_systemd_status() {
+    if (!engine_) return;
+    std::string line;
+    if (engine_->unclean())
+        line = "UNCLEAN: a stop failed; waiting to be fenced or for `veeam-hactl cleanup`";
+    else if (engine_->holding())
+        line = std::string("active: group ") + engine::to_string(engine_->group_state()) +
+               " (epoch " + std::to_string(engine_->persisted().epoch) + ")";
+    else
+        line = "passive: " + (engine_->owner_name().empty() ? std::string("group not running")
+                                                             : engine_->owner_name() + " runs the group");
+    if (engine_->maintenance()) line += ", maintenance mode";
+    if (line == last_status_line_) return;
+    last_status_line_ = line;
+    sd_notify(0, ("STATUS=" + line).c_str());
+}
+
+}  // namespace veeamha::runtime

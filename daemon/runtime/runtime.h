@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The runtime shell (DESIGN.md §2): one io_context on one thread runs the engine; heartbeats and
+// the peer channel (net/), resources (storage/, net/ip, daemon/resources), fencing (fencing/),
+// ping, persistence, the admin socket and the HTTP endpoint feed it inputs and carry out its
+// outputs. Blocking work runs off the loop (BlockingRunner) and comes back as inputs. The
+// runtime decides nothing about the cluster; it only translates.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "daemon/common/resource.h"
+#include "daemon/engine/engine.h"
+#include "daemon/runtime/admin_server.h"
+#include "daemon/runtime/blocking_runner.h"
+#include "daemon/runtime/state_store.h"
+
+namespace veeamha::fencing {
+class Fencer;
+}
+namespace veeamha::net {
+class PeerCodec;
+class HeartbeatService;
+class PeerChannel;
+struct SecretKey;
+}
+
+namespace veeamha::runtime {
+
+class HttpServer;
+
+// A startup problem that a restart cannot fix (the daemon exits 1 and systemd does not loop).
+struct StartupError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct RuntimeOptions {
+    std::string config_path;      // for SIGHUP reloads
+    std::string node_override;    // --node
+};
+
+class Runtime {
+public:
+    Runtime(config::Config config, int local_node, RuntimeOptions options);
+    ~Runtime();
+
+    // Sets everything up (throws std::runtime_error with a clear message on a startup error:
+    // key file, state file, sockets), runs until the engine says Exit, tears down in reverse.
+    // Returns the process exit code.
+    int run();
+
+private:
+    // runtime.cc: startup, the engine loop, outputs
+    void start_subsystems();
+    void stop_subsystems();
+    void feed(const engine::Input& input);
+    void execute(engine::Output& out);
+    void arm_wake();
+    engine::Time now() const;
+    void run_resource_op(const engine::Run& run);
+    void run_fence(const engine::Fence& fence);
+    void run_ping(const engine::Ping& ping);
+    void persist(const engine::PersistedState& state);
+    void publish(const engine::NodeState& state);
+    void log_event(const engine::Event& e);
+    void run_alerts(const engine::Event& e);
+    void on_signal(int signo);
+    void pet_watchdog();
+    void update_systemd_status();
+
+    // runtime_admin.cc: admin socket, forwarding over the channel, status, metrics
+    void on_admin(const wire::AdminRequest& request, AdminServer::Reply reply, bool from_peer);
+    void on_engine_reply(const engine::Reply& reply);
+    void on_peer_message(const wire::PeerMessage& message);
+    void forward_to_peer(uint64_t request_id);
+    wire::Status build_status() const;
+    std::string metrics_text() const;
+
+    // runtime_reload.cc: SIGHUP
+    void reload();
+
+    config::Config config_;
+    int local_;
+    RuntimeOptions options_;
+    std::string local_name_, peer_name_;
+
+    boost::asio::io_context io_;
+    std::unique_ptr<engine::Engine> engine_;
+    StateStore store_;
+    BlockingRunner blocking_;
+    std::vector<std::unique_ptr<Resource>> resources_;
+    std::shared_ptr<fencing::Fencer> fencer_;
+    std::unique_ptr<net::SecretKey> key_;
+    std::unique_ptr<net::PeerCodec> codec_;
+    std::unique_ptr<net::HeartbeatService> heartbeats_;
+    std::unique_ptr<net::PeerChannel> channel_;
+    std::unique_ptr<AdminServer> admin_;
+    std::unique_ptr<HttpServer> http_;
+    boost::asio::steady_timer wake_;
+    boost::asio::steady_timer tick_;
+    boost::asio::steady_timer watchdog_;
+    boost::asio::steady_timer exit_timer_;
+    boost::asio::signal_set signals_;
+    uint64_t incarnation_ = 0;
+    uint64_t generation_ = 0;
+
+    // Resource operations in flight (the runtime reports TimedOut at the deadline itself and
+    // ignores a result that comes after it).
+    std::set<uint64_t> ops_in_flight_;
+    std::map<uint64_t, std::shared_ptr<boost::asio::steady_timer>> op_timers_;
+
+    // Admin requests waiting for the engine or for the peer.
+    struct PendingAdmin {
+        wire::AdminRequest request;
+        AdminServer::Reply reply;
+        bool from_peer = false;
+        std::shared_ptr<boost::asio::steady_timer> timer;
+    };
+    std::map<uint64_t, PendingAdmin> admin_pending_;
+    uint64_t next_request_id_ = 1;
+
+    bool exiting_ = false;
+    int exit_code_ = 0;
+    std::string last_status_line_;
+    uint64_t watchdog_usec_ = 0;
+    std::map<std::string, uint64_t> event_counts_;
+};
+
+}  // namespace veeamha::runtime

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Admin requests (local socket and forwarded by the peer), status and metrics.
+#include <utility>  // before Boost.Asio (Boost 1.74 + C++20)
+
+#include <sstream>
+
+#include "daemon/common/log.h"
+#include "daemon/resources/factory.h"
+#include "daemon/runtime/runtime.h"
+#include "daemon/runtime/status_json.h"
+#include "daemon/runtime/wire_codec.h"
+#include "net/heartbeat_service.h"
+#include "net/peer_channel.h"
+#include "net/peer_codec.h"
+
+namespace veeamha::runtime {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+wire::AdminResponse error_response(const std::string& text) {
+    wire::AdminResponse r;
+    r.set_ok(false);
+    r.set_error(text);
+    return r;
+}
+
+}  // namespace
+
+void Runtime::on_admin(const wire::AdminRequest& req, AdminServer::Reply reply, bool from_peer) {
+    if (!engine_ || exiting_) {
+        reply(error_response("veeam-had on " + local_name_ + " is shutting down"));
+        return;
+    }
+    using C = wire::AdminRequest::CommandCase;
+    engine::AdminCommand cmd;
+    switch (req.command_case()) {
+        case C::kStatus: {
+            wire::AdminResponse r;
+            r.set_ok(true);
+            *r.mutable_status() = build_status();
+            reply(r);
+            return;
+        }
+        case C::kHistory: {
+            wire::AdminResponse r;
+            r.set_ok(true);
+            const auto& h = engine_->persisted().history;
+            size_t limit = req.history().limit() ? req.history().limit() : 20;
+            size_t from = h.size() > limit ? h.size() - limit : 0;
+            for (size_t i = from; i < h.size(); ++i) {
+                auto* e = r.add_history();
+                e->set_at_unix_ms(h[i].wall);
+                e->set_kind(h[i].kind);
+                e->set_text(h[i].text);
+            }
+            reply(r);
+            return;
+        }
+        case C::kMove: cmd.verb = engine::AdminVerb::Move; cmd.argument = req.move().node(); break;
+        case C::kStandby: cmd.verb = engine::AdminVerb::Standby; cmd.argument = req.standby().node(); break;
+        case C::kUnstandby: cmd.verb = engine::AdminVerb::Unstandby; cmd.argument = req.unstandby().node(); break;
+        case C::kMaintenance:
+            cmd.verb = req.maintenance().on() ? engine::AdminVerb::MaintenanceOn : engine::AdminVerb::MaintenanceOff;
+            break;
+        case C::kCleanup: cmd.verb = engine::AdminVerb::Cleanup; cmd.argument = req.cleanup().resource(); break;
+        case C::kConfirmFenced:
+            cmd.verb = engine::AdminVerb::ConfirmFenced;
+            cmd.argument = req.confirm_fenced().node();
+            break;
+        case C::COMMAND_NOT_SET:
+            reply(error_response("empty request (veeam-hactl and veeam-had versions differ?)"));
+            return;
+    }
+    // A command forwarded by the peer names nodes as the peer's user typed them; "" (the local
+    // node there) means that peer, which is not us.
+    if (from_peer && cmd.argument.empty() &&
+        (cmd.verb == engine::AdminVerb::Standby || cmd.verb == engine::AdminVerb::Unstandby))
+        cmd.argument = peer_name_;
+    cmd.request_id = next_request_id_++;
+    admin_pending_[cmd.request_id] = PendingAdmin{req, std::move(reply), from_peer, nullptr};
+    log::info(std::string("admin ") + engine::to_string(cmd.verb) +
+              (cmd.argument.empty() ? "" : " " + cmd.argument) +
+              (from_peer ? " (forwarded by " + peer_name_ + ")" : ""));
+    feed(cmd);
+}
+
+void Runtime::on_engine_reply(const engine::Reply& rep) {
+    auto it = admin_pending_.find(rep.request_id);
+    if (it == admin_pending_.end()) return;
+    if (rep.code == engine::ReplyCode::NotHere) {
+        if (it->second.from_peer) {
+            it->second.reply(error_response("neither node can do this: " + rep.text));
+            admin_pending_.erase(it);
+        } else {
+            forward_to_peer(rep.request_id);
+        }
+        return;
+    }
+    wire::AdminResponse r;
+    r.set_ok(rep.code == engine::ReplyCode::Ok);
+    if (r.ok()) r.set_message(rep.text);
+    else r.set_error(rep.text);
+    it->second.reply(r);
+    admin_pending_.erase(it);
+}
+
+void Runtime::forward_to_peer(uint64_t id) {
+    auto& p = admin_pending_[id];
+    if (!channel_->connected()) {
+        p.reply(error_response("this must be done by " + peer_name_ +
+                               ", which is not reachable over the peer channel now"));
+        admin_pending_.erase(id);
+        return;
+    }
+    wire::PeerMessage m;
+    *m.mutable_admin_request() = p.request;
+    m.set_request_id(id);
+    if (channel_->send(m)) {
+        p.reply(error_response("the peer channel to " + peer_name_ + " is congested; try again"));
+        admin_pending_.erase(id);
+        return;
+    }
+    p.timer = std::make_shared<asio::steady_timer>(io_, 5s);
+    p.timer->async_wait([this, id](const boost::system::error_code& ec) {
+        if (ec) return;
+        auto it = admin_pending_.find(id);
+        if (it == admin_pending_.end()) return;
+        it->second.reply(error_response(peer_name_ + " did not answer within 5s"));
+        admin_pending_.erase(it);
+    });
+}
+
+void Runtime::on_peer_message(const wire::PeerMessage& m) {
+    switch (m.body_case()) {
+        case wire::PeerMessage::kState:
+            feed(engine::PeerStateIn{-1, codec_->peer_incarnation(), from_wire(m.state())});
+            break;
+        case wire::PeerMessage::kAdminRequest: {
+            uint64_t id = m.request_id();
+            on_admin(m.admin_request(),
+                     [this, id](const wire::AdminResponse& r) {
+                         wire::PeerMessage answer;
+                         *answer.mutable_admin_response() = r;
+                         answer.set_request_id(id);
+                         channel_->send(answer);
+                     },
+                     true);
+            break;
+        }
+        case wire::PeerMessage::kAdminResponse: {
+            auto it = admin_pending_.find(m.request_id());
+            if (it == admin_pending_.end() || it->second.from_peer) break;
+            if (it->second.timer) it->second.timer->cancel();
+            it->second.reply(m.admin_response());
+            admin_pending_.erase(it);
+            break;
+        }
+        default:
+            break;  // hello/keepalive are the channel's; file sync is not built yet
+    }
+}
+
+wire::Status Runtime::build_status() const {
+    wire::Status st;
+    st.set_cluster(config_.cluster.name);
+    st.set_local_node(local_name_);
+    st.set_owner(engine_->owner_name());
+    st.set_epoch(engine_->persisted().epoch);
+    st.set_maintenance(engine_->maintenance());
+    auto links = heartbeats_->link_stats();
+    auto now_tp = Clock::now();
+    auto fill_links = [&](wire::NodeStatus* n, int node) {
+        for (size_t l = 0; l < links.size(); ++l) {
+            auto* k = n->add_links();
+            k->set_address(config_.nodes[static_cast<size_t>(node)].addresses[l]);
+            k->set_up(links[l].up);
+            if (links[l].rtt_ms) k->set_rtt_ms(*links[l].rtt_ms);
+            k->set_loss(links[l].loss);
+            k->set_last_heard_ms(links[l].last_heard
+                                     ? std::chrono::duration_cast<std::chrono::milliseconds>(now_tp - *links[l].last_heard).count()
+                                     : -1);
+        }
+    };
+    auto* self = st.add_nodes();
+    self->set_name(local_name_);
+    self->set_state(engine_->unclean() ? "unclean" : engine_->holding() ? "active" : "passive");
+    self->set_standby(engine_->persisted().standby);
+    self->set_epoch(engine_->persisted().epoch);
+    self->set_group(to_wire(engine_->group_state()));
+    for (const auto& r : engine_->resources()) self->add_resources(to_wire(r.state));
+    fill_links(self, local_);
+
+    const engine::PeerView& pv = engine_->peer();
+    auto* peer = st.add_nodes();
+    peer->set_name(peer_name_);
+    std::string pstate = engine::to_string(pv.membership);
+    if (pv.membership == engine::Membership::Up && pv.have_state)
+        pstate += pv.state.unclean ? " (unclean)" : pv.state.holding ? " (active)" : " (passive)";
+    if (engine_->fence_in_flight()) pstate += ", being fenced";
+    peer->set_state(pstate);
+    if (pv.have_state) {
+        peer->set_standby(pv.state.standby);
+        peer->set_epoch(pv.state.epoch);
+        peer->set_group(to_wire(pv.state.group));
+        for (auto r : pv.state.resources) peer->add_resources(to_wire(r));
+    }
+    fill_links(peer, 1 - local_);
+
+    for (size_t i = 0; i < config_.resources.size(); ++i) {
+        auto* r = st.add_resources();
+        r->set_name(config_.resources[i].name);
+        r->set_kind(resources::kind_name(config_.resources[i].kind));
+        r->set_state(to_wire(engine_->resources()[i].state));
+        r->set_fail_count(engine_->fail_count(i));
+        r->set_last_error(engine_->resources()[i].last_error);
+    }
+    if (const auto& lf = engine_->persisted().last_failover) {
+        auto* f = st.mutable_last_failover();
+        f->set_at_unix_ms(lf->wall);
+        f->set_reason(lf->reason);
+        f->set_duration_ms(lf->duration_ms);
+    }
+    return st;
+}
+
+std::string Runtime::metrics_text() const {
+    std::ostringstream o;
+    auto gauge = [&o](const std::string& name, const std::string& help) {
+        o << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n";
+    };
+    const std::string node = "node=\"" + local_name_ + "\"";
+    gauge("veeamha_holding", "1 if this node holds (runs) the resource group");
+    o << "veeamha_holding{" << node << "} " << (engine_->holding() ? 1 : 0) << "\n";
+    gauge("veeamha_epoch", "ownership epoch known to this node");
+    o << "veeamha_epoch{" << node << "} " << engine_->persisted().epoch << "\n";
+    gauge("veeamha_maintenance", "1 while maintenance mode is on");
+    o << "veeamha_maintenance{" << node << "} " << (engine_->maintenance() ? 1 : 0) << "\n";
+    gauge("veeamha_unclean", "1 if a stop failed on this node");
+    o << "veeamha_unclean{" << node << "} " << (engine_->unclean() ? 1 : 0) << "\n";
+    gauge("veeamha_peer_up", "1 if the peer is heard on at least one link");
+    o << "veeamha_peer_up{" << node << "} "
+      << (engine_->peer().membership == engine::Membership::Up ? 1 : 0) << "\n";
+    auto links = heartbeats_->link_stats();
+    gauge("veeamha_link_up", "1 if heartbeats from the peer arrive on this link");
+    for (size_t l = 0; l < links.size(); ++l)
+        o << "veeamha_link_up{" << node << ",link=\"" << l << "\"} " << (links[l].up ? 1 : 0) << "\n";
+    gauge("veeamha_link_rtt_seconds", "smoothed heartbeat round-trip time");
+    for (size_t l = 0; l < links.size(); ++l)
+        if (links[l].rtt_ms)
+            o << "veeamha_link_rtt_seconds{" << node << ",link=\"" << l << "\"} " << *links[l].rtt_ms / 1000.0 << "\n";
+    gauge("veeamha_link_loss_ratio", "heartbeat loss over the recent window");
+    for (size_t l = 0; l < links.size(); ++l)
+        o << "veeamha_link_loss_ratio{" << node << ",link=\"" << l << "\"} " << links[l].loss << "\n";
+    gauge("veeamha_resource_started", "1 if the resource runs on this node");
+    gauge("veeamha_resource_fail_count", "failures counted against migration_threshold");
+    for (size_t i = 0; i < config_.resources.size(); ++i) {
+        std::string label = node + ",resource=\"" + config_.resources[i].name + "\"";
+        o << "veeamha_resource_started{" << label << "} "
+          << (engine_->resources()[i].state == engine::ResourceState::Started ? 1 : 0) << "\n";
+        o << "veeamha_resource_fail_count{" << label << "} " << engine_->fail_count(i) << "\n";
+    }
+    o << "# HELP veeamha_events_total decisions and events by kind\n# TYPE veeamha_events_total counter\n";
+    for (const auto& [kind, n] : event_counts_)
+        o << "veeamha_events_total{" << node << ",kind=\"" << kind << "\"} " << n << "\n";
+    o << "# HELP veeamha_frames_dropped_total peer frames dropped before use, by reason\n"
+         "# TYPE veeamha_frames_dropped_total counter\n";
+    const auto& drops = heartbeats_->drops();
+    for (size_t r = 0; r < static_cast<size_t>(net::DropReason::kCount); ++r) {
+        auto reason = static_cast<net::DropReason>(r);
+        o << "veeamha_frames_dropped_total{" << node << ",reason=\"" << net::to_string(reason)
+          << "\"} " << drops.get(reason) << "\n";
+    }
+    return o.str();
+}
+
+}  // namespace veeamha::runtime
