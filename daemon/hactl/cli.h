@@ -12,7 +12,7 @@
 
 namespace veeamha::cli {
 
-// Exit codes of both programs (documented in --help and docs/cli.md).
+// Exit codes of both programs (documented in --help and the README's CLI reference).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;       // invalid configuration, or the operation failed
 inline constexpr int kExitRefused = 2;       // refused by a safety check (fence without --yes, ...)
