@@ -80,6 +80,8 @@ Runtime::Runtime(config::Config config, int local_node, RuntimeOptions options)
       tick_(io_),
       watchdog_(io_),
       exit_timer_(io_),
+      sync_timer_(io_),
+      file_sync_(config_.sync),
       signals_(io_) {}
 
 Runtime::~Runtime() { blocking_.close(); }
@@ -135,6 +137,7 @@ int Runtime::run() {
     };
     tick();
 
+    if (!config_.sync.empty()) sync_files();
     if (sd_watchdog_enabled(0, &watchdog_usec_) > 0 && watchdog_usec_ > 0) pet_watchdog();
     sd_notify(0, "READY=1");
     log::notice("veeam-had " + local_name_ + " ready (cluster " + config_.cluster.name + ", " +
@@ -173,6 +176,7 @@ void Runtime::start_subsystems() {
     ch.on_connected = [this](size_t link, uint64_t) {
         log::info("peer channel to " + peer_name_ + " connected on link " + std::to_string(link));
         if (engine_) publish(engine_->published());  // the peer gets our state at once
+        file_sync_.reset();                          // and every sync file again
     };
     ch.on_disconnected = [this] { log::info("peer channel to " + peer_name_ + " disconnected"); };
     channel_ = std::make_unique<net::PeerChannel>(io_, *codec_,
@@ -383,6 +387,24 @@ void Runtime::on_signal(int signo) {
     log::notice(std::string("received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
     sd_notify(0, "STOPPING=1");
     feed(engine::Shutdown{});
+}
+
+void Runtime::sync_files() {
+    // The active node pushes; reading a few small files every 5 s on the loop is cheap.
+    if (engine_ && engine_->holding() && channel_->connected()) {
+        std::vector<std::string> problems;
+        for (auto& f : file_sync_.changed(problems)) {
+            wire::PeerMessage m;
+            *m.mutable_file_sync() = std::move(f);
+            if (channel_->send(m)) file_sync_.reset();  // congested: try all again next time
+            else log::info("sync: sent " + m.file_sync().path() + " to " + peer_name_);
+        }
+        for (const auto& p : problems) log::warning(p);
+    }
+    sync_timer_.expires_after(5s);
+    sync_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec && !exiting_) sync_files();
+    });
 }
 
 void Runtime::pet_watchdog() {

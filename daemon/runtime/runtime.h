@@ -21,6 +21,7 @@
 #include "daemon/engine/engine.h"
 #include "daemon/runtime/admin_server.h"
 #include "daemon/runtime/blocking_runner.h"
+#include "daemon/runtime/file_sync.h"
 #include "daemon/runtime/state_store.h"
 
 namespace veeamha::fencing {
@@ -75,6 +76,7 @@ private:
     void on_signal(int signo);
     void pet_watchdog();
     void update_systemd_status();
+    void sync_files();
 
     // runtime_admin.cc: admin socket, forwarding over the channel, status, metrics
     void on_admin(const wire::AdminRequest& request, AdminServer::Reply reply, bool from_peer);
@@ -108,6 +110,8 @@ private:
     boost::asio::steady_timer tick_;
     boost::asio::steady_timer watchdog_;
     boost::asio::steady_timer exit_timer_;
+    boost::asio::steady_timer sync_timer_;
+    FileSync file_sync_;
     boost::asio::signal_set signals_;
     uint64_t incarnation_ = 0;
     uint64_t generation_ = 0;

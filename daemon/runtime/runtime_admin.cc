@@ -158,8 +158,20 @@ void Runtime::on_peer_message(const wire::PeerMessage& m) {
             admin_pending_.erase(it);
             break;
         }
+        case wire::PeerMessage::kFileSync: {
+            // Only from the node that runs the group, and only paths our own config lists.
+            if (engine_->holding() || engine_->owner_name() != peer_name_) {
+                log::warning("sync: ignored " + m.file_sync().path() + " from " + peer_name_ +
+                             ", which does not run the group");
+                break;
+            }
+            std::string problem = file_sync_.apply(m.file_sync());
+            if (problem.empty()) log::info("sync: " + m.file_sync().path() + " is up to date");
+            else log::warning("sync: " + problem);
+            break;
+        }
         default:
-            break;  // hello/keepalive are the channel's; file sync is not built yet
+            break;  // hello/keepalive are the channel's
     }
 }
 
