@@ -54,7 +54,7 @@ TEST_CASE("the summary says what the cluster will do") {
         at = found;
     }
     CHECK(has(s, "the group stays where it is (no failback)"));
-    CHECK(has(s, "up to 3 times in 10m;\n  then the group moves to the peer"));
+    CHECK(has(s, "at 3 failures in 10m\n  the group moves to the peer"));
     CHECK(has(s, "fences it before starting the group alone"));
     CHECK(has(s, "HTTP status and metrics on 127.0.0.1:9668"));
     // Fits a terminal.
