@@ -153,17 +153,21 @@ Vcsim::Vcsim(VcsimOptions options) {
     fs::create_directories(workdir);
 
     std::vector<std::string> args = {binary};
+    args.insert(args.end(), {"-listen", options.listen});
     if (options.hang) {
         args.push_back("-hang");
     } else {
         args.insert(args.end(), {"-cert", cert_.cert, "-key", cert_.key, "-username", kUser, "-password-file",
                                  password_file_});
-        if (options.two_vms) {
+        if (!options.vms.empty()) {
+            for (const auto& [name, uuid] : options.vms) args.insert(args.end(), {"-vm", name + "=" + uuid});
+        } else if (options.two_vms) {
             args.insert(args.end(), {"-vm", std::string(kNode1) + "=" + kUuid1 + "=" + kInstance1, "-vm",
                                      std::string(kNode2) + "=" + kUuid2 + "=" + kInstance2});
         }
         if (options.extra_vms > 0) args.insert(args.end(), {"-extra-vms", std::to_string(options.extra_vms)});
         if (!options.on_power_off.empty()) args.insert(args.end(), {"-on-power-off", options.on_power_off});
+        if (!options.on_power_on.empty()) args.insert(args.end(), {"-on-power-on", options.on_power_on});
         for (const auto& d : options.method_delays) args.insert(args.end(), {"-method-delay", d});
     }
 
@@ -209,13 +213,16 @@ Vcsim::Vcsim(VcsimOptions options) {
         ready = text.find("READY\n") != std::string::npos;
     }
     ::close(out[0]);
-    size_t url = text.find("URL https://127.0.0.1:");
-    if (!ready || url == std::string::npos) {
+    // "URL https://HOST:PORT/sdk": the port follows the last ':' before the path.
+    size_t url = text.find("URL https://");
+    size_t path = url == std::string::npos ? url : text.find('/', url + 12);
+    size_t colon = path == std::string::npos ? path : text.rfind(':', path);
+    if (!ready || colon == std::string::npos || colon < url) {
         stop();
         throw std::runtime_error("vCenter simulator did not start; its output: " + text + "\nits log: " +
                                  tail(slurp(log)));
     }
-    port_ = static_cast<uint16_t>(std::stoi(text.substr(url + 22)));
+    port_ = static_cast<uint16_t>(std::stoi(text.substr(colon + 1)));
 }
 
 Vcsim::~Vcsim() { stop(); }
