@@ -13,10 +13,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -112,11 +114,14 @@ std::string vcsim_binary() {
     std::string dir = cache_dir() + "/vcsim";
     fs::create_directories(dir);
     std::string source = std::string(VEEAMHA_SOURCE_DIR) + "/tests/fencing/vcsim/vcsim.go";
-    std::string binary = dir + "/vcsim";
+    // Named after the source's content: worktrees with different versions of vcsim.go share
+    // the cache without rebuilding (or running) each other's binary.
+    char key[32];
+    std::snprintf(key, sizeof key, "%016zx", std::hash<std::string>{}(slurp(source)));
+    std::string binary = dir + "/vcsim-" + key;
     FileLock lock(dir + "/.build-lock");
     std::error_code ec;
-    bool fresh = fs::exists(binary, ec) && fs::last_write_time(binary, ec) >= fs::last_write_time(source, ec);
-    if (fresh) return binary;
+    if (fs::exists(binary, ec)) return binary;
     std::string partial = binary + ".partial";
     ProcessSpec go;
     go.argv = {"go", "build", "-o", partial, source};

@@ -70,12 +70,12 @@ ControlServer::~ControlServer() {
     stop_ = true;
     (void)!::write(wake_[1], "x", 1);
     acceptor_.join();
-    std::list<std::thread> left;
+    std::list<Connection> left;
     {
         std::lock_guard<std::mutex> lock(mu_);
         left.swap(connections_);
     }
-    for (auto& t : left) t.join();
+    for (auto& c : left) c.thread.join();
     ::close(listen_fd_);
     ::close(wake_[0]);
     ::close(wake_[1]);
@@ -95,12 +95,21 @@ void ControlServer::accept_loop() {
         }
         ++active_;
         std::lock_guard<std::mutex> lock(mu_);
-        connections_.emplace_back([this, fd] {
-            serve(fd);
-            --active_;
-        });
-        // Keep the list bounded: finished threads are joined at the end; at most a few
-        // hundred requests per lab, so this stays small.
+        for (auto it = connections_.begin(); it != connections_.end();) {
+            if (*it->done) {
+                it->thread.join();
+                it = connections_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        connections_.push_back({std::thread([this, fd, done] {
+                                    serve(fd);
+                                    --active_;
+                                    *done = true;
+                                }),
+                                done});
     }
 }
 

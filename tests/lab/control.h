@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -34,8 +35,12 @@ private:
     int wake_[2] = {-1, -1};
     std::atomic<bool> stop_{false};
     std::thread acceptor_;
+    struct Connection {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
     std::mutex mu_;
-    std::list<std::thread> connections_;
+    std::list<Connection> connections_;  // finished ones are joined at the next accept
     std::atomic<int> active_{0};
 };
 

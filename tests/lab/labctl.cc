@@ -29,6 +29,7 @@
 
 #include "tests/lab/control.h"
 #include "tests/lab/lab.h"
+#include "tests/lab/mount_watch.h"
 #include "tests/lab/writer.h"
 
 namespace fs = std::filesystem;
@@ -59,7 +60,8 @@ int usage() {
                  "  block-vcenter on|off    vCenter unreachable, gateway still answers ping\n"
                  "  exec HOST -- CMD...     run CMD inside a host (n1, n2, client), interactively\n"
                  "  spawn HOST -- CMD...    start a long-running CMD inside a host (log in the run folder)\n"
-                 "  writer start|stop       the client's record writer on the floating IP; stop verifies\n");
+                 "  writer start|stop       the client's record writer on the floating IP; stop verifies\n"
+                 "  watch start|stop        watch both hosts' mount tables for the shared disk; stop reports\n");
     return 2;
 }
 
@@ -186,6 +188,7 @@ int keeper(int report_fd, const std::string& daemon, bool vcenter, bool disk) {
     std::atomic<bool> down_requested{false};
     std::mutex writer_mu;
     std::unique_ptr<RepoWriter> writer;
+    std::unique_ptr<DoubleMountWatcher> watcher;
     try {
         LabOptions o;
         o.run_root = kRunRoot;
@@ -254,6 +257,21 @@ int keeper(int report_fd, const std::string& daemon, bool vcenter, bool disk) {
                 out << "verify: " << v.summary() << "\n";
                 return out.str();
             }
+            if (w[0] == "watch" && w.size() == 2 && (w[1] == "start" || w[1] == "stop")) {
+                std::lock_guard<std::mutex> lock(writer_mu);
+                if (lab->loop_device().empty()) throw std::runtime_error("this lab has no shared disk");
+                if (w[1] == "start") {
+                    if (watcher) throw std::runtime_error("the watcher is already running");
+                    watcher = std::make_unique<DoubleMountWatcher>(*lab, lab->disk_dev());
+                    return std::string("watching " + lab->loop_device() + " in n1 and n2 for double mounts\n");
+                }
+                if (!watcher) throw std::runtime_error("the watcher is not running");
+                watcher->stop();
+                std::string report = watcher->report() + "\n";
+                *ok = watcher->overlap_count() == 0;
+                watcher.reset();
+                return report;
+            }
             return std::nullopt;
         });
         std::error_code ec;
@@ -279,6 +297,7 @@ int keeper(int report_fd, const std::string& daemon, bool vcenter, bool disk) {
     {
         std::lock_guard<std::mutex> lock(writer_mu);
         writer.reset();
+        watcher.reset();
     }
     std::error_code ec;
     if (fs::read_symlink(kCurrent, ec) == fs::path(lab->run_dir())) fs::remove(kCurrent, ec);
@@ -408,7 +427,7 @@ int main(int argc, char** argv) {
         }
         static const std::vector<std::string> passthrough = {
             "status", "events", "config", "kill", "power-on", "cut", "heal", "isolate", "reconnect",
-            "cut-heartbeat", "heal-heartbeat", "loss", "block-vcenter", "writer"};
+            "cut-heartbeat", "heal-heartbeat", "loss", "block-vcenter", "writer", "watch"};
         for (const auto& p : passthrough)
             if (cmd == p) return request(std::vector<std::string>(argv + 1, argv + argc));
     } catch (const std::exception& e) {
