@@ -21,6 +21,8 @@
 #include "fencing/vsphere/vsphere_fencer.h"
 #include "tests/fencing/vcsim_fixture.h"
 #include "tests/lab/control.h"
+#include "tests/lab/mount_watch.h"
+#include "tests/lab/repo_client.h"
 
 namespace veeamha::lab {
 
@@ -346,6 +348,31 @@ std::optional<std::string> Lab::read_file_in(const std::string& h, const std::st
         if (data.size() > limit) return std::nullopt;
     }
     return data;
+}
+
+bool Lab::disk_mounted_in(const std::string& h) const {
+    return disk_dev_ != 0 && !DoubleMountWatcher::mount_line(init_pid(h), disk_dev_).empty();
+}
+
+std::vector<std::string> Lab::hosts_with_floating_ip() const {
+    std::vector<std::string> out;
+    for (const char* h : {kN1, kN2}) {
+        auto r = run_cmd({"ip", "-n", netns(h), "-o", "-4", "address", "show", "dev", "eth0"});
+        if (r.out.find(" " + floating_cidr() + " ") != std::string::npos) out.push_back(h);
+    }
+    return out;
+}
+
+bool Lab::service_answers(std::chrono::milliseconds budget) const {
+    try {
+        return in_netns(netns(kClient), [&] {
+            RepoConnection c;
+            auto deadline = Clock::now() + budget;
+            return c.connect(floating_ip(), repo_port(), deadline) && c.ping(deadline);
+        });
+    } catch (const std::exception&) {
+        return false;
+    }
 }
 
 // ---- power -----------------------------------------------------------------------------------

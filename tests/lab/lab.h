@@ -151,6 +151,14 @@ public:
     std::optional<std::string> read_file_in(const std::string& host, const std::string& path,
                                             size_t limit = 256u << 20) const;
 
+    // ---- what the cluster did (for end-to-end checks) ----
+    // The host has the shared disk mounted (its mount table, now).
+    bool disk_mounted_in(const std::string& host) const;
+    // Hosts that have the floating IP on eth0 (0, 1 or, wrongly, 2).
+    std::vector<std::string> hosts_with_floating_ip() const;
+    // The repo service answers PING on the floating IP, seen from the client, within budget.
+    bool service_answers(std::chrono::milliseconds budget = std::chrono::milliseconds(1000)) const;
+
     // ---- power ----
     // Crash: every process of the host killed (and gone when this returns), its NICs
     // disconnected, its mount table gone. The simulator still says poweredOn (a crashed guest).

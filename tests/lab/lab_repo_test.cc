@@ -85,9 +85,14 @@ TEST_CASE("lab: repo service with writer and verifier across a move between host
     CHECK(service(lab, kN1, "start") != 0);  // not mounted yet: refuses to serve the bare folder
     run_ok(lab, kN1, {"mount", dev, mp});
     run_ok(lab, kN1, {"ip", "address", "add", cidr, "dev", "eth0"});
+    CHECK(!lab.service_answers(300ms));
     REQUIRE(service(lab, kN1, "start") == 0);
     CHECK(service(lab, kN1, "monitor") == 0);
     CHECK(service(lab, kN1, "start") == 0);  // idempotent
+    CHECK(lab.service_answers());
+    CHECK(lab.hosts_with_floating_ip() == std::vector<std::string>{kN1});
+    CHECK(lab.disk_mounted_in(kN1));
+    CHECK(!lab.disk_mounted_in(kN2));
 
     DoubleMountWatcher watcher(lab, lab.disk_dev());
     WriterOptions wo;
@@ -127,6 +132,10 @@ TEST_CASE("lab: repo service with writer and verifier across a move between host
     REQUIRE(service(lab, kN2, "start") == 0);
     REQUIRE(writer.wait_acked(before + 200, Clock::now() + 20s));
     writer.stop();
+    CHECK(lab.hosts_with_floating_ip() == std::vector<std::string>{kN2});
+    CHECK(lab.disk_mounted_in(kN2));
+    CHECK(!lab.disk_mounted_in(kN1));
+    CHECK(lab.service_answers());
     watcher.stop();
     INFO(watcher.report());
     CHECK(watcher.overlap_count() == 0);

@@ -24,11 +24,18 @@ namespace veeamha::lab::testing {
 
 using namespace std::chrono_literals;
 
-// Reachable: one echo answered within 3 s (after a cable is plugged back, the host's ARP entry
-// for the target may wait for its next retransmission, up to 1 s: real kernel behaviour).
+// Reachable: an echo answered, trying for up to 5 s. Right after a cable is plugged back the
+// host's ARP entry for the target may still be INCOMPLETE from before (waiting for its next
+// retransmission) or about to turn FAILED, which drops the queued echo at once: real kernel
+// behaviour, so the check polls instead of trusting one packet.
 inline bool ping(Lab& lab, const std::string& from, const std::string& to) {
-    auto r = lab.exec_in(from, {"ping", "-n", "-q", "-c", "1", "-W", "3", to}, 10s);
-    return r.success();
+    auto until = std::chrono::steady_clock::now() + 5s;
+    do {
+        auto started = std::chrono::steady_clock::now();
+        if (lab.exec_in(from, {"ping", "-n", "-q", "-c", "1", "-W", "1", to}, 10s).success()) return true;
+        std::this_thread::sleep_until(started + 250ms);
+    } while (std::chrono::steady_clock::now() < until);
+    return false;
 }
 
 // Unreachable: no answer within 1 s.
