@@ -66,8 +66,8 @@ private:
 
 }  // namespace
 
-TempDir::TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "veeamha-fencing-XXXXXX").string();
+TempDir::TempDir(const std::string& parent) {
+    std::string tmpl = ((parent.empty() ? fs::temp_directory_path() : fs::path(parent)) / "veeamha-fencing-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
     path_ = tmpl;
 }
@@ -150,7 +150,7 @@ uint16_t unused_port() {
     return ntohs(a.sin_port);
 }
 
-Vcsim::Vcsim(VcsimOptions options) {
+Vcsim::Vcsim(VcsimOptions options) : dir_(options.work_parent) {
     std::string binary = vcsim_binary();
     cert_ = make_certificate(dir_.path(), "vcsim", options.alt_names);
     password_file_ = dir_.write("vcenter.pass", std::string(kPassword) + "\n", 0600);

@@ -31,7 +31,8 @@ inline constexpr const char* kPassword = "s3cret-Pässword!";
 // A temporary directory, removed with everything in it.
 class TempDir {
 public:
-    TempDir();
+    // Under `parent`, or the system's temporary folder when empty.
+    explicit TempDir(const std::string& parent = {});
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
@@ -69,6 +70,9 @@ struct VcsimOptions {
     std::string listen = "127.0.0.1:0";
     // Named VMs (name, BIOS UUID) instead of the two kNode VMs, when not empty.
     std::vector<std::pair<std::string, std::string>> vms;
+    // Where the simulator's folder (certificate, key, password, log) goes; default the system's
+    // temporary folder. The lab puts it in its run folder, which crash cleanup removes.
+    std::string work_parent;
 };
 
 class Vcsim {
