@@ -191,6 +191,7 @@ std::string Lab::handle_command(const std::vector<std::string>& w, bool* ok) {
         std::lock_guard<std::recursive_mutex> lock(mu_);
         Host& h = host(arg(1));
         h.vm_off = true;
+        if (!h.powered) event("vCenter power-off " + h.name + " (the host was already off)");
         power_off_locked(h, "vCenter powered the VM off");
         return "";
     }
@@ -200,7 +201,7 @@ std::string Lab::handle_command(const std::vector<std::string>& w, bool* ok) {
             Host& h = host(arg(1));
             h.vm_off = false;
             if (h.powered) return "";
-            boot(h);
+            boot(h, "vCenter powered the VM on");
         }
         if (options_.on_power_on && arg(1) != kClient) options_.on_power_on(arg(1));
         return "";

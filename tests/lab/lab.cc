@@ -128,7 +128,7 @@ void Lab::up() {
     write_config();
     {
         std::lock_guard<std::recursive_mutex> lock(mu_);
-        for (auto& h : hosts_) boot(*h);
+        for (auto& h : hosts_) boot(*h, "lab up");
     }
     write_state_file();
     event("lab " + run_id_ + " up");
@@ -378,7 +378,7 @@ bool Lab::service_answers(std::chrono::milliseconds budget) const {
 
 // ---- power -----------------------------------------------------------------------------------
 
-void Lab::boot(Host& h) {
+void Lab::boot(Host& h, const std::string& why) {
     if (h.powered) return;
     // What a reboot leaves: the static addresses only (the floating IP is gone), no ARP cache.
     std::string batch = "neigh flush all\n";
@@ -404,7 +404,7 @@ void Lab::boot(Host& h) {
     h.powered = true;
     ++h.generation;
     apply_ports();
-    event("power-on " + h.name + " (init " + std::to_string(pid) + ")");
+    event("power-on " + h.name + " (" + why + ", init " + std::to_string(pid) + ")");
     write_state_file();
 }
 
@@ -439,7 +439,7 @@ void Lab::power_on(const std::string& name) {
         Host& h = host(name);
         if (h.powered) return;
         through_vcenter = h.vm_off && vcsim_;
-        if (!through_vcenter) boot(h);
+        if (!through_vcenter) boot(h, "lab");
     }
     if (through_vcenter) {
         // The simulator's power-on hook comes back to us over the control socket and boots

@@ -229,7 +229,7 @@ private:
     void make_host_folders();
     void start_vcenter();
     void write_config();
-    void boot(Host& h);                       // NIC config + init; lock held
+    void boot(Host& h, const std::string& why);  // NIC config + init; lock held
     void power_off_locked(Host& h, const std::string& why);
     void apply_ports();                       // switch-side ports up/down from the state
     void set_loss_rules();
