@@ -13,10 +13,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -64,8 +66,8 @@ private:
 
 }  // namespace
 
-TempDir::TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "veeamha-fencing-XXXXXX").string();
+TempDir::TempDir(const std::string& parent) {
+    std::string tmpl = ((parent.empty() ? fs::temp_directory_path() : fs::path(parent)) / "veeamha-fencing-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
     path_ = tmpl;
 }
@@ -112,11 +114,14 @@ std::string vcsim_binary() {
     std::string dir = cache_dir() + "/vcsim";
     fs::create_directories(dir);
     std::string source = std::string(VEEAMHA_SOURCE_DIR) + "/tests/fencing/vcsim/vcsim.go";
-    std::string binary = dir + "/vcsim";
+    // Named after the source's content: worktrees with different versions of vcsim.go share
+    // the cache without rebuilding (or running) each other's binary.
+    char key[32];
+    std::snprintf(key, sizeof key, "%016zx", std::hash<std::string>{}(slurp(source)));
+    std::string binary = dir + "/vcsim-" + key;
     FileLock lock(dir + "/.build-lock");
     std::error_code ec;
-    bool fresh = fs::exists(binary, ec) && fs::last_write_time(binary, ec) >= fs::last_write_time(source, ec);
-    if (fresh) return binary;
+    if (fs::exists(binary, ec)) return binary;
     std::string partial = binary + ".partial";
     ProcessSpec go;
     go.argv = {"go", "build", "-o", partial, source};
@@ -145,7 +150,7 @@ uint16_t unused_port() {
     return ntohs(a.sin_port);
 }
 
-Vcsim::Vcsim(VcsimOptions options) {
+Vcsim::Vcsim(VcsimOptions options) : dir_(options.work_parent) {
     std::string binary = vcsim_binary();
     cert_ = make_certificate(dir_.path(), "vcsim", options.alt_names);
     password_file_ = dir_.write("vcenter.pass", std::string(kPassword) + "\n", 0600);
@@ -153,17 +158,21 @@ Vcsim::Vcsim(VcsimOptions options) {
     fs::create_directories(workdir);
 
     std::vector<std::string> args = {binary};
+    args.insert(args.end(), {"-listen", options.listen});
     if (options.hang) {
         args.push_back("-hang");
     } else {
         args.insert(args.end(), {"-cert", cert_.cert, "-key", cert_.key, "-username", kUser, "-password-file",
                                  password_file_});
-        if (options.two_vms) {
+        if (!options.vms.empty()) {
+            for (const auto& [name, uuid] : options.vms) args.insert(args.end(), {"-vm", name + "=" + uuid});
+        } else if (options.two_vms) {
             args.insert(args.end(), {"-vm", std::string(kNode1) + "=" + kUuid1 + "=" + kInstance1, "-vm",
                                      std::string(kNode2) + "=" + kUuid2 + "=" + kInstance2});
         }
         if (options.extra_vms > 0) args.insert(args.end(), {"-extra-vms", std::to_string(options.extra_vms)});
         if (!options.on_power_off.empty()) args.insert(args.end(), {"-on-power-off", options.on_power_off});
+        if (!options.on_power_on.empty()) args.insert(args.end(), {"-on-power-on", options.on_power_on});
         for (const auto& d : options.method_delays) args.insert(args.end(), {"-method-delay", d});
     }
 
@@ -209,13 +218,16 @@ Vcsim::Vcsim(VcsimOptions options) {
         ready = text.find("READY\n") != std::string::npos;
     }
     ::close(out[0]);
-    size_t url = text.find("URL https://127.0.0.1:");
-    if (!ready || url == std::string::npos) {
+    // "URL https://HOST:PORT/sdk": the port follows the last ':' before the path.
+    size_t url = text.find("URL https://");
+    size_t path = url == std::string::npos ? url : text.find('/', url + 12);
+    size_t colon = path == std::string::npos ? path : text.rfind(':', path);
+    if (!ready || colon == std::string::npos || colon < url) {
         stop();
         throw std::runtime_error("vCenter simulator did not start; its output: " + text + "\nits log: " +
                                  tail(slurp(log)));
     }
-    port_ = static_cast<uint16_t>(std::stoi(text.substr(url + 22)));
+    port_ = static_cast<uint16_t>(std::stoi(text.substr(colon + 1)));
 }
 
 Vcsim::~Vcsim() { stop(); }

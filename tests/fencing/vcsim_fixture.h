@@ -31,7 +31,8 @@ inline constexpr const char* kPassword = "s3cret-Pässword!";
 // A temporary directory, removed with everything in it.
 class TempDir {
 public:
-    TempDir();
+    // Under `parent`, or the system's temporary folder when empty.
+    explicit TempDir(const std::string& parent = {});
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
@@ -61,8 +62,17 @@ struct VcsimOptions {
     int extra_vms = 0;                    // more, with generated names and UUIDs
     bool hang = false;                    // accept connections, never answer
     std::string on_power_off;             // command run inside every power-off
+    std::string on_power_on;              // command run inside every power-on
     std::vector<std::string> method_delays;  // "PowerOffVM_Task=3000"
     std::string alt_names = kLoopbackNames;  // of the simulator's certificate
+    // Address to listen on; another than loopback only from a thread inside a network
+    // namespace the test created (the lab's switch), e.g. "10.10.0.1:443".
+    std::string listen = "127.0.0.1:0";
+    // Named VMs (name, BIOS UUID) instead of the two kNode VMs, when not empty.
+    std::vector<std::pair<std::string, std::string>> vms;
+    // Where the simulator's folder (certificate, key, password, log) goes; default the system's
+    // temporary folder. The lab puts it in its run folder, which crash cleanup removes.
+    std::string work_parent;
 };
 
 class Vcsim {

@@ -37,36 +37,47 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// powerOffHook runs a command synchronously whenever a VM's runtime.powerState becomes
-// poweredOff, inside the simulator's PowerOff task and before the task reports success, the
-// way a real host dies before vCenter says it is off.
-type powerOffHook struct {
-	self types.ManagedObjectReference
-	cmd  string
+// powerHook runs a command synchronously whenever a VM's runtime.powerState becomes
+// poweredOff (or poweredOn), inside the simulator's power task and before the task reports
+// success, the way a real host dies before vCenter says it is off (and boots when it says on).
+type powerHook struct {
+	self   types.ManagedObjectReference
+	offCmd string
+	onCmd  string
 }
 
-func (h *powerOffHook) Reference() types.ManagedObjectReference   { return h.self }
-func (h *powerOffHook) PutObject(mo.Reference)                    {}
-func (h *powerOffHook) RemoveObject(types.ManagedObjectReference) {}
+func (h *powerHook) Reference() types.ManagedObjectReference   { return h.self }
+func (h *powerHook) PutObject(mo.Reference)                    {}
+func (h *powerHook) RemoveObject(types.ManagedObjectReference) {}
 
-func (h *powerOffHook) UpdateObject(obj mo.Reference, changes []types.PropertyChange) {
+func (h *powerHook) UpdateObject(obj mo.Reference, changes []types.PropertyChange) {
 	vm, ok := obj.(*mo.VirtualMachine)
 	if !ok {
 		return
 	}
 	for _, c := range changes {
-		if c.Name != "runtime.powerState" || fmt.Sprint(c.Val) != string(types.VirtualMachinePowerStatePoweredOff) {
+		if c.Name != "runtime.powerState" {
+			continue
+		}
+		command := ""
+		switch fmt.Sprint(c.Val) {
+		case string(types.VirtualMachinePowerStatePoweredOff):
+			command = h.offCmd
+		case string(types.VirtualMachinePowerStatePoweredOn):
+			command = h.onCmd
+		}
+		if command == "" {
 			continue
 		}
 		uuid := ""
 		if vm.Config != nil {
 			uuid = vm.Config.Uuid
 		}
-		cmd := exec.Command(h.cmd, vm.Name, uuid)
+		cmd := exec.Command(command, vm.Name, uuid)
 		cmd.Stdout = os.Stderr
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
-			log.Printf("vcsim: power-off hook %s %s %s: %v", h.cmd, vm.Name, uuid, err)
+			log.Printf("vcsim: power hook %s %s %s: %v", command, vm.Name, uuid, err)
 		}
 	}
 }
@@ -105,7 +116,7 @@ func hang(listen string) {
 }
 
 func main() {
-	listen := flag.String("listen", "127.0.0.1:0", "address to listen on (loopback)")
+	listen := flag.String("listen", "127.0.0.1:0", "address to listen on (loopback, or an address in a test's own network namespace)")
 	certFile := flag.String("cert", "", "PEM certificate for TLS (required unless -hang)")
 	keyFile := flag.String("key", "", "PEM private key for TLS")
 	username := flag.String("username", "", "the only username accepted (required unless -hang)")
@@ -113,6 +124,7 @@ func main() {
 	extra := flag.Int("extra-vms", 0, "VMs to create besides the named ones")
 	hangMode := flag.Bool("hang", false, "accept connections and never answer")
 	onPowerOff := flag.String("on-power-off", "", "command run as CMD VM_NAME BIOS_UUID inside every power-off, before the task completes")
+	onPowerOn := flag.String("on-power-on", "", "command run as CMD VM_NAME BIOS_UUID inside every power-on, before the task completes")
 	var vms, delays listFlag
 	flag.Var(&vms, "vm", "NAME=BIOS_UUID[=INSTANCE_UUID] (repeatable), in order")
 	flag.Var(&delays, "method-delay", "METHOD=MILLISECONDS (repeatable): delay every call of a SOAP method")
@@ -191,10 +203,11 @@ func main() {
 			vm.Summary.Config.InstanceUuid = parts[2]
 		}
 	}
-	if *onPowerOff != "" {
-		simulator.Map.AddHandler(&powerOffHook{
-			self: types.ManagedObjectReference{Type: "vcsimHook", Value: "power-off"},
-			cmd:  *onPowerOff,
+	if *onPowerOff != "" || *onPowerOn != "" {
+		simulator.Map.AddHandler(&powerHook{
+			self:   types.ManagedObjectReference{Type: "vcsimHook", Value: "power"},
+			offCmd: *onPowerOff,
+			onCmd:  *onPowerOn,
 		})
 	}
 
@@ -204,7 +217,7 @@ func main() {
 
 	u := *server.URL
 	u.User = nil
-	u.Host = server.Listener.Addr().String() // the loopback address, never a guessed NIC address
+	u.Host = server.Listener.Addr().String() // the address listened on, never a guessed NIC address
 	out := bufio.NewWriter(os.Stdout)
 	fmt.Fprintf(out, "URL %s\nVMS %d\nCREATED_IN %s\nREADY\n", u.String(), len(all), time.Since(start).Round(time.Millisecond))
 	out.Flush()
