@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <string>
 
@@ -35,8 +37,20 @@ const char* word(Level level) {
 void write(Level level, std::string_view text) {
     if (static_cast<int>(level) > g_max_level) return;
     // One write(2) per line so lines from worker threads never interleave.
-    std::string line = to_journal() ? "<" + std::to_string(static_cast<int>(level)) + ">"
-                                    : std::string(word(level));
+    std::string line;
+    if (to_journal()) {
+        line = "<" + std::to_string(static_cast<int>(level)) + ">";  // journald adds the time
+    } else {
+        // Wall-clock time with milliseconds, so that a log file is a timeline on its own.
+        timespec ts{};
+        clock_gettime(CLOCK_REALTIME, &ts);
+        tm t{};
+        gmtime_r(&ts.tv_sec, &t);
+        char stamp[96];
+        snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ ", t.tm_year + 1900,
+                 t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000);
+        line = std::string(stamp) + word(level);
+    }
     line.append(text);
     if (line.empty() || line.back() != '\n') line += '\n';
     ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());

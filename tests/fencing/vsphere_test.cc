@@ -282,10 +282,11 @@ TEST_CASE("a vCenter that accepts and never answers: error at the deadline, the 
     int ticks = 0;
     auto worst_gap = 0ms;
     auto last = Clock::now();
+    bool done = false;  // set with the result: a tick already queued when cancel() ran must not re-arm
     std::function<void()> arm = [&] {
         timer.expires_after(20ms);
         timer.async_wait([&](const boost::system::error_code& ec) {
-            if (ec) return;
+            if (ec || done) return;
             auto now = Clock::now();
             worst_gap = std::max(worst_gap, std::chrono::duration_cast<std::chrono::milliseconds>(now - last));
             last = now;
@@ -301,6 +302,7 @@ TEST_CASE("a vCenter that accepts and never answers: error at the deadline, the 
         FenceResult r = f.off(kNode2, d);
         boost::asio::post(io, [&, r] {
             result = r;
+            done = true;
             timer.cancel();
         });
     });
