@@ -192,6 +192,8 @@ private:
 
     // takeover in progress, for last_failover
     Millis takeover_began_ = -1;
+    bool record_failover_ = false;  // this acquisition counts as a failover or handover
+    std::string takeover_since_;
     std::string takeover_reason_;
 
     std::vector<ResourceView> res_;

@@ -156,12 +156,14 @@ void Engine::drive_group() {
             return;
         }
         if (takeover_began_ >= 0 && group_state() == GroupState::Started) {
-            persisted_.last_failover =
-                FailoverRecord{now_.wall, takeover_reason_, now_.mono - takeover_began_};
-            dirty_ = true;
+            if (record_failover_) {
+                persisted_.last_failover =
+                    FailoverRecord{now_.wall, takeover_reason_, now_.mono - takeover_began_};
+                dirty_ = true;
+            }
             event(Level::Notice, "group-started",
                   "group started on " + local_name() + " " +
-                      format_ms(now_.mono - takeover_began_) + " after it began (" +
+                      format_ms(now_.mono - takeover_began_) + " after " + takeover_since_ + " (" +
                       takeover_reason_ + ")");
             takeover_began_ = -1;
         }

@@ -221,6 +221,7 @@ void Engine::pursue_fence(const std::string& why) {
 }
 
 void Engine::acquire(Acquired via, uint64_t epoch, const std::string& why) {
+    const std::string previous_owner = persisted_.owner;
     holding_ = true;
     acquired_via_ = via;
     grant_epoch_ = 0;
@@ -230,9 +231,15 @@ void Engine::acquire(Acquired via, uint64_t epoch, const std::string& why) {
     persisted_.epoch = epoch;
     persisted_.owner = local_name();
     persist_now();  // rule 2: the epoch is on disk before the first resource starts
+    // A failover is timed from the last moment the peer was heard (the outage as this node
+    // saw it); a handover from the moment this node got the grant. A cold start (nobody ran
+    // the group before) is not a failover and is not recorded as one.
     bool failover = via == Acquired::Fence || via == Acquired::AdminConfirm || via == Acquired::Unsafe;
-    takeover_began_ = failover && peer_.lost_at >= 0 ? peer_.lost_at : now_.mono;
+    Millis heard = peer_last_heard();
+    takeover_began_ = failover && heard >= 0 ? heard : now_.mono;
+    takeover_since_ = failover && heard >= 0 ? peer_name() + " was last heard" : "it began";
     takeover_reason_ = why;
+    record_failover_ = failover || via == Acquired::PeerLeft || previous_owner == peer_name();
     event(via == Acquired::Unsafe ? Level::Warning : Level::Notice, "takeover",
           "taking over the group at epoch " + std::to_string(epoch) + ": " + why);
 }
