@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/hactl/cli.h"
+#include "storage/lvm/lvm_check.h"
 
 #include <algorithm>
 #include <ostream>
@@ -55,6 +56,16 @@ int check_config(const std::string& path, const std::string& node_override, bool
     } else {
         err << "warning: " << std::get<std::string>(who)
             << " (fine when checking a file for other machines)\n";
+    }
+    // This host's LVM setup (rule: shared VGs must not auto-activate; a system ID is needed).
+    // Only with file checks: a file checked for other machines says nothing about this one.
+    if (check_files && local >= 0) {
+        std::vector<config::LvmSpec> vgs;
+        for (const auto& r : config.resources)
+            if (r.kind == config::ResourceKind::Lvm) vgs.push_back(std::get<config::LvmSpec>(r.spec));
+        if (!vgs.empty())
+            for (const auto& w : lvm::lvm_config_warnings(vgs, config.nodes[size_t(local)].name))
+                err << "warning: lvm: " << w << "\n";
     }
     out << path << " is valid"
         << (result.warnings.empty()

@@ -208,10 +208,10 @@ wire::Status Runtime::build_status() const {
     const engine::PeerView& pv = engine_->peer();
     auto* peer = st.add_nodes();
     peer->set_name(peer_name_);
-    std::string pstate = engine::to_string(pv.membership);
+    // Membership as DESIGN names it: unknown, up, lost, fencing, fenced, left.
+    std::string pstate = engine_->fence_in_flight() ? "fencing" : engine::to_string(pv.membership);
     if (pv.membership == engine::Membership::Up && pv.have_state)
         pstate += pv.state.unclean ? " (unclean)" : pv.state.holding ? " (active)" : " (passive)";
-    if (engine_->fence_in_flight()) pstate += ", being fenced";
     peer->set_state(pstate);
     if (pv.have_state) {
         peer->set_standby(pv.state.standby);
