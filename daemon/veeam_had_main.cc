@@ -3,6 +3,7 @@
 // configuration, finds which node this is, and then hands over to the runtime (run_daemon).
 #include <csignal>
 #include <iostream>
+#include <sstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,7 +20,7 @@ using namespace veeamha;
 
 void print_help(std::ostream& out) {
     out << "usage: veeam-had [--config FILE] [--node NAME]\n"
-           "       veeam-had --check-config [FILE] [--node NAME] [--no-file-checks]\n"
+           "       veeam-had --check-config [FILE] [--node NAME] [--no-file-checks] [--quiet]\n"
            "       veeam-had --version | --help\n"
            "\n"
            "Two-node active/passive HA daemon for a Veeam Linux backup repository. systemd\n"
@@ -34,6 +35,9 @@ void print_help(std::ostream& out) {
            "      --no-file-checks    with --check-config: do not look at the key, password, CA\n"
            "                          and program files it names (checking a file written for\n"
            "                          other machines)\n"
+           "      --quiet             with --check-config: print only errors and warnings\n"
+           "                          (what `systemctl reload veeam-had` runs before it\n"
+           "                          signals the daemon)\n"
            "  -h, --help              this help\n"
            "      --version           the version\n"
            "\n"
@@ -110,15 +114,23 @@ int main(int argc, char** argv) {
         }
     }
     const bool no_file_checks = cli::take_flag(args, "--no-file-checks");
+    const bool quiet = cli::take_flag(args, "--quiet");
     if (!args.empty()) {
         std::cerr << "veeam-had: unexpected argument " << args[0] << " (see veeam-had --help)\n";
         return cli::kExitUsage;
     }
-    if (no_file_checks && !check) {
-        std::cerr << "veeam-had: --no-file-checks only goes with --check-config\n";
+    if ((no_file_checks || quiet) && !check) {
+        std::cerr << "veeam-had: " << (no_file_checks ? "--no-file-checks" : "--quiet")
+                  << " only goes with --check-config\n";
         return cli::kExitUsage;
     }
-    if (check) return cli::check_config(check_path, node_override, !no_file_checks, std::cout, std::cerr);
+    if (check) {
+        // --quiet: the summary is dropped; errors and warnings still go to stderr (the journal,
+        // under ExecReload=), so a refused reload says why.
+        std::ostringstream discarded;
+        return cli::check_config(check_path, node_override, !no_file_checks, quiet ? discarded : std::cout,
+                                 std::cerr);
+    }
 
     auto config = cli::load_config(path, true, std::cerr);
     if (!config) return cli::kExitFailure;
