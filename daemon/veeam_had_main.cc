@@ -35,9 +35,9 @@ void print_help(std::ostream& out) {
            "      --no-file-checks    with --check-config: do not look at the key, password, CA\n"
            "                          and program files it names (checking a file written for\n"
            "                          other machines)\n"
-           "      --quiet             with --check-config: print only errors and warnings\n"
-           "                          (what `systemctl reload veeam-had` runs before it\n"
-           "                          signals the daemon)\n"
+           "      --quiet             with --check-config: print nothing if the file is valid,\n"
+           "                          every error and warning if not (what `systemctl reload\n"
+           "                          veeam-had` runs before it signals the daemon)\n"
            "  -h, --help              this help\n"
            "      --version           the version\n"
            "\n"
@@ -125,11 +125,14 @@ int main(int argc, char** argv) {
         return cli::kExitUsage;
     }
     if (check) {
-        // --quiet: the summary is dropped; errors and warnings still go to stderr (the journal,
-        // under ExecReload=), so a refused reload says why.
-        std::ostringstream discarded;
-        return cli::check_config(check_path, node_override, !no_file_checks, quiet ? discarded : std::cout,
-                                 std::cerr);
+        if (!quiet) return cli::check_config(check_path, node_override, !no_file_checks, std::cout, std::cerr);
+        // --quiet (ExecReload= before SIGHUP): nothing when the file is valid (the daemon logs
+        // its warnings itself when it reloads), every error and warning when it is not, so a
+        // refused reload says why in the unit's journal.
+        std::ostringstream summary, problems;
+        int rc = cli::check_config(check_path, node_override, !no_file_checks, summary, problems);
+        if (rc != cli::kExitOk) std::cerr << problems.str() << std::flush;
+        return rc;
     }
 
     auto config = cli::load_config(path, true, std::cerr);

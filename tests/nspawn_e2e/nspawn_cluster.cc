@@ -377,7 +377,7 @@ std::string NspawnCluster::diagnostics() {
             }
             o << "fence attempts: " << (file_exists(i, kFenceLog) ? read_file(i, kFenceLog) : "none") << "\n";
             std::string j = journal(i, "veeam-had.service");
-            o << "journal (veeam-had):\n" << (j.size() > 6000 ? j.substr(j.size() - 6000) : j);
+            o << "journal (veeam-had):\n" << (j.size() > 12000 ? j.substr(j.size() - 12000) : j);
         } catch (const std::exception& e) {
             o << "(" << e.what() << ")\n";
         }

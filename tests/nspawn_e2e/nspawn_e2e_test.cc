@@ -27,6 +27,7 @@
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <sstream>
@@ -293,5 +294,8 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         CHECK_FALSE(cluster.has_floating_ip(kN2));
         no_fence_attempts();
         std::cout << "scenario done in " << seconds_since(t_start) << " s" << std::endl;
+        // VEEAMHA_NSPAWN_DUMP=1: both journals and units even when everything passed.
+        if (const char* dump = std::getenv("VEEAMHA_NSPAWN_DUMP"); dump && *dump == '1')
+            std::cout << cluster.diagnostics() << std::endl;
     }
 }
