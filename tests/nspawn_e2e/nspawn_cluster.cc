@@ -142,8 +142,10 @@ NspawnCluster::NspawnCluster(std::string veeam_had, std::string veeam_hactl, std
     for (const auto* p : {&veeam_had_, &veeam_hactl_, &unit_file_})
         if (::access(p->c_str(), R_OK) != 0) throw std::runtime_error(*p + " is missing (build it first)");
     const std::string pid = std::to_string(::getpid());
-    hosts_[kN1] = Host{"n1", "n1", kNetnsPrefix + pid + "-n1", nullptr};
-    hosts_[kN2] = Host{"n2", "n2.vhtest.lab", kNetnsPrefix + pid + "-n2", nullptr};
+    // n1 finds itself by its host name (the part before the first dot); n2's host name is not
+    // a node name, so it is told with --node in /etc/default/veeam-had (see install()).
+    hosts_[kN1] = Host{"n1", "n1.vhtest.lab", kNetnsPrefix + pid + "-n1", nullptr};
+    hosts_[kN2] = Host{"n2", "backup-b", kNetnsPrefix + pid + "-n2", nullptr};
     key_ = key_bytes();
     try {
         remove_stale_runs();
@@ -233,6 +235,8 @@ void NspawnCluster::install(int i) {
     write_file(i, "/etc/veeam-ha/fence_vhtest", kFenceAgent, 0755);
     write_file(i, std::string("/etc/systemd/system/") + kAppUnit, kAppUnitText, 0644);
     write_file(i, "/etc/systemd/system/veeam-had.service.d/50-test.conf", kDropIn, 0644);
+    if (hosts_[i].hostname.rfind(hosts_[i].node, 0) != 0)
+        write_file(i, "/etc/default/veeam-had", "VEEAM_HAD_ARGS=\"--node " + hosts_[i].node + "\"\n", 0644);
     container(i).daemon_reload();
 }
 

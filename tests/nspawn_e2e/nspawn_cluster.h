@@ -7,9 +7,10 @@
 //   - the build's veeam-had and veeam-hactl bind-mounted at /usr/sbin, and the package's unit
 //     file at /lib/systemd/system/veeam-had.service (a read-only overlay over the host's
 //     /usr/sbin and /usr/lib/systemd/system holds the mount points), installed but not enabled;
-//   - the same /etc/veeam-ha.yaml and /etc/veeam-ha/authkey (0600) in both, the host name equal
-//     to the node name (n1; n2.vhtest.lab, which finds node n2 by its part before the dot),
-//     state and runtime directories private to each container (its own tmpfs);
+//   - the same /etc/veeam-ha.yaml and /etc/veeam-ha/authkey (0600) in both; n1's host name is
+//     n1.vhtest.lab (the daemon finds node n1 by the part before the dot), n2's is backup-b,
+//     so it gets VEEAM_HAD_ARGS="--node n2" in /etc/default/veeam-had (the unit's
+//     EnvironmentFile=); state and runtime directories private to each container (its tmpfs);
 //   - the group: the floating address 10.70.0.100/24 on eth0 and vhtest-app.service, a real
 //     unit (sleep infinity) that veeam-had starts and stops over D-Bus;
 //   - fencing: one fence-agent level, /etc/veeam-ha/fence_vhtest, which records every call in

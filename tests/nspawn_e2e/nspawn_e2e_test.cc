@@ -162,6 +162,9 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         }
         REQUIRE(eventually([&] { return group_on(kN1, 1); }, 20s));
         CHECK_THAT(cluster.journal(kN1, kHad), Catch::Contains("veeam-had n1 ready"));
+        // n2's host name is no node's: it runs as n2 because of /etc/default/veeam-had.
+        CHECK(cluster.exec(kN2, {"hostname"}).out == "backup-b\n");
+        CHECK_THAT(cluster.journal(kN2, kHad), Catch::Contains("veeam-had n2 ready"));
         for (int i : {kN1, kN2}) {
             auto st = hactl_status(cluster, i);
             INFO("veeam-hactl status --json on " << cluster.node(i));
