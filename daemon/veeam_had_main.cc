@@ -3,8 +3,8 @@
 // configuration, finds which node this is, and then hands over to the runtime (run_daemon).
 #include <csignal>
 #include <iostream>
-#include <sstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
