@@ -4,6 +4,7 @@
 #include <csignal>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,7 @@ using namespace veeamha;
 
 void print_help(std::ostream& out) {
     out << "usage: veeam-had [--config FILE] [--node NAME]\n"
-           "       veeam-had --check-config [FILE] [--node NAME] [--no-file-checks]\n"
+           "       veeam-had --check-config [FILE] [--node NAME] [--no-file-checks] [--quiet]\n"
            "       veeam-had --version | --help\n"
            "\n"
            "Two-node active/passive HA daemon for a Veeam Linux backup repository. systemd\n"
@@ -34,6 +35,9 @@ void print_help(std::ostream& out) {
            "      --no-file-checks    with --check-config: do not look at the key, password, CA\n"
            "                          and program files it names (checking a file written for\n"
            "                          other machines)\n"
+           "      --quiet             with --check-config: print nothing if the file is valid,\n"
+           "                          every error and warning if not (what `systemctl reload\n"
+           "                          veeam-had` runs before it signals the daemon)\n"
            "  -h, --help              this help\n"
            "      --version           the version\n"
            "\n"
@@ -110,15 +114,26 @@ int main(int argc, char** argv) {
         }
     }
     const bool no_file_checks = cli::take_flag(args, "--no-file-checks");
+    const bool quiet = cli::take_flag(args, "--quiet");
     if (!args.empty()) {
         std::cerr << "veeam-had: unexpected argument " << args[0] << " (see veeam-had --help)\n";
         return cli::kExitUsage;
     }
-    if (no_file_checks && !check) {
-        std::cerr << "veeam-had: --no-file-checks only goes with --check-config\n";
+    if ((no_file_checks || quiet) && !check) {
+        std::cerr << "veeam-had: " << (no_file_checks ? "--no-file-checks" : "--quiet")
+                  << " only goes with --check-config\n";
         return cli::kExitUsage;
     }
-    if (check) return cli::check_config(check_path, node_override, !no_file_checks, std::cout, std::cerr);
+    if (check) {
+        if (!quiet) return cli::check_config(check_path, node_override, !no_file_checks, std::cout, std::cerr);
+        // --quiet (ExecReload= before SIGHUP): nothing when the file is valid (the daemon logs
+        // its warnings itself when it reloads), every error and warning when it is not, so a
+        // refused reload says why in the unit's journal.
+        std::ostringstream summary, problems;
+        int rc = cli::check_config(check_path, node_override, !no_file_checks, summary, problems);
+        if (rc != cli::kExitOk) std::cerr << problems.str() << std::flush;
+        return rc;
+    }
 
     auto config = cli::load_config(path, true, std::cerr);
     if (!config) return cli::kExitFailure;

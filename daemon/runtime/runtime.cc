@@ -243,7 +243,19 @@ void Runtime::execute(engine::Output& out) {
     } else if (auto* e = std::get_if<engine::Event>(&out)) {
         log_event(*e);
     } else if (std::holds_alternative<engine::Exit>(out)) {
-        sd_notify(0, "STOPPING=1");
+        // systemd keeps the last STATUS= after the unit stops (`systemctl status` shows it for
+        // an inactive unit): say how the daemon left, not the last running state.
+        std::string line;
+        if (engine_->maintenance())
+            line = "stopped in maintenance mode: resources left as they were";
+        else if (engine_->unclean())
+            line = "stopped UNCLEAN: a stop failed; " + peer_name_ + " must fence this node";
+        else if (engine_->owner_name() == peer_name_)
+            line = "stopped: " + peer_name_ + " runs the group";
+        else
+            line = "stopped: group stopped";
+        last_status_line_ = line;
+        sd_notify(0, ("STOPPING=1\nSTATUS=" + line).c_str());
         exiting_ = true;
         // Let the last published state leave on every link and the channel, then stop.
         exit_timer_.expires_after(300ms);
@@ -418,7 +430,7 @@ void Runtime::pet_watchdog() {
 }
 
 void Runtime::update_systemd_status() {
-    if (!engine_) return;
+    if (!engine_ || exiting_) return;  // the exit's own STATUS= stays
     std::string line;
     if (engine_->unclean())
         line = "UNCLEAN: a stop failed; waiting to be fenced or for `veeam-hactl cleanup`";

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
@@ -30,15 +31,45 @@ constexpr const char* kSystemd = "org.freedesktop.systemd1";
 constexpr const char* kPath = "/org/freedesktop/systemd1";
 constexpr const char* kManager = "org.freedesktop.systemd1.Manager";
 
-bool executable_in_path(const std::string& name) {
+// The program's full path from PATH (then /usr/sbin, /sbin), or "" when it is not there.
+std::string find_in_path(const std::string& name) {
     const char* path = std::getenv("PATH");
     std::string dirs = path ? path : "/usr/bin:/bin";
     dirs += ":/usr/sbin:/sbin";
     std::stringstream ss(dirs);
     std::string dir;
     while (std::getline(ss, dir, ':'))
-        if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return true;
-    return false;
+        if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
+    return {};
+}
+
+bool executable_in_path(const std::string& name) { return !find_in_path(name).empty(); }
+
+// fork + exec with PR_SET_PDEATHSIG = SIGTERM (posix_spawn cannot set it): when the test
+// process dies (a CTest timeout kills it), nspawn halts the container instead of leaving it
+// running. Output goes to `log_file`.
+pid_t spawn_with_parent_death_signal(const std::vector<char*>& argv, const std::string& log_file) {
+    const std::string program = find_in_path(argv[0]);
+    if (program.empty()) throw std::runtime_error("cannot start systemd-nspawn: not found in PATH");
+    const pid_t parent = ::getpid();
+    int log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (log_fd < 0) throw std::runtime_error("cannot open " + log_file + ": " + std::strerror(errno));
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        int e = errno;
+        ::close(log_fd);
+        throw std::runtime_error(std::string("cannot start systemd-nspawn: fork: ") + std::strerror(e));
+    }
+    if (pid == 0) {
+        // Only async-signal-safe calls from here on.
+        if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) ::_exit(127);
+        int null_fd = ::open("/dev/null", O_RDONLY);
+        if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) ::_exit(127);
+        ::execve(program.c_str(), argv.data(), environ);
+        ::_exit(127);
+    }
+    ::close(log_fd);
+    return pid;
 }
 
 std::string pid_namespace(const std::string& pid) {
@@ -112,26 +143,45 @@ std::string NspawnContainer::cannot_run_reason() {
 }
 
 NspawnContainer::NspawnContainer(const std::string& bind_ro_dir, std::chrono::seconds boot_timeout) {
+    NspawnOptions options;
+    options.bind_ro_dir = bind_ro_dir;
+    options.boot_timeout = boot_timeout;
+    boot(options);
+}
+
+NspawnContainer::NspawnContainer(const NspawnOptions& options) { boot(options); }
+
+void NspawnContainer::boot(const NspawnOptions& options) {
     static int seq = 0;
-    name_ = "vhsvc" + std::to_string(::getpid()) + "x" + std::to_string(seq++);
+    name_ = options.name_prefix + std::to_string(::getpid()) + "x" + std::to_string(seq++);
     log_file_ = "/tmp/" + name_ + ".log";
+    const std::chrono::seconds boot_timeout = options.boot_timeout;
 
     std::vector<std::string> args = {"systemd-nspawn", "-q", "-D", "/", "--volatile=yes", "-M", name_,
-                                     "-b", "--register=no", "--keep-unit", "--private-network",
-                                     "--console=pipe"};
-    if (!bind_ro_dir.empty()) args.push_back("--bind-ro=" + bind_ro_dir + ":/opt/veeamha-test");
+                                     "-b", "--register=no", "--keep-unit", "--console=pipe"};
+    if (options.network_namespace_path.empty())
+        args.push_back("--private-network");
+    else
+        args.push_back("--network-namespace-path=" + options.network_namespace_path);
+    if (!options.hostname.empty()) args.push_back("--hostname=" + options.hostname);
+    if (!options.bind_ro_dir.empty()) args.push_back("--bind-ro=" + options.bind_ro_dir + ":/opt/veeamha-test");
+    args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
 
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    int rc = ::posix_spawnp(&nspawn_pid_, "systemd-nspawn", &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error(std::string("cannot start systemd-nspawn: ") + std::strerror(rc));
+    if (options.stop_with_parent) {
+        nspawn_pid_ = spawn_with_parent_death_signal(argv, log_file_);
+    } else {
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&actions, 1, log_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        int rc = ::posix_spawnp(&nspawn_pid_, "systemd-nspawn", &actions, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&actions);
+        if (rc != 0) throw std::runtime_error(std::string("cannot start systemd-nspawn: ") + std::strerror(rc));
+    }
 
     auto until = Clock::now() + boot_timeout;
     std::string state;
@@ -195,6 +245,24 @@ void NspawnContainer::shutdown() {
         ::rmdir(propagate.c_str());
     }
     ::unlink(log_file_.c_str());
+}
+
+bool NspawnContainer::running() {
+    if (nspawn_pid_ <= 0) return false;
+    int status = 0;
+    pid_t r = ::waitpid(nspawn_pid_, &status, WNOHANG);
+    if (r == nspawn_pid_ || (r < 0 && errno == ECHILD)) {
+        nspawn_pid_ = -1;
+        return false;
+    }
+    return true;
+}
+
+bool NspawnContainer::wait_stopped(std::chrono::milliseconds limit) {
+    if (nspawn_pid_ <= 0) return true;
+    if (!wait_child(nspawn_pid_, limit)) return false;
+    nspawn_pid_ = -1;
+    return true;
 }
 
 std::string NspawnContainer::pending_jobs() const {

@@ -5,6 +5,8 @@
 // programs). The container's system bus is reachable from the host at
 // unix:path=/proc/LEADER/root/run/dbus/system_bus_socket. The destructor powers the container
 // off (SIGTERM to nspawn = orderly halt), and kills what it started if that does not finish.
+// NspawnOptions makes other shapes: an existing network namespace instead of a private one, a
+// host name, extra nspawn options (capabilities, overlays, binds).
 #pragma once
 
 #include <sys/types.h>
@@ -12,10 +14,30 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 struct sd_bus;
 
 namespace veeamha::test {
+
+struct NspawnOptions {
+    // Bound read-only at /opt/veeamha-test when not empty.
+    std::string bind_ro_dir;
+    // Join this network namespace (/run/netns/NAME, --network-namespace-path) instead of a new
+    // private one. nspawn then keeps CAP_NET_ADMIN from the container: add it to extra_args
+    // (--capability=CAP_NET_ADMIN) if the container changes addresses.
+    std::string network_namespace_path;
+    // The container's host name (default: its machine name).
+    std::string hostname;
+    // Machine name = prefix + test PID + "x" + a sequence number (names are global).
+    std::string name_prefix = "vhsvc";
+    // More systemd-nspawn options, e.g. --capability=, --bind-ro=SRC:DST, --overlay-ro=.
+    std::vector<std::string> extra_args;
+    // nspawn gets SIGTERM (an orderly halt of the container) when the test process dies, so a
+    // test killed by a CTest timeout leaves no container running.
+    bool stop_with_parent = false;
+    std::chrono::seconds boot_timeout{90};
+};
 
 class NspawnContainer {
 public:
@@ -27,6 +49,7 @@ public:
     // Throws std::runtime_error with the container's log tail on failure.
     explicit NspawnContainer(const std::string& bind_ro_dir,
                              std::chrono::seconds boot_timeout = std::chrono::seconds(90));
+    explicit NspawnContainer(const NspawnOptions& options);
     ~NspawnContainer();
     NspawnContainer(const NspawnContainer&) = delete;
     NspawnContainer& operator=(const NspawnContainer&) = delete;
@@ -50,10 +73,16 @@ public:
     // Manager.RestartUnit(unit, "replace") without waiting for the job.
     void restart_unit_nowait(const std::string& unit);
     std::string log_tail() const;
+    // Waits (bounded) until the container has stopped by itself (e.g. after `systemctl
+    // poweroff` inside it). True when it did; false when it still runs at the limit.
+    bool wait_stopped(std::chrono::milliseconds limit);
+    // False once the container has stopped (its nspawn process is gone).
+    bool running();
     // "unit type state; ..." of the container's pending systemd jobs (for boot diagnostics).
     std::string pending_jobs() const;
 
 private:
+    void boot(const NspawnOptions& options);
     sd_bus* connect(std::chrono::milliseconds call_timeout) const;
     void shutdown();
 
