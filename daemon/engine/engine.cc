@@ -272,7 +272,9 @@ void Engine::reconcile() {
     drive_group();
 
     if (shutting_down_ && !exited_) {
-        bool done_stopping = !holding_ && (all_stopped() || unclean_);
+        // Unclean (a stop failed, even while still holding): nothing more can be done here;
+        // the peer will fence this node whether it exits or not, so exit now.
+        bool done_stopping = unclean_ || (!holding_ && all_stopped());
         if (done_stopping && shutdown_leave_by_ < 0) {
             // Leave now; wait a little for the peer to see it (so it takes over without
             // fencing), but never longer than two heartbeat timeouts.

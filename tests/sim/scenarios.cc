@@ -365,6 +365,17 @@ void sigterm_hands_over(Script& s) {
     s.expect(!s.w().node(N1).daemon && s.w().node(N1).powered, "n1's daemon exited, machine up");
 }
 
+void sigterm_with_failing_stop(Script& s) {
+    s.settle();
+    s.w().faults(N1, 1).stop_fail = 1;  // the umount will fail during the shutdown
+    s.w().stop_daemon(N1);
+    s.wait_for([&] { return !s.w().node(N1).daemon; }, 3000, "n1's daemon to exit although unclean");
+    Millis took = s.wait_for([&] { return s.runs_on(N2); }, 5000, "n2 to fence the unclean n1 and take over");
+    s.mark("failed stop during SIGTERM: n1 exited unclean, n2 fenced it and runs the group " +
+           format_ms(took) + " later");
+    s.expect(!s.w().node(N1).powered, "n1 fenced");
+}
+
 const std::vector<Entry>& entries() {
     static const std::vector<Entry> all = {
         {"crash-of-active", crash_of_active},
@@ -391,6 +402,7 @@ const std::vector<Entry>& entries() {
         {"daemon-restart-keeps-group", daemon_restart_keeps_group},
         {"confirm-fenced-by-admin", confirm_fenced_by_admin},
         {"sigterm-hands-over", sigterm_hands_over},
+        {"sigterm-with-failing-stop", sigterm_with_failing_stop},
     };
     return all;
 }
