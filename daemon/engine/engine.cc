@@ -64,13 +64,6 @@ void Engine::on(const Started& in) {
               (persisted_.maintenance ? ", maintenance mode on" : "") +
               (persisted_.standby ? ", standby" : "") + "); probing resources",
           false);
-    if (config_.policy.ping_targets.empty()) {
-        warned_no_ping_targets_ = true;
-        event(Level::Warning, "config",
-              "policy.ping_targets is empty: this node cannot tell whether it is the isolated one "
-              "before fencing (DESIGN rule 4b)",
-              false);
-    }
     for (size_t i = 0; i < res_.size(); ++i) start_probe(i);
 }
 

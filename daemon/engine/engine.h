@@ -205,7 +205,6 @@ private:
 
     NodeState published_;
     bool ever_published_ = false;
-    bool warned_no_ping_targets_ = false;
     bool warned_digest_ = false;
 };
 
