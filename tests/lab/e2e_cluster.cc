@@ -79,19 +79,32 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
     LabOptions lo = options_.lab;
     lo.on_power_on = [this](const std::string& host) { on_power_on(host); };
     lab_ = std::make_unique<Lab>(lo);
-    g_current = this;
-    // Declared after the lab: watches both hosts' mount tables for the whole test.
-    watcher_ = std::make_unique<DoubleMountWatcher>(*lab_, lab_->disk_dev());
-    if (options_.start_daemons) {
-        start_daemon(kN1);
-        start_daemon(kN2);
-        if (options_.writer) {
-            if (!wait_running_on(options_.first_owner, 30s))
-                throw std::runtime_error("the cold start did not bring the group up on " + options_.first_owner +
-                                         "\n" + diagnostics());
-            start_writer();
+    try {
+        // Made after the lab: watches both hosts' mount tables for the whole test.
+        watcher_ = std::make_unique<DoubleMountWatcher>(*lab_, lab_->disk_dev());
+        if (options_.start_daemons) {
+            start_daemon(kN1);
+            start_daemon(kN2);
+            if (options_.writer) {
+                if (!wait_running_on(options_.first_owner, 30s))
+                    throw std::runtime_error("the cold start did not bring the group up on " + options_.first_owner +
+                                             "\n" + diagnostics());
+                start_writer();
+            }
         }
+    } catch (...) {
+        // No destructor runs for a constructor that throws: keep the logs and tear down here.
+        start_on_power_on_ = false;
+        try {
+            keep_logs();
+        } catch (...) {
+        }
+        writer_.reset();
+        watcher_.reset();
+        lab_.reset();
+        throw;
     }
+    g_current = this;
 }
 
 Cluster::~Cluster() {
