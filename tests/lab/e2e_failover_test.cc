@@ -24,7 +24,7 @@ const std::vector<std::string> kResources = {"fs_repo", "ip_repo", "svc_repo"};
 
 }  // namespace
 
-TEST_CASE("e2e: cold start of both nodes: exactly one active, the preferred n1; status agrees on both", "[e2e]") {
+TEST_CASE("e2e: cold start: exactly one active (the preferred n1) and status agrees on both nodes", "[e2e]") {
     Cluster c;  // both daemons started at once; returns once the group runs on n1
     INFO("logs kept in " << kept_logs_root());
     REQUIRE(c.wait_settled(kN1, 15s));
@@ -64,7 +64,7 @@ TEST_CASE("e2e: cold start of both nodes: exactly one active, the preferred n1; 
     check_records_and_mounts(c);
 }
 
-TEST_CASE("e2e: crash of the active host: fenced through vCenter, taken over; the host returns passive, no failback",
+TEST_CASE("e2e: crash of the active host: fenced via vCenter and taken over then back as passive without failback",
           "[e2e]") {
     Cluster c;
     REQUIRE(c.wait_settled(kN1, 15s));
@@ -107,7 +107,7 @@ TEST_CASE("e2e: crash of the active host: fenced through vCenter, taken over; th
     check_records_and_mounts(c);
 }
 
-TEST_CASE("e2e: planned move both ways, the second issued on the passive node and forwarded", "[e2e]") {
+TEST_CASE("e2e: planned move both ways (the second one issued on the passive and forwarded)", "[e2e]") {
     Cluster c;
     REQUIRE(c.wait_settled(kN1, 15s));
     REQUIRE(c.wait_more_acks(50, 10s));
@@ -143,7 +143,7 @@ TEST_CASE("e2e: planned move both ways, the second issued on the passive node an
     check_records_and_mounts(c);
 }
 
-TEST_CASE("e2e: SIGTERM on the active daemon (systemctl stop): clean handover, no fencing", "[e2e]") {
+TEST_CASE("e2e: SIGTERM on the active daemon (systemctl stop): clean handover without fencing", "[e2e]") {
     Cluster c;
     REQUIRE(c.wait_settled(kN1, 15s));
     REQUIRE(c.wait_more_acks(50, 10s));
@@ -175,7 +175,7 @@ TEST_CASE("e2e: SIGTERM on the active daemon (systemctl stop): clean handover, n
     check_records_and_mounts(c);
 }
 
-TEST_CASE("e2e: kill -9 and restart of the active's daemon: the group is adopted, nothing restarted", "[e2e]") {
+TEST_CASE("e2e: kill -9 and restart of the active daemon: the group is adopted and nothing restarts", "[e2e]") {
     Cluster c;
     REQUIRE(c.wait_settled(kN1, 15s));
     REQUIRE(c.wait_more_acks(50, 10s));
@@ -202,7 +202,7 @@ TEST_CASE("e2e: kill -9 and restart of the active's daemon: the group is adopted
     check_records_and_mounts(c);
 }
 
-TEST_CASE("e2e: maintenance mode: both daemons killed and restarted one after the other, the group never stops",
+TEST_CASE("e2e: maintenance mode: both daemons killed and restarted in turn while the group never stops",
           "[e2e]") {
     Cluster c;
     REQUIRE(c.wait_settled(kN1, 15s));

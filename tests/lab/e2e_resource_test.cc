@@ -12,7 +12,7 @@
 using namespace veeamha::lab;
 using namespace veeamha::lab::e2e;
 
-TEST_CASE("e2e: the service dies on the active: restarted there, then handed over at migration_threshold",
+TEST_CASE("e2e: the service dies on the active: restarted in place and handed over at migration_threshold",
           "[e2e]") {
     ClusterOptions o;
     o.lab.monitor_interval = "1s";  // the lowest allowed; the lab's config has migration_threshold 3
@@ -57,7 +57,7 @@ TEST_CASE("e2e: the service dies on the active: restarted there, then handed ove
     check_records_and_mounts(c);
 }
 
-TEST_CASE("e2e: busy unmount during a move: the process holding the disk is killed, the move completes", "[e2e]") {
+TEST_CASE("e2e: busy unmount during a move: the holder is killed and the move completes", "[e2e]") {
     Cluster c;
     REQUIRE(c.wait_settled(kN1, 15s));
     REQUIRE(c.wait_more_acks(50, 10s));
