@@ -172,15 +172,20 @@ std::string loadavg() {
     return a + " " + b + " " + c;
 }
 
-void context(const LabOptions& o) {
+void machine() {
     utsname u{};
     ::uname(&u);
+    long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
     std::cout << "machine: " << ::sysconf(_SC_NPROCESSORS_ONLN) << " CPUs ("
-              << trim(first_line("/proc/cpuinfo", "model name")) << "), kernel " << u.release << ", load average "
-              << loadavg() << "\n";
+              << trim(first_line("/proc/cpuinfo", "model name")) << "), "
+              << static_cast<long>(static_cast<double>(pages) * static_cast<double>(page) / (1 << 30) + 0.5)
+              << " GiB, kernel " << u.release << "; shared with other jobs\n";
     std::cout << "lab: two hosts in network namespaces, shared XFS on a loop device, vCenter simulator (govmomi), "
-                 "repo service as an exec resource\n";
-    std::cout << "timings: heartbeat interval " << o.heartbeat_interval << ", timeout " << o.heartbeat_timeout
+                 "the repo service as an exec resource (tests/lab)\n";
+}
+
+void context(const LabOptions& o) {
+    std::cout << "load average " << loadavg() << "; timings: heartbeat interval " << o.heartbeat_interval << ", timeout " << o.heartbeat_timeout
               << "; fencing delay " << o.fence_delay << " (not applied: the passive fences a lost active at once)"
               << "; ping_timeout 500ms; ip: 5 gratuitous ARPs 200ms apart; monitor_interval " << o.monitor_interval
               << "\n";
@@ -382,6 +387,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s: needs root (network namespaces, loop devices, mounts)\n", argv[0]);
         return 1;
     }
+    machine();
     try {
         if (only.empty() || only == "crash") crash(runs);
         if (only.empty() || only == "move") move(runs);
