@@ -80,6 +80,24 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
     lo.on_power_on = [this](const std::string& host) { on_power_on(host); };
     lab_ = std::make_unique<Lab>(lo);
     try {
+        config_path_ = lab_->config_path();
+        std::string extra = options_.extra_yaml;
+        if (options_.record_alerts) {
+            std::string script = lab_->run_dir() + "/record-alert";
+            std::ofstream out(script);
+            out << "#!/bin/sh\n# e2e: every alert veeam-had raises, one line each, in the host's /run/veeam-ha\n"
+                   "echo \"$1 $2\" >> /run/veeam-ha/alerts.log\n";
+            out.close();
+            fs::permissions(script, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                        fs::perms::others_read | fs::perms::others_exec);
+            extra += "alerts:\n  - exec: " + script + "\n";
+        }
+        if (!extra.empty()) {
+            config_path_ = lab_->run_dir() + "/veeam-ha-e2e.yaml";
+            std::ofstream out(config_path_);
+            out << lab_->config_yaml() << extra;
+            if (!out) throw std::runtime_error("cannot write " + config_path_);
+        }
         // Made after the lab: watches both hosts' mount tables for the whole test.
         watcher_ = std::make_unique<DoubleMountWatcher>(*lab_, lab_->disk_dev());
         if (options_.start_daemons) {
@@ -152,7 +170,7 @@ void Cluster::on_power_on(const std::string& host) {
 // ---- daemons ------------------------------------------------------------------------------
 
 pid_t Cluster::start_daemon(const std::string& host) {
-    auto s = lab_->spawn_in(host, {veeam_had_binary(), "--config", lab_->config_path(), "--node", host}, "veeam-had");
+    auto s = lab_->spawn_in(host, {veeam_had_binary(), "--config", config_path_, "--node", host}, "veeam-had");
     std::lock_guard<std::mutex> lock(mu_);
     daemons_[host] = s.pid;
     return s.pid;
@@ -187,7 +205,7 @@ void Cluster::kill9_daemon(const std::string& host, bool restart) {
 
 ProcessResult Cluster::hactl(const std::string& host, const std::vector<std::string>& args,
                              std::chrono::milliseconds budget) {
-    std::vector<std::string> argv = {veeam_hactl_binary(), "--config", lab_->config_path(), "--node", host};
+    std::vector<std::string> argv = {veeam_hactl_binary(), "--config", config_path_, "--node", host};
     argv.insert(argv.end(), args.begin(), args.end());
     return lab_->exec_in(host, argv, budget);
 }
@@ -229,6 +247,10 @@ StatusView Cluster::status(const std::string& host) {
         v.error = std::string("status --json on ") + host + " does not parse: " + e.what() + "\n" + r.out;
     }
     return v;
+}
+
+std::string Cluster::alerts(const std::string& host) const {
+    return read_whole(lab_->host_run(host) + "/alerts.log");
 }
 
 // ---- logs ---------------------------------------------------------------------------------

@@ -74,6 +74,12 @@ struct ClusterOptions {
     bool writer = true;         // the client's writer from the moment the service answers
     // The writer starts once the group runs here (the cold start's expected owner).
     std::string first_owner = kN1;
+    // Appended to the lab's generated config (e.g. an `alerts:` section); the daemons and
+    // veeam-hactl then use the result, written next to it (config_path()).
+    std::string extra_yaml;
+    // An alert program (DESIGN.md §9 `alerts`) that appends "EVENT TEXT" lines to
+    // /run/veeam-ha/alerts.log of the host it runs on (read them with alerts(host)).
+    bool record_alerts = false;
 };
 
 class Cluster {
@@ -98,6 +104,11 @@ public:
     void kill9_daemon(const std::string& host, bool restart);
     // Restart the daemon whenever the lab powers a host on (default on).
     void set_start_on_power_on(bool on) { start_on_power_on_ = on; }
+
+    // The config file both daemons and veeam-hactl use (the lab's, or the lab's + extra_yaml).
+    const std::string& config_path() const { return config_path_; }
+    // What the recording alert program saw on the host ("" if nothing).
+    std::string alerts(const std::string& host) const;
 
     // ---- CLI ----
     ProcessResult hactl(const std::string& host, const std::vector<std::string>& args,
@@ -161,6 +172,7 @@ private:
     std::map<std::string, pid_t> daemons_;
     bool start_on_power_on_ = true;
     std::string kept_logs_;
+    std::string config_path_;
 };
 
 // The cluster whose test is running (for the failure listener that prints its diagnostics).

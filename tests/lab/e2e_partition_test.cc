@@ -100,7 +100,9 @@ TEST_CASE("e2e: the active's cable pulled: the passive fences it via vCenter and
 
 TEST_CASE("e2e: vCenter unreachable during a crash: no takeover until a fence is confirmed",
           "[e2e]") {
-    Cluster c;
+    ClusterOptions o;
+    o.record_alerts = true;  // the admin's alert program must hear about the failed fence
+    Cluster c(o);
     REQUIRE(c.wait_settled(kN1, 15s));
     REQUIRE(c.wait_more_acks(50, 10s));
     const size_t mark2 = c.log_mark(kN2);
@@ -124,6 +126,9 @@ TEST_CASE("e2e: vCenter unreachable during a crash: no takeover until a fence is
         CHECK(l2.find("resource-start") == std::string::npos);
     }
     CHECK(!c.lab().vm_off(kN1));  // vCenter never powered it off
+    // The alert program was run with the failure (after the fence request).
+    REQUIRE(Cluster::eventually(5s, [&] { return c.alerts(kN2).find("fence-failed fencing n1 failed") != std::string::npos; }));
+    CHECK(in_order(c.alerts(kN2), {"fence-request fencing n1", "fence-failed fencing n1 failed (attempt 1)"}));
     CHECK(c.watcher().mounted_samples(1) == n2_mounted);  // n2 never mounted the disk meanwhile
 
     c.lab().block_vcenter(false);
@@ -133,6 +138,8 @@ TEST_CASE("e2e: vCenter unreachable during a crash: no takeover until a fence is
     INFO(l2);
     CHECK(in_order(l2, {"peer-lost: n1 lost", "fence-request: fencing n1", "fence-failed: fencing n1 failed",
                         "fenced: fence of n1 confirmed", "takeover: taking over the group"}));
+    REQUIRE(Cluster::eventually(5s, [&] { return c.alerts(kN2).find("group-started") != std::string::npos; }));
+    CHECK(in_order(c.alerts(kN2), {"fence-failed", "fenced fence of n1 confirmed", "takeover", "group-started"}));
     REQUIRE(c.wait_more_acks(50, 20s));
     check_records_and_mounts(c);
 }
