@@ -265,3 +265,60 @@ TEST_CASE("e2e: maintenance mode: both daemons killed and restarted in turn whil
     CHECK(c.vcenter_power(kN2) == "on");
     check_records_and_mounts(c);
 }
+
+TEST_CASE("e2e: SIGTERM on the active daemon with its peer down: the group stops in reverse order and it exits",
+          "[e2e]") {
+    Cluster c;
+    REQUIRE(c.wait_settled(kN1, 15s));
+    REQUIRE(c.wait_more_acks(30, 10s));
+    c.lab().kill(kN2);  // the passive host crashes; the active never fences a lost passive
+    REQUIRE(c.wait_log(kN1, "peer-lost: n2 lost", 5s));
+    REQUIRE(c.running_on() == kN1);
+    const size_t mark1 = c.log_mark(kN1);
+    auto status = c.stop_daemon(kN1, 30s);
+    REQUIRE(status);
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 0);
+    // Nothing of the group is left anywhere: the repository is down, cleanly.
+    HostTruth t1 = c.truth(kN1);
+    CHECK(!t1.mounted);
+    CHECK(!t1.floating_ip);
+    CHECK(!t1.service);
+    CHECK(!c.lab().service_answers(300ms));
+    std::string l1 = c.log_since(kN1, mark1);
+    INFO(l1);
+    CHECK(in_order(l1, {"resource-stopped: svc_repo stopped", "resource-stopped: ip_repo stopped",
+                        "resource-stopped: fs_repo stopped", "exit:"}));
+    CHECK(no_fencing(l1));
+    CHECK(c.lab().vm_off(kN2) == false);  // n2 crashed; nobody fenced it
+    // The records written until the stop are all on the disk (read it as n1 sees it: mounted
+    // again by hand, the daemons are gone).
+    c.writer()->stop();
+    auto mount = c.lab().exec_in(kN1, {"mount", c.lab().loop_device(), c.lab().mountpoint()});
+    INFO(mount.describe() << mount.err);
+    REQUIRE(mount.success());
+    check_records_and_mounts(c);
+    c.lab().exec_in(kN1, {"umount", c.lab().mountpoint()});
+}
+
+TEST_CASE("e2e: crash of the active with fencing.action reboot: fenced by a reboot and back as the passive", "[e2e]") {
+    ClusterOptions o;
+    o.lab.fence_action = "reboot";
+    Cluster c(o);
+    REQUIRE(c.wait_settled(kN1, 15s));
+    REQUIRE(c.wait_more_acks(50, 10s));
+    const size_t mark2 = c.log_mark(kN2);
+    c.lab().kill(kN1);
+    REQUIRE(c.wait_running_on(kN2, 20s));
+    // vCenter rebooted the VM: on again, and its daemon (started at boot) joins as the passive.
+    REQUIRE(c.wait_settled(kN2, 20s));
+    CHECK(c.vcenter_power(kN1) == "on");
+    CHECK(c.lab().powered(kN1));
+    std::string l2 = c.log_since(kN2, mark2);
+    INFO(l2);
+    CHECK(in_order(l2, {"fence-request: fencing n1 (reboot)", "fenced: fence of n1 confirmed",
+                        "takeover: taking over the group"}));
+    CHECK(Cluster::holds_for(2s, [&] { return c.running_on() == kN2; }));
+    REQUIRE(c.wait_more_acks(50, 10s));
+    check_records_and_mounts(c);
+}
