@@ -8,11 +8,14 @@
 // Every test: the client's writer appends records through the floating IP the whole time and
 // every acknowledged record is checked on the disk at the end; the double-mount watcher reads
 // both hosts' mount tables every 2 ms for the whole test.
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include "tests/lab/e2e_checks.h"
+#include "daemon/common/process.h"
 #include "tests/lab/e2e_cluster.h"
 
 using namespace veeamha::lab;
@@ -200,6 +203,22 @@ TEST_CASE("e2e: kill -9 and restart of the active daemon: the group is adopted a
     // The client never noticed: not one failed write.
     CHECK(c.writer()->stats().failures == failures);
     check_records_and_mounts(c);
+}
+
+// The bug behind the test above: Boost.Asio opens sockets without SOCK_CLOEXEC, and the exec
+// resource's service (daemonized) kept the daemon's heartbeat and channel sockets open, so a
+// restarted daemon could not bind its port. No lab needed: run_process itself.
+TEST_CASE("e2e: commands the daemon runs inherit none of its descriptors", "[e2e]") {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);  // no SOCK_CLOEXEC, like Boost.Asio's
+    REQUIRE(fd > 2);
+    veeamha::ProcessSpec spec;
+    spec.argv = {"test", "-e", "/proc/self/fd/" + std::to_string(fd)};
+    spec.deadline = veeamha::Clock::now() + 10s;
+    auto r = veeamha::run_process(spec);
+    ::close(fd);
+    INFO(r.describe());
+    CHECK(r.ended == veeamha::ProcessResult::Ended::Exited);
+    CHECK(r.exit_code == 1);  // the descriptor does not exist in the child
 }
 
 TEST_CASE("e2e: maintenance mode: both daemons killed and restarted in turn while the group never stops",
