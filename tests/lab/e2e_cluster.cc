@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "tests/lab/e2e_cluster.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/property_tree/json_parser.hpp>
@@ -252,6 +257,32 @@ StatusView Cluster::status(const std::string& host) {
 
 std::string Cluster::alerts(const std::string& host) const {
     return read_whole(lab_->host_run(host) + "/alerts.log");
+}
+
+std::optional<std::string> Cluster::http_get(const std::string& host, const std::string& path) {
+    return in_netns(lab_->netns(host), [&]() -> std::optional<std::string> {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return std::nullopt;
+        timeval tv{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(9668);
+        ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        std::string response;
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+            ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+            char buf[4096];
+            for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0 && response.size() < (1u << 20);)
+                response.append(buf, static_cast<size_t>(n));
+        }
+        ::close(fd);
+        size_t body = response.find("\r\n\r\n");
+        if (response.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) return std::nullopt;
+        return response.substr(body + 4);
+    });
 }
 
 // ---- logs ---------------------------------------------------------------------------------

@@ -114,6 +114,9 @@ public:
     ProcessResult hactl(const std::string& host, const std::vector<std::string>& args,
                         std::chrono::milliseconds budget = 15s);
     StatusView status(const std::string& host);
+    // GET `path` from the daemon's HTTP endpoint (cluster.http_listen, 127.0.0.1:9668 in the
+    // host's network namespace): the body, or nullopt.
+    std::optional<std::string> http_get(const std::string& host, const std::string& path);
 
     // ---- logs ----
     std::string log_path(const std::string& host) const;

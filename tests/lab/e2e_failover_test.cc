@@ -51,6 +51,15 @@ TEST_CASE("e2e: cold start: exactly one active (the preferred n1) and status agr
         CHECK(s2.resources[r] == "stopped");
         CHECK(s1.fail_counts[r] == 0);
     }
+    // The HTTP endpoint says the same (DESIGN.md §8: /status JSON, /metrics Prometheus).
+    auto http = c.http_get(kN1, "/status");
+    REQUIRE(http);
+    CHECK(http->find("\"owner\":\"n1\"") != std::string::npos);
+    CHECK(http->find("\"epoch\":" + std::to_string(s1.epoch) + ",") != std::string::npos);
+    auto metrics = c.http_get(kN2, "/metrics");
+    REQUIRE(metrics);
+    CHECK(metrics->find("veeamha_holding{node=\"n2\"} 0") != std::string::npos);
+    CHECK(metrics->find("veeamha_peer_up{node=\"n2\"} 1") != std::string::npos);
     // The text status works too.
     auto text = c.hactl(kN2, {"status"});
     CHECK(text.success());
