@@ -95,6 +95,12 @@ ProcessResult run_process(const ProcessSpec& spec) {
     posix_spawn_file_actions_adddup2(&actions, in.fd[0], 0);
     posix_spawn_file_actions_adddup2(&actions, out.fd[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err.fd[1], 2);
+    // Nothing else of the caller: Boost.Asio opens its sockets without SOCK_CLOEXEC, and a
+    // command that leaves a daemon behind (an exec resource's service) would keep the daemon's
+    // heartbeat, peer-channel and admin sockets open forever; a restarted veeam-had then
+    // cannot bind its port (seen in the lab: "UDP 10.10.0.11 port 5409: cannot bind: Address
+    // already in use" after kill -9 + restart on the active node). glibc >= 2.34.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     // Own process group, so the deadline kills helpers the command started too; default signal

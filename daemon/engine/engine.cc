@@ -218,9 +218,21 @@ void Engine::on(const PingDone& in) {
     ping_.op_id.reset();
     if (in.reachable) {
         ping_.reachable_ok = true;
-        if (ping_.reported_isolated)
-            event(Level::Notice, "isolation-ended", "ping targets answer again" +
-                                                        (in.reason.empty() ? "" : ": " + in.reason));
+        if (ping_.reported_isolated) {
+            // The cable just came back: the ping targets may answer before the peer's
+            // heartbeats arrive (each side resolves the other by ARP again, and a kernel
+            // retransmits an unanswered ARP request only every second), and fencing now would
+            // kill a healthy active node (seen in the lab, 1 reconnect in 20). Give the peer
+            // two heartbeat timeouts to be heard first, as at startup.
+            Millis wait = 2 * ms(config_.heartbeat.timeout);
+            bool lost = peer_.membership == Membership::Lost;
+            if (lost) fence_.next_attempt = std::max(fence_.next_attempt, now_.mono + wait);
+            event(Level::Notice, "isolation-ended",
+                  "ping targets answer again" + (in.reason.empty() ? "" : ": " + in.reason) +
+                      (lost ? "; waiting heartbeat.timeout " + format_ms(wait) + " to hear " + peer_name() +
+                                  " before fencing it"
+                            : ""));
+        }
         ping_.reported_isolated = false;
         return;
     }

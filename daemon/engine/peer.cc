@@ -33,6 +33,8 @@ void Engine::peer_incarnation_changed(uint64_t incarnation) {
     peer_.lost_at = -1;
     fence_.delay_applied = false;
     ping_.reachable_ok = false;
+    ping_.op_id.reset();  // as for peer-back: an answer in flight is stale
+    ping_.reported_isolated = false;
     event(Level::Notice, "peer-joined",
           peer_name() + (rejoin ? " rejoined (new process" : " is up (process") +
               (before == Membership::Fenced ? ", after being fenced)" : ")"));
@@ -71,7 +73,12 @@ void Engine::update_membership() {
                 peer_.membership = Membership::Up;
                 peer_.lost_at = -1;
                 fence_.delay_applied = false;
+                // A ping still in flight answers a question nobody asks any more: its answer
+                // must not count for a later loss (rule 4b wants a fresh one), nor report
+                // this node isolated while it hears its peer.
                 ping_.reachable_ok = false;
+                ping_.op_id.reset();
+                ping_.reported_isolated = false;  // a later isolation is reported again
                 event(Level::Notice, "peer-back", peer_name() + " is heard again");
             }
             break;
