@@ -74,45 +74,5 @@ SecretKey load_key_file(const std::string& path) {
     return key;
 }
 
-void create_key_file(const std::string& path) {
-    std::array<uint8_t, kKeySize> buf{};
-    if (RAND_priv_bytes(buf.data(), static_cast<int>(buf.size())) != 1)
-        throw KeyFileError("cannot draw random bytes for a new cluster key");
-    Fd f;
-    f.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (f.fd < 0) {
-        int e = errno;
-        OPENSSL_cleanse(buf.data(), buf.size());
-        if (e == EEXIST)
-            throw KeyFileError("cluster key " + path +
-                               " already exists: refusing to overwrite it (remove it first if "
-                               "you really want a new key; the peer then needs the new one)");
-        throw KeyFileError("cluster key " + path + ": cannot create: " + errno_text(e));
-    }
-    ::fchmod(f.fd, 0600);  // whatever the umask
-    size_t done = 0;
-    while (done < kKeySize) {
-        ssize_t w = ::write(f.fd, buf.data() + done, kKeySize - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            int e = errno;
-            OPENSSL_cleanse(buf.data(), buf.size());
-            ::unlink(path.c_str());
-            throw KeyFileError("cluster key " + path + ": cannot write: " + errno_text(e));
-        }
-        done += static_cast<size_t>(w);
-    }
-    OPENSSL_cleanse(buf.data(), buf.size());
-    if (::fsync(f.fd) != 0) {
-        int e = errno;
-        ::unlink(path.c_str());
-        throw KeyFileError("cluster key " + path + ": fsync: " + errno_text(e));
-    }
-    std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos
-                                         ? 0 : path.find_last_of('/'));
-    Fd d;
-    d.fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d.fd >= 0) ::fsync(d.fd);
-}
 
 }  // namespace veeamha::net

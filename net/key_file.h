@@ -18,8 +18,6 @@ struct KeyFileError : std::runtime_error {
 // Throws KeyFileError naming the file and what to do (e.g. the chmod command to run).
 SecretKey load_key_file(const std::string& path);
 
-// Writes a new key (32 bytes from the OpenSSL CSPRNG) with mode 0600, created exclusively
-// (never overwrites), fsynced with its directory. Throws KeyFileError. For `veeam-hactl keygen`.
-void create_key_file(const std::string& path);
+// New keys are written by `veeam-hactl keygen` (daemon/hactl/keygen.cc).
 
 }  // namespace veeamha::net

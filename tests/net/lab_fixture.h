@@ -8,6 +8,8 @@
 // statistic match inside a namespace.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,6 +20,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -216,7 +219,12 @@ public:
                     run({"ip", "-n", ns(h), "link", "set", host_if(h, l), "up"});
                 }
             }
-            net::create_key_file(dir_ + "/authkey");
+            {  // a key as `veeam-hactl keygen` writes it: 32 random bytes, mode 0600
+                std::string key(32, '\0');
+                std::ifstream("/dev/urandom", std::ios::binary).read(key.data(), 32);
+                std::ofstream(dir_ + "/authkey", std::ios::binary) << key;
+                ::chmod((dir_ + "/authkey").c_str(), 0600);
+            }
             for (char h : {'a', 'b'}) std::filesystem::create_directories(state_dir(h));
         } catch (...) {
             teardown();
