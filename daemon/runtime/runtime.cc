@@ -81,6 +81,7 @@ Runtime::Runtime(config::Config config, int local_node, RuntimeOptions options)
       watchdog_(io_),
       exit_timer_(io_),
       sync_timer_(io_),
+      fence_check_timer_(io_),
       file_sync_(config_.sync),
       signals_(io_) {}
 
@@ -138,6 +139,7 @@ int Runtime::run() {
     tick();
 
     if (!config_.sync.empty()) sync_files();
+    check_fencing();
     if (sd_watchdog_enabled(0, &watchdog_usec_) > 0 && watchdog_usec_ > 0) pet_watchdog();
     sd_notify(0, "READY=1");
     log::notice("veeam-had " + local_name_ + " ready (cluster " + config_.cluster.name + ", " +
@@ -416,6 +418,44 @@ void Runtime::sync_files() {
     sync_timer_.expires_after(5s);
     sync_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (!ec && !exiting_) sync_files();
+    });
+}
+
+void Runtime::check_fencing() {
+    // Reads the peer's power state through the fencers (no action): a wrong password, UUID,
+    // certificate or an unreachable vCenter is reported now, not at the first failover.
+    std::shared_ptr<fencing::Fencer> fencer = fencer_;
+    std::string peer = peer_name_;
+    Deadline deadline = Clock::now() + config_.fencing.timeout;
+    bool started = blocking_.run<fencing::FenceResult>(
+        [fencer, peer, deadline] {
+            if (!fencer) return fencing::FenceResult{false, fencing::PowerState::Unknown, "",
+                                                     "no fencer configured"};
+            return fencer->status(peer, deadline);
+        },
+        [this](fencing::FenceResult r) {
+            bool ok = r.confirmed;
+            std::string detail = r.fencer.empty() ? r.detail : r.fencer + ": " + r.detail;
+            bool changed = !fencing_check_ || fencing_check_->ok() != ok;
+            wire::FencingCheck c;
+            c.set_ok(ok);
+            c.set_detail(detail);
+            c.set_at_unix_ms(now().wall);
+            fencing_check_ = c;
+            if (changed && ok)
+                log::notice("fencing check: " + peer_name_ + " can be fenced (" + detail + ")");
+            if (changed && !ok) {
+                engine::Event e{engine::Level::Error, "fencing-check",
+                                "fencing check FAILED: " + peer_name_ +
+                                    " could not be fenced now (" + detail +
+                                    "); a failover would wait until this is fixed"};
+                log_event(e);
+            }
+        });
+    (void)started;  // too busy now: the next round tries again
+    fence_check_timer_.expires_after(std::chrono::minutes(5));
+    fence_check_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec && !exiting_) check_fencing();
     });
 }
 

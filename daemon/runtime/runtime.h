@@ -10,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -77,6 +78,7 @@ private:
     void pet_watchdog();
     void update_systemd_status();
     void sync_files();
+    void check_fencing();
 
     // runtime_admin.cc: admin socket, forwarding over the channel, status, metrics
     void on_admin(const wire::AdminRequest& request, AdminServer::Reply reply, bool from_peer);
@@ -111,6 +113,8 @@ private:
     boost::asio::steady_timer watchdog_;
     boost::asio::steady_timer exit_timer_;
     boost::asio::steady_timer sync_timer_;
+    boost::asio::steady_timer fence_check_timer_;
+    std::optional<wire::FencingCheck> fencing_check_;
     FileSync file_sync_;
     boost::asio::signal_set signals_;
     uint64_t incarnation_ = 0;

@@ -229,6 +229,7 @@ wire::Status Runtime::build_status() const {
         r->set_fail_count(engine_->fail_count(i));
         r->set_last_error(engine_->resources()[i].last_error);
     }
+    if (fencing_check_) *st.mutable_fencing() = *fencing_check_;
     if (const auto& lf = engine_->persisted().last_failover) {
         auto* f = st.mutable_last_failover();
         f->set_at_unix_ms(lf->wall);

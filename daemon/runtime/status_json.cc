@@ -107,7 +107,13 @@ std::string status_to_json(const wire::Status& st) {
           << ",\"state\":" << quote(state_name(r.state())) << ",\"fail_count\":" << r.fail_count()
           << ",\"last_error\":" << (r.last_error().empty() ? "null" : quote(r.last_error())) << "}";
     }
-    o << "],\"last_failover\":";
+    o << "],\"fencing\":";
+    if (st.has_fencing())
+        o << "{\"ok\":" << b(st.fencing().ok()) << ",\"detail\":" << quote(st.fencing().detail())
+          << ",\"at\":" << quote(iso8601_utc(st.fencing().at_unix_ms())) << "}";
+    else
+        o << "null";
+    o << ",\"last_failover\":";
     if (st.has_last_failover())
         o << "{\"at\":" << quote(iso8601_utc(st.last_failover().at_unix_ms()))
           << ",\"reason\":" << quote(st.last_failover().reason())
@@ -142,7 +148,13 @@ std::string status_to_text(const wire::Status& st) {
         if (!r.last_error().empty()) o << "\n      last error: " << r.last_error();
         o << "\n";
     }
-    o << "\nLast failover: ";
+    o << "\nFencing: ";
+    if (st.has_fencing())
+        o << (st.fencing().ok() ? "ok" : "FAILING") << " (checked " << iso8601_utc(st.fencing().at_unix_ms())
+          << "): " << st.fencing().detail() << "\n";
+    else
+        o << "not checked yet\n";
+    o << "Last failover: ";
     if (st.has_last_failover())
         o << iso8601_utc(st.last_failover().at_unix_ms()) << ", took "
           << st.last_failover().duration_ms() << " ms: " << st.last_failover().reason() << "\n";

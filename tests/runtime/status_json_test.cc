@@ -28,12 +28,17 @@ TEST_CASE("status JSON has the fields DESIGN.md promises, with null where nothin
           "\"epoch\":0,\"group\":\"unknown\",\"links\":[{\"address\":\"10.0.0.1\",\"up\":true,"
           "\"rtt_ms\":0.25,\"loss\":0,\"last_heard_ms\":12}]}],\"resources\":[{\"name\":"
           "\"fs \\\"repo\\\"\",\"kind\":\"filesystem\",\"state\":\"started\",\"fail_count\":0,"
-          "\"last_error\":null}],\"last_failover\":null}\n");
+          "\"last_error\":null}],\"fencing\":null,\"last_failover\":null}\n");
     st.set_owner("n1");
     st.mutable_last_failover()->set_at_unix_ms(1780000000123);
     st.mutable_last_failover()->set_reason("n2 lost");
     st.mutable_last_failover()->set_duration_ms(812);
+    st.mutable_fencing()->set_ok(false);
+    st.mutable_fencing()->set_detail("vCenter 10.0.0.9 rejected login for fence@vsphere.local");
+    st.mutable_fencing()->set_at_unix_ms(1780000000000);
     std::string json = runtime::status_to_json(st);
+    CHECK(json.find("\"fencing\":{\"ok\":false,\"detail\":\"vCenter 10.0.0.9 rejected login for "
+                    "fence@vsphere.local\",\"at\":\"2026-05-28T20:26:40.000Z\"}") != std::string::npos);
     CHECK(json.find("\"owner\":\"n1\"") != std::string::npos);
     CHECK(json.find("\"last_failover\":{\"at\":\"2026-05-28T20:26:40.123Z\",\"reason\":\"n2 lost\","
                     "\"duration_ms\":812}") != std::string::npos);
