@@ -112,8 +112,12 @@ constexpr const char* kAppUnitText =
 
 constexpr const char* kFenceAgent =
     "#!/bin/sh\n"
-    "# veeam-had nspawn test: a fence agent that records every call and never confirms one.\n"
-    "{ date '+%s.%N'; cat; echo; } >> /run/vhtest-fence-attempts\n"
+    "# veeam-had nspawn test: a fence agent that answers `status` (the peer container runs, so\n"
+    "# it is on: the daemon's periodic fencing check), records every other call and never\n"
+    "# confirms one.\n"
+    "input=$(cat)\n"
+    "case \"$input\" in *action=status*) echo 'Status: ON'; exit 0 ;; esac\n"
+    "{ date '+%s.%N'; printf '%s\\n\\n' \"$input\"; } >> /run/vhtest-fence-attempts\n"
     "echo 'fence_vhtest: this test agent never fences' >&2\n"
     "exit 1\n";
 

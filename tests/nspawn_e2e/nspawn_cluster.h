@@ -13,9 +13,11 @@
 //     EnvironmentFile=); state and runtime directories private to each container (its tmpfs);
 //   - the group: the floating address 10.70.0.100/24 on eth0 and vhtest-app.service, a real
 //     unit (sleep infinity) that veeam-had starts and stops over D-Bus;
-//   - fencing: one fence-agent level, /etc/veeam-ha/fence_vhtest, which records every call in
-//     /run/vhtest-fence-attempts and never confirms. Clean paths never call it; if anything
-//     did, no takeover could follow (a takeover needs a confirmed fence).
+//   - fencing: one fence-agent level, /etc/veeam-ha/fence_vhtest, which answers `status` with
+//     "on" (the daemon's periodic fencing check reads the peer's power state), records every
+//     other call (off, on, reboot) in /run/vhtest-fence-attempts and never confirms one. Clean
+//     paths never ask for those; if anything did, no takeover could follow (a takeover needs a
+//     confirmed fence).
 // Everything is named with the test's PID; the destructor powers both containers off, then
 // deletes the namespaces and the run folder, also after a failed REQUIRE. A run killed by a
 // timeout: nspawn gets SIGTERM from the kernel (parent-death signal), and the next run deletes

@@ -176,6 +176,11 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
             CHECK(resource_state(st, "svc_app") == (i == kN1 ? "started" : "stopped"));
             CHECK(resource_state(st, "ip_app") == (i == kN1 ? "started" : "stopped"));
         }
+        // The fencing check at start read the peer's power state through the agent.
+        for (int i : {kN1, kN2}) {
+            INFO("fencing check on " << cluster.node(i));
+            CHECK(eventually([&] { return hactl_status(cluster, i).get<bool>("fencing.ok", false); }, 10s));
+        }
         no_fence_attempts();
 
         // ---- 3. systemctl stop on the active node: stop here, grant, start there.
