@@ -103,6 +103,7 @@ void Runtime::reload() {
     config_.alerts = next.alerts;
     engine_->reconfigure(config_);
     fencer_ = fencing::make_fence_levels(config_);
+    check_fencing();  // a fixed password, UUID or vCenter shows now, not in 5 minutes
 
     log::notice("configuration reloaded: policy, fencing, resource timeouts and alerts applied" +
                 (restart.empty() ? std::string()

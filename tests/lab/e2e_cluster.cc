@@ -248,6 +248,10 @@ StatusView Cluster::status(const std::string& host) {
             v.fail_counts[res.get<std::string>("name")] = res.get<uint64_t>("fail_count");
         }
         v.has_last_failover = t.get<std::string>("last_failover") != "null";
+        if (auto f = t.get_child_optional("fencing"); f && !f->empty()) {
+            v.fencing = f->get<bool>("ok") ? "ok" : "failing";
+            v.fencing_detail = f->get<std::string>("detail");
+        }
         v.ok = true;
     } catch (const std::exception& e) {
         v.error = std::string("status --json on ") + host + " does not parse: " + e.what() + "\n" + r.out;

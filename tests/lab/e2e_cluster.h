@@ -56,6 +56,8 @@ struct StatusView {
     std::map<std::string, std::string> resources;     // name -> state
     std::map<std::string, uint64_t> fail_counts;      // name -> fail_count
     bool has_last_failover = false;
+    std::string fencing;         // the last fencing check: "ok", "failing", "" = not checked yet
+    std::string fencing_detail;
 };
 
 // What the world looks like for one host right now.

@@ -2,8 +2,10 @@
 // End to end, part 2 (issue 7): the network and vCenter fail. Both cluster links cut with both
 // hosts alive (the passive fences the active, never both running), the passive's cable pulled
 // (it is the isolated one: no fence), the active's cable pulled (fenced and taken over), and
-// vCenter unreachable during a crash (no takeover until a fence is confirmed).
+// vCenter unreachable during a crash (no takeover until a fence is confirmed) and at start (the
+// fencing check reports it at once; a reload after the fix clears it).
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <thread>
 
@@ -141,6 +143,50 @@ TEST_CASE("e2e: vCenter unreachable during a crash: no takeover until a fence is
     REQUIRE(Cluster::eventually(5s, [&] { return c.alerts(kN2).find("group-started") != std::string::npos; }));
     CHECK(in_order(c.alerts(kN2), {"fence-failed", "fenced fence of n1 confirmed", "takeover", "group-started"}));
     REQUIRE(c.wait_more_acks(50, 20s));
+    check_records_and_mounts(c);
+}
+
+TEST_CASE("e2e: vCenter unreachable at start: the fencing check says so at once, a reload after the fix clears it",
+          "[e2e]") {
+    ClusterOptions o;
+    o.record_alerts = true;
+    o.start_daemons = false;
+    Cluster c(o);
+    c.lab().block_vcenter(true);
+    c.start_daemon(kN1);
+    c.start_daemon(kN2);
+    // The group starts anyway (both nodes are up: nothing needs a fence) ...
+    REQUIRE(c.wait_running_on(kN1, 30s));
+    c.start_writer();
+    // ... and each node says at once that it could not fence its peer now.
+    for (const std::string host : {kN1, kN2}) {
+        const std::string peer = host == kN1 ? kN2 : kN1;
+        INFO(host);
+        REQUIRE(c.wait_log(host, "fencing-check: fencing check FAILED: " + peer + " could not be fenced now", 30s));
+        StatusView s = c.status(host);
+        INFO(s.error << s.raw);
+        CHECK(s.fencing == "failing");
+        CHECK(s.fencing_detail != "");
+        CHECK_THAT(c.hactl(host, {"status"}).out, Catch::Contains("Fencing: FAILING"));
+        REQUIRE(Cluster::eventually(5s, [&] { return c.alerts(host).find("fencing-check fencing check FAILED") != std::string::npos; }));
+    }
+
+    // Fixed (here: vCenter reachable again); a reload repeats the check without waiting 5 minutes.
+    c.lab().block_vcenter(false);
+    const size_t mark = c.log_mark(kN2);
+    REQUIRE(::kill(c.daemon_pid(kN2), SIGHUP) == 0);
+    REQUIRE(c.wait_log(kN2, "fencing check: n1 can be fenced", 20s, mark));
+    StatusView s2 = c.status(kN2);
+    INFO(s2.error << s2.raw);
+    CHECK(s2.fencing == "ok");
+    CHECK_THAT(c.hactl(kN2, {"status"}).out, Catch::Contains("Fencing: ok"));
+    // A check only reads the power state: both VMs still on, the group where it was.
+    CHECK(c.vcenter_power(kN1) == "on");
+    CHECK(c.vcenter_power(kN2) == "on");
+    CHECK(c.running_on() == kN1);
+    CHECK(no_fencing(c.log(kN1)));
+    CHECK(no_fencing(c.log(kN2)));
+    REQUIRE(c.wait_more_acks(50, 10s));
     check_records_and_mounts(c);
 }
 
