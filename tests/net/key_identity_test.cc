@@ -10,20 +10,14 @@
 
 #include "net/identity.h"
 #include "net/key_file.h"
+#include "tests/common/temp_dir.h"
 
 using namespace veeamha::net;
 namespace fs = std::filesystem;
 
-namespace {
+using veeamha::test::TempDir;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "veeamha-net-XXXXXX").string();
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
+namespace {
 
 std::string message_of(const std::string& path) {
     try {
@@ -45,8 +39,8 @@ void write_key(const std::string& path) {
 }  // namespace
 
 TEST_CASE("key file: a 0600 key of 32 bytes loads, the same bytes every time") {
-    TempDir d;
-    auto p = (d.path / "authkey").string();
+    TempDir d{"veeamha-net"};
+    auto p = d / "authkey";
     write_key(p);
     SecretKey k = load_key_file(p);
     SecretKey k2 = load_key_file(p);
@@ -54,8 +48,8 @@ TEST_CASE("key file: a 0600 key of 32 bytes loads, the same bytes every time") {
 }
 
 TEST_CASE("key file: unsafe mode, wrong size, symlink and missing file are refused clearly") {
-    TempDir d;
-    auto p = (d.path / "authkey").string();
+    TempDir d{"veeamha-net"};
+    auto p = d / "authkey";
     write_key(p);
     ::chmod(p.c_str(), 0644);
     auto msg = message_of(p);
@@ -63,22 +57,22 @@ TEST_CASE("key file: unsafe mode, wrong size, symlink and missing file are refus
     ::chmod(p.c_str(), 0600);
     { std::ofstream(p, std::ios::app) << "x"; }
     CHECK_THAT(message_of(p), Catch::Contains("33 bytes") && Catch::Contains("exactly 32"));
-    auto link = (d.path / "link").string();
+    auto link = d / "link";
     fs::create_symlink(p, link);
     CHECK_THAT(message_of(link), Catch::Contains("symbolic link"));
-    CHECK_THAT(message_of((d.path / "none").string()), Catch::Contains("veeam-hactl keygen"));
+    CHECK_THAT(message_of(d / "none"), Catch::Contains("veeam-hactl keygen"));
 }
 
 TEST_CASE("generation increases across starts and is persisted - incarnation is random") {
-    TempDir d;
-    Identity a = start_identity(d.path.string());
-    Identity b = start_identity(d.path.string());
+    TempDir d{"veeamha-net"};
+    Identity a = start_identity(d.path);
+    Identity b = start_identity(d.path);
     CHECK(b.generation > a.generation);
     CHECK(a.incarnation != b.incarnation);
     CHECK(a.incarnation != 0);
     // A persisted value ahead of the clock (clock stepped back) still moves forward.
-    { std::ofstream(d.path / "net-generation") << "18446744073709551000\n"; }
-    Identity c = start_identity(d.path.string());
+    { std::ofstream(d / "net-generation") << "18446744073709551000\n"; }
+    Identity c = start_identity(d.path);
     CHECK(c.generation == 18446744073709551001ull);
-    CHECK_THROWS_WITH(start_identity((d.path / "missing").string()), Catch::Contains("missing"));
+    CHECK_THROWS_WITH(start_identity(d / "missing"), Catch::Contains("missing"));
 }

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "daemon/common/process.h"
+#include "tests/common/temp_dir.h"
 
 using namespace veeamha;
 
@@ -19,20 +20,9 @@ using namespace veeamha;
 #error "VEEAMHA_HAD_PATH must be defined"
 #endif
 
-namespace {
+using veeamha::test::TempDir;
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/vhreloadXXXXXX";
-        if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
+namespace {
 
 void write(const std::string& path, const std::string& text, mode_t mode) {
     std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
@@ -63,7 +53,7 @@ std::string config_text(const TempDir& dir, const std::string& policy) {
 }  // namespace
 
 TEST_CASE("check-config quiet (ExecReload): silent on a valid file, errors with file:line on a broken one") {
-    TempDir dir;
+    TempDir dir{"vhreload"};
     write(dir.path + "/authkey", std::string(32, 'k'), 0600);
     const std::string file = dir.path + "/veeam-ha.yaml";
 

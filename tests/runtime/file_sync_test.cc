@@ -9,19 +9,13 @@
 #include <sstream>
 
 #include "daemon/runtime/file_sync.h"
+#include "tests/common/temp_dir.h"
 
 using namespace veeamha;
 
-namespace {
+using veeamha::test::TempDir;
 
-struct Dir {
-    std::string path;
-    Dir() {
-        char tmpl[] = "/tmp/veeamha-sync-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~Dir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
+namespace {
 
 std::string slurp(const std::string& p) {
     std::ifstream in(p);
@@ -33,7 +27,7 @@ std::string slurp(const std::string& p) {
 }  // namespace
 
 TEST_CASE("sync: the active sends a file once per change; the passive writes it with its mode") {
-    Dir a, b;
+    TempDir a{"veeamha-sync"}, b{"veeamha-sync"};
     // Both nodes list the same path (one config); here two folders stand for two machines.
     std::string src = a.path + "/unit.service";
     std::ofstream(src) << "[Service]\nExecStart=/bin/true\n";
@@ -62,7 +56,7 @@ TEST_CASE("sync: the active sends a file once per change; the passive writes it 
 }
 
 TEST_CASE("sync: the passive refuses paths it does not list and damaged content") {
-    Dir b;
+    TempDir b{"veeamha-sync"};
     runtime::FileSync passive({b.path + "/allowed"});
     wire::FileSync f;
     f.set_path("/etc/shadow");
@@ -76,7 +70,7 @@ TEST_CASE("sync: the passive refuses paths it does not list and damaged content"
 }
 
 TEST_CASE("sync: a missing file is reported once, not every round") {
-    Dir a;
+    TempDir a{"veeamha-sync"};
     runtime::FileSync active({a.path + "/missing"});
     std::vector<std::string> problems;
     CHECK(active.changed(problems).empty());

@@ -9,19 +9,13 @@
 #include <string>
 
 #include "daemon/runtime/state_store.h"
+#include "tests/common/temp_dir.h"
 
 using namespace veeamha;
 
-namespace {
+using veeamha::test::TempDir;
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/veeamha-state-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
+namespace {
 
 config::Config two_nodes(const std::string& state_dir) {
     config::Config c;
@@ -43,7 +37,7 @@ config::Config two_nodes(const std::string& state_dir) {
 }  // namespace
 
 TEST_CASE("state store: a fresh node starts empty and creates its folder 0700") {
-    TempDir t;
+    TempDir t{"veeamha-state"};
     auto cfg = two_nodes(t.path + "/sub/state");
     runtime::StateStore store(cfg, 0);
     engine::PersistedState s;
@@ -57,7 +51,7 @@ TEST_CASE("state store: a fresh node starts empty and creates its folder 0700") 
 }
 
 TEST_CASE("state store: what is saved is loaded back, file mode 0600, no temp file left") {
-    TempDir t;
+    TempDir t{"veeamha-state"};
     auto cfg = two_nodes(t.path);
     runtime::StateStore store(cfg, 1);
     engine::PersistedState s;
@@ -81,7 +75,7 @@ TEST_CASE("state store: what is saved is loaded back, file mode 0600, no temp fi
 }
 
 TEST_CASE("state store: fail counts follow resources by name when the order changes") {
-    TempDir t;
+    TempDir t{"veeamha-state"};
     auto cfg = two_nodes(t.path);
     engine::PersistedState s;
     s.failures = {{111}, {}};
@@ -95,7 +89,7 @@ TEST_CASE("state store: fail counts follow resources by name when the order chan
 }
 
 TEST_CASE("state store: another node's or cluster's file, or garbage, is refused with the path") {
-    TempDir t;
+    TempDir t{"veeamha-state"};
     auto cfg = two_nodes(t.path);
     std::string error;
     REQUIRE(runtime::StateStore(cfg, 0).save(engine::PersistedState{}, error));

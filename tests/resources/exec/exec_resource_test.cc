@@ -13,11 +13,14 @@
 #include <thread>
 
 #include "daemon/resources/exec_resource.h"
+#include "tests/common/temp_dir.h"
 
 using namespace veeamha;
 using namespace veeamha::resources;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+
+using veeamha::test::TempDir;
 
 namespace {
 
@@ -31,19 +34,6 @@ OpContext ctx(std::chrono::milliseconds budget = 10s) {
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/veeamha-exec-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl));
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
-
 config::ExecSpec ocf(const std::string& state) {
     config::ExecSpec s;
     s.start = {kScripts + "ocf-state.sh", state, "start"};
@@ -55,7 +45,7 @@ config::ExecSpec ocf(const std::string& state) {
 }  // namespace
 
 TEST_CASE("exec: OCF codes: 0 running, 7 stopped, others failed with stderr", "[exec]") {
-    TempDir dir;
+    TempDir dir{"veeamha-exec"};
     std::string state = dir.path + "/state";
     ExecResource r("svc", ocf(state));
     CHECK(r.monitor(ctx()).status == OpStatus::NotRunning);
@@ -100,7 +90,7 @@ TEST_CASE("exec: the deadline kills the command's whole process group", "[exec]"
     // Be the subreaper, so the orphaned background helper is reparented to us and we can see
     // exactly how it ended (PID 1 here reaps orphans only every second or two).
     REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
-    TempDir dir;
+    TempDir dir{"veeamha-exec"};
     std::string pidfile = dir.path + "/helper.pid";
     config::ExecSpec s;
     s.start = {kScripts + "hang.sh", pidfile};
