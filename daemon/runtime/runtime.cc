@@ -351,6 +351,8 @@ void Runtime::run_fence(const engine::Fence& f) {
         },
         [this, id](fencing::FenceResult r) {
             std::string text = r.fencer.empty() ? r.detail : r.fencer + ": " + r.detail;
+            // A confirmed fence proves the path; the last check ("... is poweredOn") is stale.
+            if (r.confirmed) record_fencing_check(true, "fence confirmed: " + text);
             feed(engine::FenceDone{id, r.confirmed, text});
         });
     if (!started)
@@ -436,12 +438,7 @@ void Runtime::check_fencing() {
         [this](fencing::FenceResult r) {
             bool ok = r.confirmed;
             std::string detail = r.fencer.empty() ? r.detail : r.fencer + ": " + r.detail;
-            bool changed = !fencing_check_ || fencing_check_->ok() != ok;
-            wire::FencingCheck c;
-            c.set_ok(ok);
-            c.set_detail(detail);
-            c.set_at_unix_ms(now().wall);
-            fencing_check_ = c;
+            bool changed = record_fencing_check(ok, detail);
             if (changed && ok)
                 log::notice("fencing check: " + peer_name_ + " can be fenced (" + detail + ")");
             if (changed && !ok) {
@@ -457,6 +454,16 @@ void Runtime::check_fencing() {
     fence_check_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (!ec && !exiting_) check_fencing();
     });
+}
+
+bool Runtime::record_fencing_check(bool ok, const std::string& detail) {
+    bool changed = !fencing_check_ || fencing_check_->ok() != ok;
+    wire::FencingCheck c;
+    c.set_ok(ok);
+    c.set_detail(detail);
+    c.set_at_unix_ms(now().wall);
+    fencing_check_ = std::move(c);
+    return changed;
 }
 
 void Runtime::pet_watchdog() {

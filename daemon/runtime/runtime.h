@@ -79,6 +79,8 @@ private:
     void update_systemd_status();
     void sync_files();
     void check_fencing();
+    // Records what `veeam-hactl status` shows as "Fencing:"; true if ok/failing changed.
+    bool record_fencing_check(bool ok, const std::string& detail);
 
     // runtime_admin.cc: admin socket, forwarding over the channel, status, metrics
     void on_admin(const wire::AdminRequest& request, AdminServer::Reply reply, bool from_peer);

@@ -104,6 +104,10 @@ TEST_CASE("e2e: crash of the active host: fenced via vCenter and taken over then
     CHECK(s2.owner == kN2);
     CHECK(s2.local_state == "active");
     CHECK(s2.has_last_failover);
+    // "Fencing:" shows the fence that just worked, not the start-up check that read n1 "on".
+    CHECK(s2.fencing == "ok");
+    CHECK(s2.fencing_detail.rfind("fence confirmed: ", 0) == 0);
+    CHECK(s2.fencing_detail.find("poweredOff") != std::string::npos);
     REQUIRE(c.wait_more_acks(50, 20s));
 
     // The crashed host comes back (through vCenter, which has it off); its daemon starts at boot.
