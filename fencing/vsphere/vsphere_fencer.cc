@@ -53,6 +53,15 @@ std::optional<VimError> open_session(VimSession& session, const config::VSphere&
     return e;
 }
 
+// Connects, logs in and finds the VM by its UUID; on an error after the login it logs out.
+vsphere::Result<vsphere::Moref> open_vm(VimSession& session, const config::VSphere& settings,
+                                        const std::string& uuid) {
+    if (auto e = open_session(session, settings)) return std::move(*e);
+    auto vm = session.find_vm(uuid, settings.uuid_kind);
+    if (!vm.ok()) session.logout();
+    return vm;
+}
+
 }  // namespace
 
 VSphereFencer::VSphereFencer(config::VSphere settings,
@@ -82,9 +91,7 @@ FenceResult VSphereFencer::read_back(const std::string& uuid, const std::string&
     bool want_off = goal == Goal::Off;
     VimSession session(settings_, deadline);
     std::string failed;
-    if (auto e = open_session(session, settings_)) {
-        failed = e->message;
-    } else if (auto vm = session.find_vm(uuid, settings_.uuid_kind); !vm.ok()) {
+    if (auto vm = open_vm(session, settings_, uuid); !vm.ok()) {
         failed = vm.error().message;
     } else if (auto st = session.power_state(vm.value()); !st.ok()) {
         failed = st.error().message;
@@ -114,14 +121,9 @@ FenceResult VSphereFencer::power(const std::string& node, Goal goal, Deadline de
               settings_.host);
 
     VimSession session(settings_, deadline);
-    if (auto e = open_session(session, settings_)) {
-        r.detail = e->message;
-        return r;
-    }
-    auto vm = session.find_vm(uuid, settings_.uuid_kind);
+    auto vm = open_vm(session, settings_, uuid);
     if (!vm.ok()) {
         r.detail = vm.error().message;
-        session.logout();
         return r;
     }
     label = "VM " + vm.value().value + " (" + uuid_label() + " " + uuid + ", node " + node + ")";
@@ -205,14 +207,9 @@ FenceResult VSphereFencer::status(const std::string& node, Deadline deadline) {
         return r;
     }
     VimSession session(settings_, deadline);
-    if (auto e = open_session(session, settings_)) {
-        r.detail = e->message;
-        return r;
-    }
-    auto vm = session.find_vm(uuid, settings_.uuid_kind);
+    auto vm = open_vm(session, settings_, uuid);
     if (!vm.ok()) {
         r.detail = vm.error().message;
-        session.logout();
         return r;
     }
     auto state = session.power_state(vm.value());
