@@ -60,6 +60,20 @@ bool mount_is_device(const MountEntry& m, const DeviceId& dev) {
            S_ISBLK(st.st_mode) && st.st_rdev == dev.rdev;
 }
 
+// Polls until no one holds the block device open exclusively (a mounted filesystem does, also
+// after a lazy detach while it still has users), or the deadline passes.
+bool wait_device_free(const DeviceId& dev, Deadline deadline) {
+    for (;;) {
+        int fd = ::open(dev.path.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+        if (fd >= 0) {
+            ::close(fd);
+            return true;
+        }
+        if (errno != EBUSY || expired(deadline)) return false;
+        std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(50), remaining(deadline)));
+    }
+}
+
 // Where else the device is mounted (block devices only; "tmpfs" sources repeat legitimately).
 const MountEntry* mounted_elsewhere(const std::vector<MountEntry>& mounts, const DeviceId& dev,
                                     const std::string& mount_point) {
@@ -222,15 +236,19 @@ OpResult FilesystemResource::stop(const OpContext& ctx) {
     if (!mounts) return OpResult::failed(error);
 
     const MountEntry* top = top_mount_at(*mounts, mp);
-    DeviceId dev;
-    if (auto* d = std::get_if<DeviceId>(&dev_or)) {
-        dev = *d;
-    } else if (top) {
-        // The device node is gone (VG deactivated under us): whatever is at the mount point with
-        // the configured source is still ours to unmount.
-        dev.path = spec_.device;
-    }
-    if (!top || !mount_is_device(*top, dev)) {
+    const DeviceId* known = std::get_if<DeviceId>(&dev_or);
+    DeviceId dev = known ? *known : DeviceId{};
+    // The device node cannot be resolved (its link is gone, or the VG was deactivated under
+    // us): whatever is mounted at the mount point is ours to unmount, since start() never
+    // mounts over another mount. Never "not mounted" while it may be.
+    const bool ours_on_top = top && (!known || mount_is_device(*top, dev));
+    if (!ours_on_top) {
+        for (const auto& m : *mounts) {
+            if (known && m.mount_point == mp && mount_is_device(m, dev))
+                return OpResult::failed(spec_.device + " is mounted at " + mp + " but covered by " +
+                                        top->source + " (" + top->fstype + ") mounted over it: "
+                                        "unmount that first, then stop this resource again");
+        }
         if (const MountEntry* other = mounted_elsewhere(*mounts, dev, mp)) {
             return OpResult::failed(spec_.device + " is not mounted at " + mp + " but at " +
                                     other->mount_point + " (mounted outside this resource): "
@@ -324,9 +342,16 @@ OpResult FilesystemResource::stop(const OpContext& ctx) {
     if (spec_.on_busy == OnBusy::KillThenLazy && !expired(ctx.deadline)) {
         auto r = unmount(MNT_DETACH);
         if (r && r->rc == 0) {
+            // Detached, but the filesystem lives on (and may write to the shared device) until
+            // its last user lets go. The stop succeeds only once the device is free; until
+            // then the peer must not mount it, so running out of time is a failed stop.
             log::warning("lazily detached " + mp + ": " + why);
-            return OpResult::ok("lazily detached " + mp + " (the filesystem stays alive until its last "
-                                "user lets go): " + why);
+            if (!dev.block)
+                return OpResult::ok("lazily detached " + mp + " (not a block device: nothing shared to protect): " + why);
+            if (wait_device_free(dev, ctx.deadline))
+                return OpResult::ok("lazily detached " + mp + ", and " + spec_.device + " was then released: " + why);
+            return OpResult::timed_out("lazily detached " + mp + ", but " + spec_.device +
+                                       " was still in use at the deadline (the filesystem lives on): " + why);
         }
     } else if (spec_.on_busy == OnBusy::KillThenForce && !expired(ctx.deadline)) {
         auto r = unmount(MNT_FORCE);

@@ -307,15 +307,68 @@ TEST_CASE("xfs: a holder the resource cannot stop makes the stop fail, or lazily
     CHECK(contains(r.reason, "still busy"));
     CHECK(find_mount(mounts_now(), disk.mnt) != nullptr);
 
+    // Lazily detached, but the holder keeps the filesystem (and the device) alive: not stopped.
     auto lazy_spec = disk.spec();
     lazy_spec.on_busy = config::FilesystemSpec::OnBusy::KillThenLazy;
     storage::FilesystemResource lazy(lazy_spec, tuning);
     OpResult l = lazy.stop(ctx_for(3s));
     INFO(l.reason);
-    CHECK(l.status == OpStatus::Ok);
-    CHECK(contains(l.reason, "lazily detached"));
+    CHECK(l.status == OpStatus::TimedOut);
+    CHECK(contains(l.reason, "still in use at the deadline"));
     CHECK(find_mount(mounts_now(), disk.mnt) == nullptr);
     ::close(fd);
+}
+
+TEST_CASE("xfs: lazy detach succeeds once the last holder lets go within the deadline", "[lab]") {
+    LoopXfs disk;
+    storage::FilesystemTuning tuning;
+    tuning.term_grace = 100ms;
+    tuning.unmount_attempts = 2;
+    auto spec = disk.spec();
+    spec.on_busy = config::FilesystemSpec::OnBusy::KillThenLazy;
+    storage::FilesystemResource fsr(spec, tuning);
+    REQUIRE(fsr.start(ctx_for(20s)).status == OpStatus::Ok);
+    int fd = ::open(disk.mnt.c_str(), O_RDONLY | O_DIRECTORY);
+    REQUIRE(fd >= 0);
+    // Our own descriptor (never signalled) lets go once the stop has detached the mount.
+    std::thread release([&] {
+        while (find_mount(mounts_now(), disk.mnt) != nullptr) std::this_thread::sleep_for(10ms);
+        ::close(fd);
+    });
+    OpResult r = fsr.stop(ctx_for(10s));
+    release.join();
+    INFO(r.reason);
+    CHECK(r.status == OpStatus::Ok);
+    CHECK(contains(r.reason, "was then released"));
+}
+
+TEST_CASE("xfs: stop never says 'not mounted' while the filesystem is mounted", "[lab]") {
+    LoopXfs disk;
+    // Mounted, then covered by another mount on the same directory: stop must fail, not pass.
+    {
+        storage::FilesystemResource fsr(disk.spec());
+        REQUIRE(fsr.start(ctx_for(20s)).status == OpStatus::Ok);
+        REQUIRE(::mount("tmpfs", disk.mnt.c_str(), "tmpfs", 0, "size=1m") == 0);
+        OpResult r = fsr.stop(ctx_for(5s));
+        INFO(r.reason);
+        CHECK(r.status == OpStatus::Failed);
+        CHECK(contains(r.reason, "covered by tmpfs"));
+        REQUIRE(::umount2(disk.mnt.c_str(), 0) == 0);
+        CHECK(fsr.stop(ctx_for(20s)).status == OpStatus::Ok);
+    }
+    // Mounted through a link that is gone by the time of the stop: still unmounted.
+    std::string link = disk.dir + "/vg-lv";
+    REQUIRE(::symlink(disk.device.c_str(), link.c_str()) == 0);
+    auto spec = disk.spec();
+    spec.device = link;
+    storage::FilesystemResource via_link(spec);
+    REQUIRE(via_link.start(ctx_for(20s)).status == OpStatus::Ok);
+    REQUIRE(::unlink(link.c_str()) == 0);
+    OpResult r = via_link.stop(ctx_for(20s));
+    INFO(r.reason);
+    CHECK(r.status == OpStatus::Ok);
+    CHECK(contains(r.reason, "unmounted"));
+    CHECK(find_mount(mounts_now(), disk.mnt) == nullptr);
 }
 
 TEST_CASE("xfs: a mountpoint with another filesystem on it is refused", "[lab]") {
