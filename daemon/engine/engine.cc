@@ -381,14 +381,16 @@ Millis Engine::next_wakeup() const {
     };
     if (peer_up()) consider(peer_last_heard() + ms(config_.heartbeat.timeout));
     if (peer_.membership == Membership::Unknown)
-        consider(started_at_ + ms(config_.heartbeat.timeout));
+        consider(started_at_ + 2 * ms(config_.heartbeat.timeout));  // update_membership's rule 3
     if (fence_.op_id) consider(fence_.guard);
     else if (fence_.next_attempt > now_.mono) consider(fence_.next_attempt);
     if (ping_.op_id) consider(ping_.guard);
     else if (ping_.retry_at > now_.mono) consider(ping_.retry_at);
     for (const auto& r : res_) {
         if (r.op_id) consider(r.op_guard);
-        else if (r.state == ResourceState::Started) consider(r.next_monitor);
+        // A monitor already due and not running is held back (unclean, probes, a sequence in
+        // progress); what releases it is an input, not time: waking for it would only spin.
+        else if (r.state == ResourceState::Started && r.next_monitor > now_.mono) consider(r.next_monitor);
     }
     if (shutdown_leave_by_ >= 0) consider(shutdown_leave_by_);
     return next;
