@@ -140,7 +140,10 @@ std::string IpResource::find_duplicate(const Target& t, Deadline deadline) const
     for (int i = 0; i < probes && found.empty(); ++i) {
         if (int e = sock.send(probe); e != 0) return std::string("error: sending the probe: ") + std::strerror(e);
         Deadline slice = std::min(window_end, start + tuning_.duplicate_probe_window * (i + 1) / probes);
-        if (sock.receive_until(slice, check)) break;
+        auto got = sock.receive_until(slice, check);
+        if (got.matched) break;
+        // Silence proves nothing if we could not listen: refuse rather than add blindly.
+        if (got.error) return std::string("error: listening for an answer: ") + std::strerror(got.error);
         if (Clock::now() >= window_end) break;
     }
     return found;

@@ -62,24 +62,26 @@ int PacketSocket::send(const Frame& frame) {
     return EAGAIN;
 }
 
-bool PacketSocket::receive_until(Deadline until, const std::function<bool(const uint8_t*, size_t)>& on_frame) {
+PacketSocket::Received PacketSocket::receive_until(Deadline until,
+                                                   const std::function<bool(const uint8_t*, size_t)>& on_frame) {
     uint8_t buf[2048];
     // Bounded: at most this many frames are looked at per call, whatever the traffic.
     for (int budget = 100000; budget > 0; --budget) {
         auto left = remaining(until);
-        if (left.count() == 0) return false;
+        if (left.count() == 0) return {};
         pollfd p{fd_, POLLIN, 0};
         int pr = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (pr < 0 && errno != EINTR) return false;
+        if (pr < 0 && errno != EINTR) return {false, errno};
         if (pr <= 0) continue;
         sockaddr_ll from{};
         socklen_t fromlen = sizeof from;
         ssize_t n = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fromlen);
+        if (n < 0 && errno != EAGAIN && errno != EINTR) return {false, errno};
         if (n <= 0) continue;
         if (from.sll_pkttype == PACKET_OUTGOING || from.sll_ifindex != ifindex_) continue;
-        if (on_frame(buf, static_cast<size_t>(n))) return true;
+        if (on_frame(buf, static_cast<size_t>(n))) return {true, 0};
     }
-    return false;
+    return {};
 }
 
 }  // namespace veeamha::ip

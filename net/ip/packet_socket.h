@@ -31,8 +31,14 @@ public:
     int send(const Frame& frame);
 
     // Calls on_frame for every frame received from another host on the interface until it
-    // returns true or `until` passes. Returns true if on_frame returned true.
-    bool receive_until(Deadline until, const std::function<bool(const uint8_t*, size_t)>& on_frame);
+    // returns true or `until` passes. `matched`: on_frame returned true; `error`: the errno of a
+    // failed poll/recvfrom that ended the wait early (0 if none): then nothing can be concluded
+    // from the silence.
+    struct Received {
+        bool matched = false;
+        int error = 0;
+    };
+    Received receive_until(Deadline until, const std::function<bool(const uint8_t*, size_t)>& on_frame);
 
 private:
     int fd_ = -1;
