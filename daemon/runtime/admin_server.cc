@@ -127,11 +127,13 @@ AdminServer::~AdminServer() { stop(); }
 void AdminServer::start() {
     std::string dir = path_.substr(0, path_.rfind('/'));
     if (!dir.empty()) {
+        // Missing folders are created (the socket's own 0700); an existing folder keeps its
+        // mode: it may be a shared one like /run. The socket itself is 0600 and every peer's
+        // credentials are checked, so nothing rests on the folder's mode.
         for (size_t pos = 1; pos <= dir.size(); ++pos) {
             if (pos != dir.size() && dir[pos] != '/') continue;
-            ::mkdir(dir.substr(0, pos).c_str(), 0755);
+            ::mkdir(dir.substr(0, pos).c_str(), pos == dir.size() ? 0700 : 0755);
         }
-        ::chmod(dir.c_str(), 0700);
     }
     ::unlink(path_.c_str());  // a stale socket of a previous process
     boost::system::error_code ec;

@@ -12,19 +12,19 @@
 
 #include "daemon/runtime/admin_client.h"
 #include "daemon/runtime/admin_server.h"
+#include "tests/common/temp_dir.h"
 
 using namespace veeamha;
 
 namespace {
 
 struct Loop {
+    test::TempDir tmp{"veeamha-admin"};
+    const std::string dir = tmp.path;
     boost::asio::io_context io;
     std::unique_ptr<runtime::AdminServer> server;
     std::thread thread;
-    std::string dir;
     Loop(runtime::AdminServer::Handler h) {
-        char tmpl[] = "/tmp/veeamha-admin-XXXXXX";
-        dir = ::mkdtemp(tmpl);
         server = std::make_unique<runtime::AdminServer>(io, dir + "/run/admin.sock", std::move(h));
         server->start();
         thread = std::thread([this] {
@@ -35,7 +35,6 @@ struct Loop {
     ~Loop() {
         boost::asio::post(io, [this] { server->stop(); io.stop(); });
         thread.join();
-        std::system(("rm -rf '" + dir + "'").c_str());
     }
     std::string path() const { return dir + "/run/admin.sock"; }
 };
@@ -59,6 +58,21 @@ TEST_CASE("admin socket: a request reaches the handler and its answer comes back
     struct stat st{};
     REQUIRE(::stat(loop.path().c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
+    REQUIRE(::stat((loop.dir + "/run").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);  // the folder it created
+}
+
+TEST_CASE("admin socket: an existing folder (like /run) keeps its mode") {
+    test::TempDir shared{"veeamha-admin-shared"};
+    REQUIRE(::chmod(shared.path.c_str(), 0755) == 0);
+    boost::asio::io_context io;
+    runtime::AdminServer server(io, shared / "admin.sock",
+                                [](const wire::AdminRequest&, runtime::AdminServer::Reply) {});
+    server.start();
+    struct stat st{};
+    REQUIRE(::stat(shared.path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0755);
+    server.stop();
 }
 
 TEST_CASE("admin socket: an answer given later (forwarded to the peer) still arrives") {
