@@ -103,12 +103,15 @@ Reply Engine::admin(const AdminCommand& cmd) {
             if (arg.empty()) return refuse("confirm-fenced needs the name of the node that is off");
             if (arg == local_name()) return refuse("a node cannot confirm itself fenced; run it on " + peer_name());
             if (!about_peer) return unknown_node();
-            if (peer_up() && !(peer_.have_state && peer_.state.unclean))
+            if (peer_up())
                 return refuse(peer_name() + " is alive and talking (heard " +
                               format_ms(now_.mono - peer_last_heard()) +
-                              " ago): confirm-fenced is only for a node that is down");
+                              " ago): confirm-fenced is only for a node that is down" +
+                              (peer_.have_state && peer_.state.unclean
+                                   ? "; it is unclean: power it off (then confirm-fenced), or fix what "
+                                     "failed to stop and run `veeam-hactl cleanup` on it"
+                                   : ""));
             fence_.target_incarnation = peer_.incarnation;
-            fence_.op_id.reset();
             peer_.fenced_by_admin = true;
             mark_peer_fenced("admin confirmed " + peer_name() + " is powered off (confirm-fenced)");
             fence_ = FenceState{};

@@ -356,6 +356,23 @@ void confirm_fenced_by_admin(Script& s) {
     s.mark("confirm-fenced: group on n2 " + format_ms(took) + " after the admin confirmed");
 }
 
+// An unclean node that is still up must be fenced (or fixed and cleaned up), never confirmed
+// off by hand: the admin's word would let the peer start next to a failed stop.
+void confirm_fenced_refused_for_live_unclean(Script& s) {
+    s.settle();
+    s.w().set_fencer(FencerMode::Fails);  // vCenter down
+    s.w().faults(N1, 1).stop_fail = 1;
+    s.w().admin(N1, AdminVerb::Move);
+    s.wait_for([&] { return s.w().node(N1).engine && s.w().node(N1).engine->unclean(); }, 3000,
+               "n1 to become unclean");
+    s.run_for(500);
+    std::string refused = s.w().admin(N2, AdminVerb::ConfirmFenced, "n1");
+    s.expect(refused.rfind("refused", 0) == 0, "confirm-fenced refused while the unclean n1 is alive");
+    s.expect(refused.find("veeam-hactl cleanup") != std::string::npos, "the refusal says what to do");
+    s.run_for(3000);
+    s.expect(!s.runs_on(N2) && s.w().node(N1).powered, "no start on n2 while n1 is up and unclean");
+}
+
 void sigterm_hands_over(Script& s) {
     s.settle();
     s.w().stop_daemon(N1);
@@ -401,6 +418,7 @@ const std::vector<Entry>& entries() {
         {"failback-true", failback_true},
         {"daemon-restart-keeps-group", daemon_restart_keeps_group},
         {"confirm-fenced-by-admin", confirm_fenced_by_admin},
+        {"confirm-fenced-refused-for-live-unclean", confirm_fenced_refused_for_live_unclean},
         {"sigterm-hands-over", sigterm_hands_over},
         {"sigterm-with-failing-stop", sigterm_with_failing_stop},
     };
