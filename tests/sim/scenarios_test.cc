@@ -27,8 +27,8 @@ const char* const kScenarios[] = {
     "fence-hangs", "fence-always-fails", "monitor-failure-then-handover", "stop-failure-unclean",
     "planned-move", "standby-of-active", "maintenance-mode", "cold-start-both", "cold-start-alone",
     "cold-start-partitioned", "rebooted-node-rejoins-passive", "failback-true",
-    "daemon-restart-keeps-group", "confirm-fenced-by-admin", "sigterm-hands-over",
-    "sigterm-with-failing-stop"};
+    "daemon-restart-keeps-group", "confirm-fenced-by-admin", "confirm-fenced-refused-for-live-unclean",
+    "sigterm-hands-over", "sigterm-with-failing-stop"};
 
 }  // namespace
 
@@ -62,6 +62,7 @@ SCENARIO_TEST("rebooted-node-rejoins-passive")
 SCENARIO_TEST("failback-true")
 SCENARIO_TEST("daemon-restart-keeps-group")
 SCENARIO_TEST("confirm-fenced-by-admin")
+SCENARIO_TEST("confirm-fenced-refused-for-live-unclean")
 SCENARIO_TEST("sigterm-hands-over")
 SCENARIO_TEST("sigterm-with-failing-stop")
 
