@@ -142,6 +142,12 @@ int hactl_fence(const config::Config& config, int local_node_index, const std::v
         err << "fence " << action << " of " << node << " NOT confirmed: " << r.detail << "\n";
         return 1;
     }
+    if (action == "reboot" && r.state != fencing::PowerState::On) {
+        // The off was confirmed (the peer may be taken over), but the node did not come back.
+        err << "fence reboot of " << node << ": powered off, but NOT on again (" << r.fencer << ": " << r.detail
+            << "); power it on by hand (`veeam-hactl fence on " << node << " --yes` or vCenter)\n";
+        return 1;
+    }
     out << "fence " << action << " of " << node << " confirmed by " << r.fencer << ": " << r.detail << "\n";
     return 0;
 }

@@ -104,6 +104,35 @@ TEST_CASE("fence off|on|reboot NODE --yes act on the peer and report the confirm
     CHECK(state_of(sim, kUuid1) == fencing::PowerState::On);
 }
 
+TEST_CASE("fence reboot that powers off but not on again fails and says what to do") {
+    Vcsim sim;
+    config::Config c = sim.cluster_config();
+    // A fence agent that powers off, refuses to power on, and reports the truth.
+    TempDir dir;
+    const std::string state = dir.path() + "/state";
+    const std::string agent = dir.write("fence_offonly",
+                                        "#!/bin/sh\n"
+                                        "a=$(sed -n 's/^action=//p')\n"
+                                        "case $a in\n"
+                                        "  off) echo off > " + state + "; exit 0 ;;\n"
+                                        "  on) echo 'cannot power on' >&2; exit 1 ;;\n"
+                                        "  status) if [ -s " + state + " ]; then echo 'Status: OFF'; exit 2; fi;"
+                                        " echo 'Status: ON'; exit 0 ;;\n"
+                                        "esac\n"
+                                        "exit 1\n",
+                                        0755);
+    c.fencing.vsphere.reset();
+    config::FenceLevel level;
+    level.agent = agent;
+    level.nodes = {kNode2};
+    c.fencing.levels = {level};
+    Run r = hactl(c, 0, {"reboot", kNode2, "--yes"});
+    INFO(r.out << r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("powered off, but NOT on again") != std::string::npos);
+    CHECK(r.err.find("fence on " + std::string(kNode2) + " --yes") != std::string::npos);
+}
+
 TEST_CASE("fence: usage errors and a failed fence have distinct exit codes") {
     Vcsim sim;
     config::Config c = sim.cluster_config();
