@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "test_files.h"
+#include "tests/common/skip.h"
 
 using namespace veeamha;
 
@@ -125,10 +126,7 @@ TEST_CASE("a key of the wrong size or kind is refused") {
 }
 
 TEST_CASE("a key owned by another user is refused") {
-    if (geteuid() != 0) {
-        WARN("skipped: needs root to give the key to another user");
-        return;
-    }
+    if (geteuid() != 0) VEEAMHA_SKIP_TEST("needs root to give the key to another user");
     Site site;
     REQUIRE(chown(site.key.c_str(), 12345, 12345) == 0);
     CHECK(site.errors() == Lines{"cluster.key_file: expected " + site.key +

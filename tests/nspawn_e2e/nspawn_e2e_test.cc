@@ -33,6 +33,7 @@
 #include <sstream>
 
 #include "tests/nspawn_e2e/nspawn_cluster.h"
+#include "tests/common/skip.h"
 
 using namespace veeamha;
 using namespace veeamha::test;
@@ -92,10 +93,7 @@ std::string node_state(const boost::property_tree::ptree& status, const std::str
 TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog, reload, host poweroff",
           "[nspawn]") {
     std::string why = NspawnCluster::cannot_run_reason();
-    if (!why.empty()) {
-        WARN("skipped: " << why);
-        return;
-    }
+    if (!why.empty()) VEEAMHA_SKIP_TEST(why);
     const auto t_start = Clock::now();
     NspawnCluster cluster(VEEAMHA_HAD_PATH, VEEAMHA_HACTL_PATH, VEEAMHA_UNIT_FILE);
     DiagnosticsOnFailure diagnostics{cluster};

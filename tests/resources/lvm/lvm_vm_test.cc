@@ -18,6 +18,7 @@
 
 #include "daemon/common/process.h"
 #include "tests/resources/lvm/qemu_vm.h"
+#include "tests/common/skip.h"
 
 using namespace veeamha;
 using veeamha::test::QemuVm;
@@ -75,10 +76,7 @@ std::string tool(const std::string& args) { return "veeamha-lvm-tool " + args; }
 
 TEST_CASE("two VMs sharing a disk: exclusive activation, refusal, fenced takeover, XFS recovery") {
     for (const char* p : {"qemu-system-x86_64", "apt-get", "dpkg-deb", "depmod", "busybox"}) {
-        if (!have(p)) {
-            WARN("skipped: " << p << " is not installed (scripts/install-deps)");
-            return;
-        }
+        if (!have(p)) VEEAMHA_SKIP_TEST(p << " is not installed (scripts/install-deps)");
     }
     RunDir run;
     progress("building the VM fixture (kernel + initramfs, cached in " VEEAMHA_TEST_CACHE ")");

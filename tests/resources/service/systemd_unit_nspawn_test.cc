@@ -13,6 +13,7 @@
 
 #include "daemon/systemd_unit/systemd_unit_resource.h"
 #include "tests/resources/service/nspawn_container.h"
+#include "tests/common/skip.h"
 
 using namespace veeamha;
 using veeamha::test::NspawnContainer;
@@ -47,10 +48,7 @@ bool eventually(const std::function<bool()>& probe, std::chrono::milliseconds li
 #define SKIP_UNLESS_NSPAWN_RUNS()                                                   \
     do {                                                                            \
         std::string why = NspawnContainer::cannot_run_reason();                     \
-        if (!why.empty()) {                                                         \
-            WARN("skipped: " << why);                                               \
-            return;                                                                 \
-        }                                                                           \
+        if (!why.empty()) VEEAMHA_SKIP_TEST(why);                                   \
     } while (0)
 
 const char* kSimpleUnit = "[Unit]\nDescription=veeam-had test: simple\n[Service]\nExecStart=/usr/bin/sleep infinity\n";
