@@ -514,6 +514,9 @@ std::optional<VimError> VimSession::login(const std::string& password) {
         return soap_call___vim25__Login(s, ep, nullptr, &req, resp);
     });
     OPENSSL_cleanse(req.password.data(), req.password.size());
+    // The serialized request (password included) was built in gSOAP's I/O buffer; the answer
+    // need not have overwritten all of it.
+    OPENSSL_cleanse(im.soap->buf, sizeof im.soap->buf);
     im.release();
     if (e) return e;
     if (im.cookie.empty())
