@@ -68,7 +68,7 @@ void Engine::on(const Started& in) {
 }
 
 void Engine::on(const PeerStateIn& in) {
-    if (dead_incarnations_.count(in.incarnation)) return;  // fenced or replaced: a ghost
+    if (is_dead_incarnation(in.incarnation)) return;  // fenced or replaced: a ghost
     if (in.incarnation != peer_.incarnation) peer_incarnation_changed(in.incarnation);
     if (in.link >= 0 && static_cast<size_t>(in.link) < peer_.heard.size())
         peer_.heard[in.link] = now_.mono;

@@ -6,9 +6,9 @@
 // The rules it enforces are written down in daemon/engine/README.md.
 #pragma once
 
+#include <deque>
 #include <optional>
 #include <random>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -126,6 +126,8 @@ private:
     bool peer_up() const { return peer_.membership == Membership::Up; }
     Millis peer_last_heard() const;
     void peer_incarnation_changed(uint64_t incarnation);
+    void bury_incarnation(uint64_t incarnation);  // never listened to again
+    bool is_dead_incarnation(uint64_t incarnation) const;
     void mark_peer_fenced(const std::string& why);
 
     // ownership.cc: who should run the group, grants, fencing, acquisition
@@ -198,7 +200,8 @@ private:
 
     std::vector<ResourceView> res_;
     PeerView peer_;
-    std::set<uint64_t> dead_incarnations_;  // fenced or replaced peer processes; bounded
+    // Fenced or replaced peer processes, oldest first; bounded (bury_incarnation).
+    std::deque<uint64_t> dead_incarnations_;
     uint64_t peer_max_epoch_ = 0;
     FenceState fence_;
     PingState ping_;

@@ -15,14 +15,21 @@ Millis Engine::peer_last_heard() const {
     return last;
 }
 
+void Engine::bury_incarnation(uint64_t incarnation) {
+    if (is_dead_incarnation(incarnation)) return;
+    dead_incarnations_.push_back(incarnation);
+    // Bounded: a peer restarting in a loop must not grow memory. The oldest go first (the one
+    // just fenced stays); a process that old has long stopped sending.
+    while (dead_incarnations_.size() > 16) dead_incarnations_.pop_front();
+}
+
+bool Engine::is_dead_incarnation(uint64_t incarnation) const {
+    return std::find(dead_incarnations_.begin(), dead_incarnations_.end(), incarnation) != dead_incarnations_.end();
+}
+
 void Engine::peer_incarnation_changed(uint64_t incarnation) {
     bool rejoin = peer_.incarnation != 0;
-    if (rejoin) {
-        dead_incarnations_.insert(peer_.incarnation);
-        // Bounded: a peer restarting in a loop must not grow memory. Incarnations are random,
-        // so forgetting the oldest ones risks nothing in practice.
-        while (dead_incarnations_.size() > 16) dead_incarnations_.erase(dead_incarnations_.begin());
-    }
+    if (rejoin) bury_incarnation(peer_.incarnation);
     Membership before = peer_.membership;
     peer_.incarnation = incarnation;
     peer_.have_state = false;
@@ -94,9 +101,9 @@ void Engine::mark_peer_fenced(const std::string& why) {
     // though necessarily not running the group: it could only get it from this node.
     bool newer_alive = fence_.target_incarnation != 0 && peer_.incarnation != fence_.target_incarnation &&
                        peer_.membership == Membership::Up;
-    if (fence_.target_incarnation != 0) dead_incarnations_.insert(fence_.target_incarnation);
+    if (fence_.target_incarnation != 0) bury_incarnation(fence_.target_incarnation);
     if (!newer_alive) {
-        if (peer_.incarnation != 0) dead_incarnations_.insert(peer_.incarnation);
+        if (peer_.incarnation != 0) bury_incarnation(peer_.incarnation);
         peer_.membership = Membership::Fenced;
         peer_.have_state = false;
         peer_.state.holding = false;
