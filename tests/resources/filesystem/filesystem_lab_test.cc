@@ -72,15 +72,22 @@ struct LoopXfs {
         std::string tmpl = std::string(kDirPrefix) + std::to_string(::getpid()) + "-XXXXXX";
         REQUIRE(::mkdtemp(tmpl.data()));
         dir = tmpl;
-        image = dir + "/disk.img";
-        mnt = dir + "/mnt/repo";  // parents created by start()
-        run_ok({"truncate", "-s", "320M", image});
-        device = run_ok({"losetup", "--find", "--show", image});
-        REQUIRE(device.rfind("/dev/loop", 0) == 0);
-        run_ok({"mkfs.xfs", "-q", "-f", device});
+        try {  // no destructor runs for a constructor that throws (a failed REQUIRE does)
+            image = dir + "/disk.img";
+            mnt = dir + "/mnt/repo";  // parents created by start()
+            run_ok({"truncate", "-s", "320M", image});
+            device = run_ok({"losetup", "--find", "--show", image});
+            REQUIRE(device.rfind("/dev/loop", 0) == 0);
+            run_ok({"mkfs.xfs", "-q", "-f", device});
+        } catch (...) {
+            cleanup();
+            throw;
+        }
     }
 
-    ~LoopXfs() {
+    ~LoopXfs() { cleanup(); }
+
+    void cleanup() {
         // Thaw (a frozen fs cannot be unmounted), unmount everything under our folder (deepest
         // first), detach our loop device only, remove the folder.
         ProcessSpec thaw;
