@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The typed configuration of veeam-had: /etc/veeam-ha.yaml (DESIGN.md §9) after loading and
-// validation. Every field has the default the design documents; key names are the user's
-// interface and must not change.
+// The typed configuration of veeam-had: /etc/veeam-ha.yaml (README "Configuration reference")
+// after loading and validation. Every field has the default the README documents; key names are
+// the user's interface and must not change. Every struct compares by value (operator==), so a
+// new field is compared wherever configurations are (a reload, the engine's reconfigure).
 #pragma once
 
 #include <chrono>
@@ -22,11 +23,15 @@ struct Location {
     std::string file;
     int line = 0;    // 1-based; 0 = unknown
     int column = 0;  // 1-based
+    // Where a value came from is not part of the value: two configurations that differ only in
+    // line numbers (a comment added above a key) are equal.
+    bool operator==(const Location&) const { return true; }
 };
 
 struct Endpoint {
     std::string host;  // literal IPv4/IPv6 address
     uint16_t port = 0;
+    bool operator==(const Endpoint&) const = default;
 };
 
 // An address with a prefix length, parsed from "192.168.22.208/24" or "fd00::8/64".
@@ -35,6 +40,7 @@ struct Cidr {
     std::string address;        // canonical text form, without the prefix
     int prefix = 0;
     std::string text() const;   // "address/prefix"
+    bool operator==(const Cidr&) const = default;
 };
 
 struct ClusterSection {
@@ -43,6 +49,7 @@ struct ClusterSection {
     std::string state_dir = "/var/lib/veeam-ha";
     std::string admin_socket = "/run/veeam-ha/admin.sock";
     std::optional<Endpoint> http_listen;  // unset = no HTTP server
+    bool operator==(const ClusterSection&) const = default;
 };
 
 struct Node {
@@ -51,12 +58,14 @@ struct Node {
     std::string vm_uuid;                 // lower-case canonical form; empty if not given
     int priority = 100;
     Location where;
+    bool operator==(const Node&) const = default;
 };
 
 struct HeartbeatSection {
     uint16_t port = 5409;
     Duration interval = 200ms;
     Duration timeout = 1000ms;
+    bool operator==(const HeartbeatSection&) const = default;
 };
 
 enum class FenceAction { Off, Reboot };
@@ -72,6 +81,7 @@ struct VSphere {
     bool insecure = false;
     UuidKind uuid_kind = UuidKind::Bios;
     Duration call_timeout = 10000ms;
+    bool operator==(const VSphere&) const = default;
 };
 
 struct FenceLevel {
@@ -81,6 +91,7 @@ struct FenceLevel {
     std::vector<std::pair<std::string, std::string>> args;
     std::vector<std::string> nodes;  // nodes this level can fence; empty = both
     Location where;
+    bool operator==(const FenceLevel&) const = default;
 };
 
 struct FencingSection {
@@ -89,6 +100,7 @@ struct FencingSection {
     Duration delay = 5000ms;
     std::optional<VSphere> vsphere;
     std::vector<FenceLevel> levels;
+    bool operator==(const FencingSection&) const = default;
 };
 
 struct PolicySection {
@@ -98,6 +110,7 @@ struct PolicySection {
     bool startup_fencing = true;
     std::vector<std::string> ping_targets;  // literal addresses
     Duration ping_timeout = 500ms;
+    bool operator==(const PolicySection&) const = default;
 };
 
 enum class ResourceKind { Lvm, Filesystem, Ip, Service, Exec };
@@ -108,6 +121,7 @@ struct LvmSpec {
     std::string vg;
     Mode mode = Mode::SystemId;
     bool partial_allow = false;  // `partial: allow`; default refuses a VG with a missing PV
+    bool operator==(const LvmSpec&) const = default;
 };
 
 struct FilesystemSpec {
@@ -118,6 +132,7 @@ struct FilesystemSpec {
     std::string options;
     bool deep_check = false;
     OnBusy on_busy = OnBusy::Kill;  // `force_unmount: kill | lazy | force` [kill]
+    bool operator==(const FilesystemSpec&) const = default;
 };
 
 struct IpSpec {
@@ -127,16 +142,19 @@ struct IpSpec {
     int garp_count = 5;
     Duration garp_interval = 200ms;
     Duration garp_repeat_after = 5000ms;  // the burst is sent once more after this; 0 = never
+    bool operator==(const IpSpec&) const = default;
 };
 
 struct ServiceSpec {
     std::string unit;
+    bool operator==(const ServiceSpec&) const = default;
 };
 
 struct ExecSpec {
     std::vector<std::string> start;    // argv; argv[0] absolute
     std::vector<std::string> stop;
     std::vector<std::string> monitor;  // exit 0 = running, 7 = stopped, other = failed
+    bool operator==(const ExecSpec&) const = default;
 };
 
 struct Resource {
@@ -148,10 +166,12 @@ struct Resource {
     Duration monitor_interval = 10000ms;
     Duration monitor_timeout = 20000ms;
     Location where;
+    bool operator==(const Resource&) const = default;
 };
 
 struct Alert {
     std::string exec;  // absolute path; receives the event as arguments and environment
+    bool operator==(const Alert&) const = default;
 };
 
 struct Config {
@@ -172,6 +192,46 @@ struct Config {
     // priorities the first node in the file. -1 without nodes.
     int preferred_node() const;
 };
+
+// What a reload (SIGHUP) may change while the daemon runs, said once for the daemon's reload and
+// the engine's reconfigure: the policy, the fencing chain and its timings, the nodes' VM UUIDs,
+// alerts, and each resource's timeouts and monitor interval (when the group is otherwise the
+// same). Copies those from `next` into `running` and returns the names of the settings that
+// differ but need a restart; those are left as they were.
+inline std::vector<std::string> apply_live_settings(Config& running, const Config& next) {
+    std::vector<std::string> restart;
+    const ClusterSection &a = running.cluster, &b = next.cluster;
+    if (a.name != b.name) restart.push_back("cluster.name");
+    if (a.key_file != b.key_file) restart.push_back("cluster.key_file");
+    if (a.state_dir != b.state_dir) restart.push_back("cluster.state_dir");
+    if (a.admin_socket != b.admin_socket) restart.push_back("cluster.admin_socket");
+    if (a.http_listen != b.http_listen) restart.push_back("cluster.http_listen");
+    for (size_t i = 0; i < running.nodes.size() && i < next.nodes.size(); ++i) {
+        Node n = next.nodes[i];
+        n.vm_uuid = running.nodes[i].vm_uuid;
+        if (!(n == running.nodes[i])) restart.push_back("nodes[" + std::to_string(i) + "]");
+        running.nodes[i].vm_uuid = next.nodes[i].vm_uuid;
+    }
+    if (!(running.heartbeat == next.heartbeat)) restart.push_back("heartbeat");
+    // Same group: same names, kinds and options in the same order; timings may differ.
+    bool same_group = running.resources.size() == next.resources.size();
+    for (size_t i = 0; same_group && i < running.resources.size(); ++i) {
+        Resource r = next.resources[i];
+        r.start_timeout = running.resources[i].start_timeout;
+        r.stop_timeout = running.resources[i].stop_timeout;
+        r.monitor_interval = running.resources[i].monitor_interval;
+        r.monitor_timeout = running.resources[i].monitor_timeout;
+        same_group = r == running.resources[i];
+    }
+    if (!same_group) restart.push_back("resources (names, kinds or options)");
+    if (running.sync != next.sync) restart.push_back("sync");
+
+    running.policy = next.policy;
+    running.fencing = next.fencing;
+    running.alerts = next.alerts;
+    if (same_group) running.resources = next.resources;
+    return restart;
+}
 
 struct ConfigError {
     Location where;

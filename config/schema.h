@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The key names of /etc/veeam-ha.yaml (DESIGN.md §9), one table, so the mapping readers, the
+// The key names of /etc/veeam-ha.yaml (docs/design.md §9), one table, so the mapping readers, the
 // "did you mean" hints and the documentation tests all agree.
 #pragma once
 

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// veeam-had: the cluster daemon. This file parses the command line, loads and validates the
-// configuration, finds which node this is, and then hands over to the runtime (run_daemon).
+// veeam-had: the cluster daemon. main() is the boot script: read the command line, load and
+// validate the configuration, find which node this is, run the runtime, return its exit code.
+#include <getopt.h>
+
 #include <csignal>
 #include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
-#include <vector>
 
 #include "config/config.h"
-#include "daemon/hactl/cli.h"
+#include "daemon/cli/cli.h"
 #include "daemon/runtime/runtime.h"
 #include "net/key_file.h"
 #include "proto/version.h"
@@ -50,13 +51,89 @@ void print_help(std::ostream& out) {
            "  64  bad command line\n";
 }
 
-// Runs the daemon. Exit codes: 1 for what a restart cannot fix (bad key file, a state file of
-// another node), so systemd does not loop (RestartPreventExitStatus); 3 for other failures.
-int run_daemon(const config::Config& config, int local_node, const std::string& path,
-               const std::string& node_override) {
+struct CommandLine {
+    std::string config_path = cli::kDefaultConfig;
+    std::string node_override;  // --node; empty: the host name decides
+    bool check = false;         // --check-config [FILE]
+    std::string check_path;     // FILE, or config_path
+    bool file_checks = true;    // --no-file-checks turns them off
+    bool quiet = false;
+};
+
+// getopt_long over argv. Returns an exit code when the program ends here (--help, --version, a
+// bad command line), nothing when it goes on.
+std::optional<int> parse_command_line(int argc, char** argv, CommandLine& cmd) {
+    enum { kCheckConfig = 256, kNoFileChecks, kQuiet, kVersion };
+    static const option options[] = {
+        {"config", required_argument, nullptr, 'c'},
+        {"node", required_argument, nullptr, 'n'},
+        {"check-config", optional_argument, nullptr, kCheckConfig},
+        {"no-file-checks", no_argument, nullptr, kNoFileChecks},
+        {"quiet", no_argument, nullptr, kQuiet},
+        {"help", no_argument, nullptr, 'h'},
+        {"version", no_argument, nullptr, kVersion},
+        {nullptr, 0, nullptr, 0},
+    };
+    opterr = 0;  // our own messages below
+    std::optional<std::string> check_file;
+    for (int opt; (opt = getopt_long(argc, argv, ":c:n:h", options, nullptr)) != -1;) {
+        switch (opt) {
+            case 'c': cmd.config_path = optarg; break;
+            case 'n': cmd.node_override = optarg; break;
+            case kCheckConfig:
+                cmd.check = true;
+                if (optarg) check_file = optarg;
+                break;
+            case kNoFileChecks: cmd.file_checks = false; break;
+            case kQuiet: cmd.quiet = true; break;
+            case 'h': print_help(std::cout); return cli::kExitOk;
+            case kVersion:
+                std::cout << "veeam-had " << VEEAMHA_VERSION << " (protocol " << wire::kProtocolMajor
+                          << "." << wire::kProtocolMinor << ")\n";
+                return cli::kExitOk;
+            case ':':
+                std::cerr << "veeam-had: " << argv[optind - 1] << " needs a value\n";
+                return cli::kExitUsage;
+            default:
+                std::cerr << "veeam-had: unexpected argument " << argv[optind - 1] << " (see veeam-had --help)\n";
+                return cli::kExitUsage;
+        }
+    }
+    // The one operand there may be: FILE of `--check-config FILE`.
+    if (optind < argc && cmd.check && !check_file) check_file = argv[optind++];
+    if (optind < argc) {
+        std::cerr << "veeam-had: unexpected argument " << argv[optind] << " (see veeam-had --help)\n";
+        return cli::kExitUsage;
+    }
+    if ((!cmd.file_checks || cmd.quiet) && !cmd.check) {
+        std::cerr << "veeam-had: " << (!cmd.file_checks ? "--no-file-checks" : "--quiet")
+                  << " only goes with --check-config\n";
+        return cli::kExitUsage;
+    }
+    cmd.check_path = check_file.value_or(cmd.config_path);
+    return std::nullopt;
+}
+
+// --check-config: exit 0 and the summary, or 1 and every error.
+int check_config(const CommandLine& cmd) {
+    if (!cmd.quiet)
+        return cli::check_config(cmd.check_path, cmd.node_override, cmd.file_checks, std::cout, std::cerr);
+    // --quiet (ExecReload= before SIGHUP): nothing when the file is valid (the daemon logs its
+    // warnings itself when it reloads), every error and warning when it is not, so a refused
+    // reload says why in the unit's journal.
+    std::ostringstream summary, problems;
+    int rc = cli::check_config(cmd.check_path, cmd.node_override, cmd.file_checks, summary, problems);
+    if (rc != cli::kExitOk) std::cerr << problems.str() << std::flush;
+    return rc;
+}
+
+// The daemon until it exits. A startup problem a restart cannot fix (bad key file, a state file
+// of another node) is kExitFailure, so that systemd does not loop (RestartPreventExitStatus);
+// anything else is kExitRestart.
+int run_daemon(const config::Config& config, int local_node, const CommandLine& cmd) {
     std::signal(SIGPIPE, SIG_IGN);  // a peer or vCenter closing a socket is an error code, not death
     try {
-        runtime::Runtime rt(config, local_node, runtime::RuntimeOptions{path, node_override});
+        runtime::Runtime rt(config, local_node, runtime::RuntimeOptions{cmd.config_path, cmd.node_override});
         return rt.run();
     } catch (const net::KeyFileError& e) {
         std::cerr << "veeam-had: " << e.what() << "\n";
@@ -66,81 +143,23 @@ int run_daemon(const config::Config& config, int local_node, const std::string& 
         return cli::kExitFailure;
     } catch (const std::exception& e) {
         std::cerr << "veeam-had: " << e.what() << "\n";
-        return 3;
+        return cli::kExitRestart;
     }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::vector<std::string> args(argv + 1, argv + argc);
-    if (cli::take_flag(args, "--help") || cli::take_flag(args, "-h")) {
-        print_help(std::cout);
-        return cli::kExitOk;
-    }
-    if (cli::take_flag(args, "--version")) {
-        std::cout << "veeam-had " << VEEAMHA_VERSION << " (protocol " << wire::kProtocolMajor
-                  << "." << wire::kProtocolMinor << ")\n";
-        return cli::kExitOk;
-    }
-    std::optional<std::string> config_path, node;
-    std::string error;
-    if (!cli::take_option(args, "--config", "-c", config_path, error) ||
-        !cli::take_option(args, "--node", "-n", node, error)) {
-        std::cerr << "veeam-had: " << error << "\n";
-        return cli::kExitUsage;
-    }
-    const std::string path = config_path.value_or(cli::kDefaultConfig);
-    const std::string node_override = node.value_or("");
+    CommandLine cmd;
+    if (auto done = parse_command_line(argc, argv, cmd)) return *done;
+    if (cmd.check) return check_config(cmd);
 
-    // --check-config [FILE]: FILE, when given, wins over --config.
-    bool check = false;
-    std::string check_path = path;
-    for (size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "--check-config") {
-            check = true;
-            if (i + 1 < args.size() && args[i + 1].rfind("-", 0) != 0) {
-                check_path = args[i + 1];
-                args.erase(args.begin() + static_cast<long>(i) + 1);
-            }
-            args.erase(args.begin() + static_cast<long>(i));
-            break;
-        }
-        if (args[i].rfind("--check-config=", 0) == 0) {
-            check = true;
-            check_path = args[i].substr(std::string("--check-config=").size());
-            args.erase(args.begin() + static_cast<long>(i));
-            break;
-        }
-    }
-    const bool no_file_checks = cli::take_flag(args, "--no-file-checks");
-    const bool quiet = cli::take_flag(args, "--quiet");
-    if (!args.empty()) {
-        std::cerr << "veeam-had: unexpected argument " << args[0] << " (see veeam-had --help)\n";
-        return cli::kExitUsage;
-    }
-    if ((no_file_checks || quiet) && !check) {
-        std::cerr << "veeam-had: " << (no_file_checks ? "--no-file-checks" : "--quiet")
-                  << " only goes with --check-config\n";
-        return cli::kExitUsage;
-    }
-    if (check) {
-        if (!quiet) return cli::check_config(check_path, node_override, !no_file_checks, std::cout, std::cerr);
-        // --quiet (ExecReload= before SIGHUP): nothing when the file is valid (the daemon logs
-        // its warnings itself when it reloads), every error and warning when it is not, so a
-        // refused reload says why in the unit's journal.
-        std::ostringstream summary, problems;
-        int rc = cli::check_config(check_path, node_override, !no_file_checks, summary, problems);
-        if (rc != cli::kExitOk) std::cerr << problems.str() << std::flush;
-        return rc;
-    }
-
-    auto config = cli::load_config(path, true, std::cerr);
+    auto config = cli::load_config(cmd.config_path, true, std::cerr);
     if (!config) return cli::kExitFailure;
-    auto local = config::resolve_local_node(*config, node_override);
-    if (!std::holds_alternative<int>(local)) {
-        std::cerr << "veeam-had: " << std::get<std::string>(local) << "\n";
+    auto local = config::resolve_local_node(*config, cmd.node_override);
+    if (const auto* why = std::get_if<std::string>(&local)) {
+        std::cerr << "veeam-had: " << *why << "\n";
         return cli::kExitFailure;
     }
-    return run_daemon(*config, std::get<int>(local), path, node_override);
+    return run_daemon(*config, std::get<int>(local), cmd);
 }

@@ -22,7 +22,7 @@ std::unique_ptr<FenceLevels> make_fence_levels(const config::Config& config) {
                     std::move(fenceable));
     }
     for (const auto& level : config.fencing.levels)
-        levels->add(std::make_unique<FenceAgentFencer>(level), level.nodes);
+        levels->add(std::make_unique<agent::FenceAgentFencer>(level), level.nodes);
     return levels;
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "fencing/fencer.h"
 
+#include "base/log.h"
+
 namespace veeamha::fencing {
 
 const char* to_string(PowerState state) {
@@ -11,6 +13,16 @@ const char* to_string(PowerState state) {
         case PowerState::Unknown: break;
     }
     return "unknown";
+}
+
+FenceResult Fencer::reboot(const std::string& node, base::Deadline deadline) {
+    FenceResult r = off(node, deadline);
+    if (!r.confirmed) return r;
+    FenceResult up = on(node, deadline);
+    if (up.state != PowerState::Unknown) r.state = up.state;
+    r.detail += up.confirmed ? "; then powered on again" : "; powering on again failed: " + up.detail;
+    if (!up.confirmed) base::log::warning("fencing: " + node + " is off but did not power on again: " + up.detail);
+    return r;
 }
 
 }  // namespace veeamha::fencing

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The one fencing interface (DESIGN.md §6). Implementations: the vSphere SOAP client and the
+// The one fencing interface (docs/design.md §6). Implementations: the vSphere SOAP client and the
 // fence-agent runner; FenceLevels tries several in order. Calls block (the daemon runs them on a
 // worker thread) and never outlive their deadline.
 //
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/common/deadline.h"
+#include "base/deadline.h"
 
 namespace veeamha::fencing {
 
@@ -41,12 +41,13 @@ class Fencer {
 public:
     virtual ~Fencer() = default;
     // The target is the configured node name; the fencer maps it to its plug (VM UUID, ...).
-    virtual FenceResult off(const std::string& node, Deadline deadline) = 0;
-    virtual FenceResult on(const std::string& node, Deadline deadline) = 0;
-    // Off confirmed, then on.
-    virtual FenceResult reboot(const std::string& node, Deadline deadline) = 0;
-    virtual FenceResult status(const std::string& node, Deadline deadline) = 0;
-    virtual ListResult list(Deadline deadline) = 0;
+    virtual FenceResult off(const std::string& node, base::Deadline deadline) = 0;
+    virtual FenceResult on(const std::string& node, base::Deadline deadline) = 0;
+    // Off, confirmed, then on. The result is the off's: a reboot confirms a fence as soon as
+    // the power-off was read back; a failed power-on is logged and said in the detail.
+    virtual FenceResult reboot(const std::string& node, base::Deadline deadline);
+    virtual FenceResult status(const std::string& node, base::Deadline deadline) = 0;
+    virtual ListResult list(base::Deadline deadline) = 0;
     virtual std::string describe() const = 0;
 };
 

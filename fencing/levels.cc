@@ -3,15 +3,15 @@
 
 #include <algorithm>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 
 namespace veeamha::fencing {
 
 namespace {
 // An equal share of what is left for this level and the `left - 1` after it.
-Deadline share(Deadline deadline, size_t left) {
+base::Deadline share(base::Deadline deadline, size_t left) {
     if (left <= 1) return deadline;
-    auto now = Clock::now();
+    auto now = base::Clock::now();
     if (deadline <= now) return deadline;
     return now + (deadline - now) / static_cast<long>(left);
 }
@@ -40,7 +40,7 @@ std::string FenceLevels::describe() const {
     return out.empty() ? "no fencing levels" : out;
 }
 
-FenceResult FenceLevels::attempt(Op op, const std::string& node, Deadline deadline) {
+FenceResult FenceLevels::attempt(Op op, const std::string& node, base::Deadline deadline) {
     auto levels = levels_for(node);
     FenceResult failed;
     failed.fencer = "fencing levels";
@@ -52,12 +52,12 @@ FenceResult FenceLevels::attempt(Op op, const std::string& node, Deadline deadli
     std::string reasons;
     for (size_t i = 0; i < levels.size(); ++i) {
         Fencer* f = levels[i];
-        if (expired(deadline)) {
+        if (base::expired(deadline)) {
             reasons += "; [" + std::to_string(i + 1) + "] " + f->describe() + ": not tried, no time left";
             continue;
         }
         size_t left = levels.size() - i;
-        Deadline mine = share(deadline, left);
+        base::Deadline mine = share(deadline, left);
         FenceResult r;
         switch (op) {
             case Op::Off: r = f->off(node, mine); break;
@@ -67,12 +67,12 @@ FenceResult FenceLevels::attempt(Op op, const std::string& node, Deadline deadli
         }
         if (r.confirmed) {
             if (op != Op::Status)
-                log::notice("fencing: " + std::string(op_name(static_cast<int>(op))) + " " + node +
+                base::log::notice("fencing: " + std::string(op_name(static_cast<int>(op))) + " " + node +
                             " confirmed by " + r.fencer + ": " + r.detail);
             return r;
         }
         if (op != Op::Status)
-            log::warning("fencing: level " + std::to_string(i + 1) + " (" + f->describe() + ") did not confirm " +
+            base::log::warning("fencing: level " + std::to_string(i + 1) + " (" + f->describe() + ") did not confirm " +
                          op_name(static_cast<int>(op)) + " of " + node + ": " + r.detail);
         reasons += "; [" + std::to_string(i + 1) + "] " + f->describe() + ": " + r.detail;
         if (r.state != PowerState::Unknown) failed.state = r.state;
@@ -84,16 +84,16 @@ FenceResult FenceLevels::attempt(Op op, const std::string& node, Deadline deadli
     return failed;
 }
 
-FenceResult FenceLevels::off(const std::string& node, Deadline deadline) { return attempt(Op::Off, node, deadline); }
-FenceResult FenceLevels::on(const std::string& node, Deadline deadline) { return attempt(Op::On, node, deadline); }
-FenceResult FenceLevels::reboot(const std::string& node, Deadline deadline) {
+FenceResult FenceLevels::off(const std::string& node, base::Deadline deadline) { return attempt(Op::Off, node, deadline); }
+FenceResult FenceLevels::on(const std::string& node, base::Deadline deadline) { return attempt(Op::On, node, deadline); }
+FenceResult FenceLevels::reboot(const std::string& node, base::Deadline deadline) {
     return attempt(Op::Reboot, node, deadline);
 }
-FenceResult FenceLevels::status(const std::string& node, Deadline deadline) {
+FenceResult FenceLevels::status(const std::string& node, base::Deadline deadline) {
     return attempt(Op::Status, node, deadline);
 }
 
-ListResult FenceLevels::list(Deadline deadline) {
+ListResult FenceLevels::list(base::Deadline deadline) {
     ListResult failed;
     if (levels_.empty()) {
         failed.error = "no fencing configured (fencing.vsphere or fencing.levels)";
@@ -101,7 +101,7 @@ ListResult FenceLevels::list(Deadline deadline) {
     }
     for (size_t i = 0; i < levels_.size(); ++i) {
         size_t left = levels_.size() - i;
-        Deadline mine = share(deadline, left);
+        base::Deadline mine = share(deadline, left);
         ListResult r = levels_[i].fencer->list(mine);
         if (r.ok) return r;
         failed.error += (failed.error.empty() ? "" : "; ") + levels_[i].fencer->describe() + ": " + r.error;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Fencing levels (DESIGN.md §6): fencers tried in order (vSphere first, then e.g. IPMI) until
+// Fencing levels (docs/design.md §6): fencers tried in order (vSphere first, then e.g. IPMI) until
 // one confirms. All failing is a failed fence, reported with every level's reason; the engine
 // then refuses to take over and retries with backoff.
 #pragma once
@@ -20,13 +20,13 @@ public:
     // The first level that confirms wins. Each level but the last gets an equal share of the
     // time left (so a hung vCenter cannot use up the IPMI level's chance); the last gets all
     // that remains.
-    FenceResult off(const std::string& node, Deadline deadline) override;
-    FenceResult on(const std::string& node, Deadline deadline) override;
-    FenceResult reboot(const std::string& node, Deadline deadline) override;
+    FenceResult off(const std::string& node, base::Deadline deadline) override;
+    FenceResult on(const std::string& node, base::Deadline deadline) override;
+    FenceResult reboot(const std::string& node, base::Deadline deadline) override;
     // The first level that reads a state.
-    FenceResult status(const std::string& node, Deadline deadline) override;
+    FenceResult status(const std::string& node, base::Deadline deadline) override;
     // The first level whose list works (vSphere when configured).
-    ListResult list(Deadline deadline) override;
+    ListResult list(base::Deadline deadline) override;
     std::string describe() const override;
 
     size_t size() const { return levels_.size(); }
@@ -35,7 +35,7 @@ public:
 
 private:
     enum class Op { Off, On, Reboot, Status };
-    FenceResult attempt(Op op, const std::string& node, Deadline deadline);
+    FenceResult attempt(Op op, const std::string& node, base::Deadline deadline);
 
     struct Level {
         std::unique_ptr<Fencer> fencer;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The sealed envelope every heartbeat datagram and peer-channel frame travels in (DESIGN.md §4).
+// The sealed envelope every heartbeat datagram and peer-channel frame travels in (docs/design.md §4).
 //
 //   offset size field                      (integers big-endian)
 //    0     2   magic "VH"

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 #include "proto/version.h"
 
 namespace veeamha::net {
@@ -238,7 +238,7 @@ void HeartbeatService::handle_datagram(Link& link, const uint8_t* data, size_t s
         link.monitor.on_dropped();
         if (*r == DropReason::IncompatibleVersion && in_.heartbeat.version_major() != reported_major_) {
             reported_major_ = in_.heartbeat.version_major();
-            log::warning("peer " + codec_.topology().peer_name + " speaks protocol " +
+            base::log::warning("peer " + codec_.topology().peer_name + " speaks protocol " +
                          std::to_string(in_.heartbeat.version_major()) + "." +
                          std::to_string(in_.heartbeat.version_minor()) + ", this node " +
                          std::to_string(wire::kProtocolMajor) + "." +

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// UDP heartbeats on every link (DESIGN.md §4): one socket per link bound to this node's address
+// UDP heartbeats on every link (docs/design.md §4): one socket per link bound to this node's address
 // on that link and heartbeat.port; every heartbeat.interval (and at once on send_now()) a sealed
 // Heartbeat carrying the engine's NodeState goes to the peer's address on that link. Datagrams
 // are accepted only from the peer's configured address and port on the link they arrive on.
 //
 // It measures links and delivers fresh, authentic heartbeats; it decides nothing about the
 // cluster: "peer lost" (silent on all links for heartbeat.timeout) is the engine's call, made
-// from the heartbeats and link changes reported here.
+// from the heartbeats delivered here. Link changes go to the daemon's log, metrics and the peer
+// channel's choice of link, not to the engine.
 //
 // Threading: everything runs on the io_context's thread; call the public functions from it.
 #pragma once

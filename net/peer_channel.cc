@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 #include "net/net_error.h"
 #include "proto/version.h"
 
@@ -222,7 +222,7 @@ void PeerChannel::ensure_session(uint64_t peer_incarnation) {
         size_t lost = pending_.size() + unacked_.size();
         stats_.lost_to_restart += lost;
         if (lost)
-            log::warning(peer_text() + " restarted: " + std::to_string(lost) +
+            base::log::warning(peer_text() + " restarted: " + std::to_string(lost) +
                          " queued channel message(s) for its previous process dropped");
     }
     pending_.clear();
@@ -243,7 +243,7 @@ void PeerChannel::on_frame(const ConnectionPtr& c, std::span<const uint8_t> fram
         // A data frame resent after a reconnect that had arrived after all: harmless.
         if (*r == DropReason::Duplicate) return;
         if (*r == DropReason::IncompatibleVersion && in_.message.has_hello()) {
-            log::warning(peer_text() + " speaks protocol " +
+            base::log::warning(peer_text() + " speaks protocol " +
                          std::to_string(in_.message.hello().version_major()) + "." +
                          std::to_string(in_.message.hello().version_minor()) + ", this node " +
                          std::to_string(wire::kProtocolMajor) + "." +
@@ -290,7 +290,7 @@ void PeerChannel::maybe_establish(const ConnectionPtr& c) {
         ++stats_.tiebreaks;
         if (prefer(c, active_)) {
             auto old = active_;
-            log::info("peer channel: both nodes dialled; keeping connection " + c->local_text() +
+            base::log::info("peer channel: both nodes dialled; keeping connection " + c->local_text() +
                       " <-> " + c->remote_text() + ", closing " + old->local_text());
             make_active(c);
             old->close("tie-break: replaced by the preferred connection");
@@ -328,7 +328,7 @@ void PeerChannel::make_active(const ConnectionPtr& c) {
     }
     if (!was_connected) {
         ++stats_.connects;
-        log::info("peer channel: connected to " + codec_.topology().peer_name + " over link " +
+        base::log::info("peer channel: connected to " + codec_.topology().peer_name + " over link " +
                   std::to_string(c->link()) + " (" + c->local_text() + " -> " + c->remote_text() +
                   (c->outgoing() ? ", dialled by us)" : ", dialled by the peer)"));
         std::weak_ptr<bool> alive = alive_;
@@ -432,13 +432,13 @@ void PeerChannel::on_closed(const ConnectionPtr& c, const std::string& why) {
         dialing_.reset();
         ++stats_.dial_failures;
         if (round_.empty()) ++failures_in_a_row_;
-        log::debug("peer channel: link " + std::to_string(c->link()) + " to " + c->remote_text() +
+        base::log::debug("peer channel: link " + std::to_string(c->link()) + " to " + c->remote_text() +
                    ": " + why);
     }
     if (was_active) {
         active_.reset();
         failures_in_a_row_ = 1;  // reconnect after the first backoff step if a round fails
-        log::notice("peer channel: disconnected from " + codec_.topology().peer_name + " (link " +
+        base::log::notice("peer channel: disconnected from " + codec_.topology().peer_name + " (link " +
                     std::to_string(c->link()) + "): " + why);
         // Another connection already set up (tie-break loser still open) takes over.
         for (auto& other : conns_) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The peer channel (DESIGN.md §4): TCP on heartbeat.port, sealed length-carrying frames with
+// The peer channel (docs/design.md §4): TCP on heartbeat.port, sealed length-carrying frames with
 // PeerMessages, for what needs an answer (release/takeover handshake, admin forwarding, file
 // sync, peer status).
 //

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Admin commands (DESIGN.md rule 7). The engine answers for what this node can decide; a command
+// Admin commands (docs/design.md §3 rule 7). The engine answers for what this node can decide; a command
 // about the peer, or a move while the peer runs the group, is answered NotHere and the daemon
 // forwards it to the peer over the channel.
 #include "daemon/engine/engine.h"

@@ -15,20 +15,7 @@ Engine::Engine(const config::Config& config, int local_index, EngineOptions opti
     persisted_.failures.resize(config_.resources.size());
 }
 
-void Engine::reconfigure(const config::Config& config) {
-    config_.policy = config.policy;
-    config_.fencing.action = config.fencing.action;
-    config_.fencing.timeout = config.fencing.timeout;
-    config_.fencing.delay = config.fencing.delay;
-    for (size_t i = 0; i < config_.resources.size() && i < config.resources.size(); ++i) {
-        auto& r = config_.resources[i];
-        const auto& n = config.resources[i];
-        r.start_timeout = n.start_timeout;
-        r.stop_timeout = n.stop_timeout;
-        r.monitor_interval = n.monitor_interval;
-        r.monitor_timeout = n.monitor_timeout;
-    }
-}
+void Engine::reconfigure(const config::Config& config) { config::apply_live_settings(config_, config); }
 
 Outputs Engine::step(Time now, const Input& input) {
     Outputs outputs;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The brain of veeam-had: a pure, deterministic state machine (DESIGN.md §3). It decides which
+// The brain of veeam-had: a pure, deterministic state machine (docs/design.md §3). It decides which
 // node runs the resource group; the daemon and the simulator feed it inputs and carry out its
 // outputs. No I/O, no clock, no threads: the same inputs always give the same outputs.
 //
@@ -60,9 +60,8 @@ public:
     // The only way in. `now` must not go backwards.
     Outputs step(Time now, const Input& input);
 
-    // SIGHUP: take the settings that are safe to change while running (policy, fencing timings
-    // and action, resource timeouts and monitor intervals) from `config`, which must describe
-    // the same nodes and resources. Everything else keeps its old value.
+    // SIGHUP: take the settings that may change while running (config::apply_live_settings)
+    // from `config`; everything else keeps its old value.
     void reconfigure(const config::Config& config);
 
     // When the engine next needs a Tick if nothing else happens (mono ms), or -1.

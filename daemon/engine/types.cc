@@ -41,16 +41,6 @@ const char* to_string(Op op) {
     return "?";
 }
 
-const char* to_string(Outcome o) {
-    switch (o) {
-        case Outcome::Ok: return "ok";
-        case Outcome::NotRunning: return "not running";
-        case Outcome::Failed: return "failed";
-        case Outcome::TimedOut: return "timed out";
-    }
-    return "?";
-}
-
 const char* to_string(AdminVerb v) {
     switch (v) {
         case AdminVerb::Move: return "move";

@@ -11,7 +11,14 @@
 #include <variant>
 #include <vector>
 
+#include "base/level.h"
+#include "base/outcome.h"
+
 namespace veeamha::engine {
+
+// The resources' Outcome and the events' Level are the ones the rest of veeam-had uses.
+using base::Level;
+using base::Outcome;
 
 using Millis = int64_t;  // milliseconds on the monotonic clock the daemon feeds in
 
@@ -75,9 +82,7 @@ struct PersistedState {
 inline constexpr size_t kHistoryLimit = 200;
 
 enum class Op { Start, Stop, Monitor };
-enum class Outcome { Ok, NotRunning, Failed, TimedOut };
 const char* to_string(Op op);
-const char* to_string(Outcome o);
 
 // ---- inputs ----
 
@@ -163,7 +168,6 @@ struct Reply {
     ReplyCode code = ReplyCode::Ok;
     std::string text;
 };
-enum class Level { Error, Warning, Notice, Info };
 struct Event {
     Level level = Level::Info;
     std::string kind;  // short machine word: peer-lost, fence-request, takeover, ...

@@ -5,9 +5,9 @@
 #include <iostream>
 #include <sstream>
 
-#include "daemon/hactl/cli.h"
+#include "daemon/cli/cli.h"
 #include "daemon/hactl/verbs.h"
-#include "daemon/hactl_fence.h"
+#include "daemon/hactl/fence_verbs.h"
 #include "daemon/runtime/admin_client.h"
 #include "daemon/runtime/status_json.h"
 
@@ -153,7 +153,7 @@ int hactl_fence(const Invocation& inv) {
     if (!config) return cli::kExitFailure;
     auto local = config::resolve_local_node(*config, inv.node_override);
     int index = std::holds_alternative<int>(local) ? std::get<int>(local) : -1;
-    return veeamha::hactl_fence(*config, index, inv.args);
+    return fence_command(*config, index, inv.args);
 }
 
 }  // namespace veeamha::hactl

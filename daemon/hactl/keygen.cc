@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// `veeam-hactl keygen [--force]`: a new cluster key (DESIGN.md §4) at cluster.key_file.
+// `veeam-hactl keygen [--force]`: a new cluster key (docs/design.md §4) at cluster.key_file.
 // 32 bytes from OpenSSL's CSPRNG, written atomically (temporary file in the same folder, fsync,
 // rename, fsync of the folder), mode 0600; missing folders are created 0700. An existing key is
 // kept unless --force: replacing it cuts the nodes off from each other until the peer has the
@@ -14,7 +14,7 @@
 #include <cstring>
 #include <iostream>
 
-#include "daemon/hactl/cli.h"
+#include "daemon/cli/cli.h"
 #include "daemon/hactl/verbs.h"
 
 namespace veeamha::hactl {

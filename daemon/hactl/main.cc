@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// veeam-hactl: the administrator's command line (DESIGN.md §8).
+// veeam-hactl: the administrator's command line (docs/design.md §8).
 #include <algorithm>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "daemon/hactl/cli.h"
+#include "daemon/cli/cli.h"
 #include "daemon/hactl/verbs.h"
 
 namespace {

@@ -3,7 +3,7 @@
 
 #include <iostream>
 
-#include "daemon/hactl/cli.h"
+#include "daemon/cli/cli.h"
 
 namespace veeamha::hactl {
 

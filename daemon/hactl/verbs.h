@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// veeam-hactl's verbs (DESIGN.md §8), one table. A verb is a function of the invocation that
+// veeam-hactl's verbs (docs/design.md §8), one table. A verb is a function of the invocation that
 // returns the exit code.
 //
 // Adding a verb: write `int hactl_NAME(const Invocation&)` and put it in the table in verbs.cc.
@@ -34,7 +34,7 @@ const Verb* find_verb(const std::string& name);
 // The verbs built so far.
 int hactl_check(const Invocation& invocation);   // check.cc
 int hactl_keygen(const Invocation& invocation);  // keygen.cc
-// admin_verbs.cc: through the daemon's admin socket, and `fence` (daemon/hactl_fence.cc).
+// admin_verbs.cc: through the daemon's admin socket, and `fence` (fence_verbs.cc).
 int hactl_status(const Invocation& invocation);
 int hactl_move(const Invocation& invocation);
 int hactl_standby(const Invocation& invocation);  // standby and unstandby

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "daemon/common/deadline.h"
+#include "base/deadline.h"
 #include "daemon/runtime/admin_server.h"
 
 namespace veeamha::runtime {
@@ -20,9 +20,9 @@ struct Fd {
     ~Fd() { if (fd >= 0) ::close(fd); }
 };
 
-bool wait_for(int fd, short events, Deadline deadline) {
+bool wait_for(int fd, short events, base::Deadline deadline) {
     for (;;) {
-        auto left = remaining(deadline);
+        auto left = base::remaining(deadline);
         if (left.count() == 0) return false;
         pollfd p{fd, events, 0};
         int r = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -31,7 +31,7 @@ bool wait_for(int fd, short events, Deadline deadline) {
     }
 }
 
-bool io_all(int fd, char* data, size_t size, bool writing, Deadline deadline, std::string& error) {
+bool io_all(int fd, char* data, size_t size, bool writing, base::Deadline deadline, std::string& error) {
     size_t done = 0;
     while (done < size) {
         if (!wait_for(fd, writing ? POLLOUT : POLLIN, deadline)) {
@@ -54,7 +54,7 @@ bool io_all(int fd, char* data, size_t size, bool writing, Deadline deadline, st
 
 bool admin_call(const std::string& path, const wire::AdminRequest& request,
                 wire::AdminResponse& response, std::chrono::milliseconds timeout, std::string& error) {
-    Deadline deadline = Clock::now() + timeout;
+    base::Deadline deadline = base::Clock::now() + timeout;
     Fd s;
     s.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (s.fd < 0) {

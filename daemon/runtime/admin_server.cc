@@ -11,7 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <stdexcept>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 
 namespace veeamha::runtime {
 
@@ -31,7 +31,7 @@ public:
         socklen_t len = sizeof cred;
         if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
             cred.uid != 0) {
-            log::warning("admin socket: refused a connection from uid " + std::to_string(cred.uid) +
+            base::log::warning("admin socket: refused a connection from uid " + std::to_string(cred.uid) +
                          " (root only)");
             wire::AdminResponse r;
             r.set_ok(false);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// `sync:` files (DESIGN.md §9): the active node sends each listed file to the passive one when
+// `sync:` files (docs/design.md §9): the active node sends each listed file to the passive one when
 // it changes (checked every few seconds) and after every reconnect; the passive writes it
 // atomically with the same mode. A node accepts only paths its own configuration lists, only
 // from the node that holds the group, and at most kMaxSyncFile bytes each.

@@ -40,7 +40,7 @@ struct Target {
 
 }  // namespace
 
-PingResult ping_any(const std::vector<std::string>& targets, Deadline deadline) {
+PingResult ping_any(const std::vector<std::string>& targets, base::Deadline deadline) {
     PingResult result;
     if (targets.empty()) {
         result.reachable = true;
@@ -104,11 +104,11 @@ PingResult ping_any(const std::vector<std::string>& targets, Deadline deadline) 
     };
     // One echo now and one every 100 ms: a single lost datagram must not make a healthy node
     // believe it is isolated.
-    auto start = Clock::now();
+    auto start = base::Clock::now();
     auto next_send = start;
     uint16_t seq = 0;
-    while (Clock::now() < deadline) {
-        if (Clock::now() >= next_send) {
+    while (base::Clock::now() < deadline) {
+        if (base::Clock::now() >= next_send) {
             send_all(++seq);
             next_send += std::chrono::milliseconds(100);
         }
@@ -117,8 +117,8 @@ PingResult ping_any(const std::vector<std::string>& targets, Deadline deadline) 
         if (s4.fd >= 0) fds[n++] = {s4.fd, POLLIN, 0};
         if (s6.fd >= 0) fds[n++] = {s6.fd, POLLIN, 0};
         if (n == 0) break;
-        auto wait = std::min(remaining(deadline),
-                             std::chrono::duration_cast<std::chrono::milliseconds>(next_send - Clock::now()));
+        auto wait = std::min(base::remaining(deadline),
+                             std::chrono::duration_cast<std::chrono::milliseconds>(next_send - base::Clock::now()));
         ::poll(fds, n, static_cast<int>(std::max<long long>(1, wait.count())));
         for (int i = 0; i < n; ++i) {
             if (!(fds[i].revents & POLLIN)) continue;
@@ -146,7 +146,7 @@ PingResult ping_any(const std::vector<std::string>& targets, Deadline deadline) 
                 bool ours = false;
                 for (const auto& t : parsed) ours = ours || t.text == who;
                 if (match && ours) {
-                    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+                    auto us = std::chrono::duration_cast<std::chrono::microseconds>(base::Clock::now() - start).count();
                     result.reachable = true;
                     result.detail = std::string(who) + " answered in " + std::to_string(us / 1000) +
                                     "." + std::to_string((us % 1000) / 100) + "ms";

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/common/deadline.h"
+#include "base/deadline.h"
 
 namespace veeamha::runtime {
 
@@ -16,6 +16,6 @@ struct PingResult {
     std::string detail;  // "192.168.22.1 answered in 0.4ms" / "no answer from 192.168.22.1, ..."
 };
 
-PingResult ping_any(const std::vector<std::string>& targets, Deadline deadline);
+PingResult ping_any(const std::vector<std::string>& targets, base::Deadline deadline);
 
 }  // namespace veeamha::runtime

@@ -9,8 +9,9 @@
 #include <csignal>
 #include <stdexcept>
 
-#include "daemon/common/log.h"
-#include "daemon/common/process.h"
+#include "base/log.h"
+#include "base/process.h"
+#include "daemon/cli/cli.h"
 #include "daemon/resources/factory.h"
 #include "daemon/runtime/http_server.h"
 #include "daemon/runtime/ping.h"
@@ -44,26 +45,6 @@ uint64_t config_digest(const config::Config& c) {
     uint64_t h = 1469598103934665603ULL;
     for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ULL;
     return h ? h : 1;
-}
-
-log::Level level_of(engine::Level l) {
-    switch (l) {
-        case engine::Level::Error: return log::Level::Error;
-        case engine::Level::Warning: return log::Level::Warning;
-        case engine::Level::Notice: return log::Level::Notice;
-        case engine::Level::Info: return log::Level::Info;
-    }
-    return log::Level::Info;
-}
-
-engine::Outcome outcome_of(OpStatus s) {
-    switch (s) {
-        case OpStatus::Ok: return engine::Outcome::Ok;
-        case OpStatus::NotRunning: return engine::Outcome::NotRunning;
-        case OpStatus::Failed: return engine::Outcome::Failed;
-        case OpStatus::TimedOut: return engine::Outcome::TimedOut;
-    }
-    return engine::Outcome::Failed;
 }
 
 }  // namespace
@@ -142,7 +123,7 @@ int Runtime::run() {
     check_fencing();
     if (sd_watchdog_enabled(0, &watchdog_usec_) > 0 && watchdog_usec_ > 0) pet_watchdog();
     sd_notify(0, "READY=1");
-    log::notice("veeam-had " + local_name_ + " ready (cluster " + config_.cluster.name + ", " +
+    base::log::notice("veeam-had " + local_name_ + " ready (cluster " + config_.cluster.name + ", " +
                 std::to_string(config_.links()) + " links, port " +
                 std::to_string(config_.heartbeat.port) + ")");
 
@@ -164,10 +145,10 @@ void Runtime::start_subsystems() {
         std::string text = "link " + std::to_string(link) + " (" + config_.nodes[size_t(local_)].addresses[link] +
                            " <-> " + config_.nodes[size_t(1 - local_)].addresses[link] + ") " +
                            (up ? "up" : "DOWN: no heartbeat from " + peer_name_ + " on it");
-        up ? log::notice(text) : log::warning(text);
+        up ? base::log::notice(text) : base::log::warning(text);
     };
     hb.on_incompatible_peer = [this](uint32_t major, uint32_t minor) {
-        log::error(peer_name_ + " speaks protocol " + std::to_string(major) + "." +
+        base::log::error(peer_name_ + " speaks protocol " + std::to_string(major) + "." +
                    std::to_string(minor) + ", which this version cannot talk to; upgrade both "
                    "nodes to the same major version");
     };
@@ -176,11 +157,11 @@ void Runtime::start_subsystems() {
     net::PeerChannel::Callbacks ch;
     ch.on_message = [this](size_t, const wire::PeerMessage& m) { on_peer_message(m); };
     ch.on_connected = [this](size_t link, uint64_t) {
-        log::info("peer channel to " + peer_name_ + " connected on link " + std::to_string(link));
+        base::log::info("peer channel to " + peer_name_ + " connected on link " + std::to_string(link));
         if (engine_) publish(engine_->published());  // the peer gets our state at once
         file_sync_.reset();                          // and every sync file again
     };
-    ch.on_disconnected = [this] { log::info("peer channel to " + peer_name_ + " disconnected"); };
+    ch.on_disconnected = [this] { base::log::info("peer channel to " + peer_name_ + " disconnected"); };
     channel_ = std::make_unique<net::PeerChannel>(io_, *codec_,
                                                   net::ChannelOptions::for_topology(topo), ch);
     heartbeats_->start();
@@ -281,21 +262,21 @@ void Runtime::persist(const engine::PersistedState& state) {
     // The engine acts as if this state were on disk (an epoch before a start, a grant before it
     // is published). If it cannot be made durable, stop at once without acting: the peer sees
     // this node lost and fences it, which is safe; going on is not.
-    log::error("cannot persist the cluster state (" + error + "); exiting without acting on it");
+    base::log::error("cannot persist the cluster state (" + error + "); exiting without acting on it");
     sd_notify(0, "STATUS=fatal: cannot write the state file");
-    exit_code_ = 3;
+    exit_code_ = cli::kExitRestart;
     exiting_ = true;
     io_.stop();
 }
 
 void Runtime::run_resource_op(const engine::Run& r) {
-    OpContext ctx;
-    ctx.deadline = Clock::now() + std::chrono::milliseconds(r.timeout);
+    base::OpContext ctx;
+    ctx.deadline = base::Clock::now() + std::chrono::milliseconds(r.timeout);
     ctx.local_node = local_name_;
     ctx.peer_node = peer_name_;
     ctx.peer_released_or_fenced = r.peer_released_or_fenced;
     ctx.hand_over_to = r.hand_over_to;
-    Resource* res = resources_[r.index].get();
+    base::Resource* res = resources_[r.index].get();
     const uint64_t id = r.op_id;
     const size_t index = r.index;
     const engine::Op op = r.op;
@@ -309,16 +290,16 @@ void Runtime::run_resource_op(const engine::Run& r) {
         }
         feed(engine::ResourceDone{id, index, op, outcome, reason});
     };
-    bool started = blocking_.run<OpResult>(
+    bool started = blocking_.run<base::OpResult>(
         [res, ctx, op]() {
             switch (op) {
                 case engine::Op::Start: return res->start(ctx);
                 case engine::Op::Stop: return res->stop(ctx);
                 case engine::Op::Monitor: return res->monitor(ctx);
             }
-            return OpResult::failed("unknown operation");
+            return base::OpResult::failed("unknown operation");
         },
-        [finish](OpResult result) { finish(outcome_of(result.status), result.reason); });
+        [finish](base::OpResult result) { finish(result.outcome, result.reason); });
     if (!started) {
         asio::post(io_, [finish] {
             finish(engine::Outcome::Failed, "too many operations still running (stuck in the kernel?)");
@@ -339,7 +320,7 @@ void Runtime::run_resource_op(const engine::Run& r) {
 
 void Runtime::run_fence(const engine::Fence& f) {
     std::shared_ptr<fencing::Fencer> fencer = fencer_;
-    Deadline deadline = Clock::now() + std::chrono::milliseconds(f.timeout);
+    base::Deadline deadline = base::Clock::now() + std::chrono::milliseconds(f.timeout);
     const uint64_t id = f.op_id;
     std::string node = f.node;
     bool reboot = f.reboot;
@@ -362,7 +343,7 @@ void Runtime::run_fence(const engine::Fence& f) {
 void Runtime::run_ping(const engine::Ping& p) {
     const uint64_t id = p.op_id;
     auto targets = config_.policy.ping_targets;
-    Deadline deadline = Clock::now() + config_.policy.ping_timeout;
+    base::Deadline deadline = base::Clock::now() + config_.policy.ping_timeout;
     bool started = blocking_.run<PingResult>(
         [targets, deadline] { return ping_any(targets, deadline); },
         [this, id](PingResult r) { feed(engine::PingDone{id, r.reachable, r.detail}); });
@@ -372,7 +353,7 @@ void Runtime::run_ping(const engine::Ping& p) {
 
 void Runtime::log_event(const engine::Event& e) {
     event_counts_[e.kind]++;
-    log::write(level_of(e.level), e.kind + ": " + e.text);
+    base::log::write(e.level, e.kind + ": " + e.text);
     if (e.level == engine::Level::Error || e.level == engine::Level::Warning ||
         e.kind == "takeover" || e.kind == "fenced" || e.kind == "group-started")
         run_alerts(e);
@@ -380,18 +361,18 @@ void Runtime::log_event(const engine::Event& e) {
 
 void Runtime::run_alerts(const engine::Event& e) {
     for (const auto& alert : config_.alerts) {
-        ProcessSpec spec;
+        base::ProcessSpec spec;
         spec.argv = {alert.exec, e.kind, e.text};
         spec.extra_env = {"VEEAMHA_CLUSTER=" + config_.cluster.name, "VEEAMHA_NODE=" + local_name_,
                           "VEEAMHA_EVENT=" + e.kind, "VEEAMHA_TEXT=" + e.text};
-        spec.deadline = Clock::now() + 30s;
+        spec.deadline = base::Clock::now() + 30s;
         std::string exec = alert.exec;
-        bool started = blocking_.run<ProcessResult>(
-            [spec] { return run_process(spec); },
-            [exec](ProcessResult r) {
-                if (!r.success()) log::warning("alert " + exec + " failed: " + r.describe());
+        bool started = blocking_.run<base::ProcessResult>(
+            [spec] { return base::run_process(spec); },
+            [exec](base::ProcessResult r) {
+                if (!r.success()) base::log::warning("alert " + exec + " failed: " + r.describe());
             });
-        if (!started) log::warning("alert " + alert.exec + " skipped: too many operations in flight");
+        if (!started) base::log::warning("alert " + alert.exec + " skipped: too many operations in flight");
     }
 }
 
@@ -400,7 +381,7 @@ void Runtime::on_signal(int signo) {
         reload();
         return;
     }
-    log::notice(std::string("received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
+    base::log::notice(std::string("received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
     sd_notify(0, "STOPPING=1");
     feed(engine::Shutdown{});
 }
@@ -413,9 +394,9 @@ void Runtime::sync_files() {
             wire::PeerMessage m;
             *m.mutable_file_sync() = std::move(f);
             if (channel_->send(m)) file_sync_.reset();  // congested: try all again next time
-            else log::info("sync: sent " + m.file_sync().path() + " to " + peer_name_);
+            else base::log::info("sync: sent " + m.file_sync().path() + " to " + peer_name_);
         }
-        for (const auto& p : problems) log::warning(p);
+        for (const auto& p : problems) base::log::warning(p);
     }
     sync_timer_.expires_after(5s);
     sync_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -428,7 +409,7 @@ void Runtime::check_fencing() {
     // certificate or an unreachable vCenter is reported now, not at the first failover.
     std::shared_ptr<fencing::Fencer> fencer = fencer_;
     std::string peer = peer_name_;
-    Deadline deadline = Clock::now() + config_.fencing.timeout;
+    base::Deadline deadline = base::Clock::now() + config_.fencing.timeout;
     bool started = blocking_.run<fencing::FenceResult>(
         [fencer, peer, deadline] {
             if (!fencer) return fencing::FenceResult{false, fencing::PowerState::Unknown, "",
@@ -440,7 +421,7 @@ void Runtime::check_fencing() {
             std::string detail = r.fencer.empty() ? r.detail : r.fencer + ": " + r.detail;
             bool changed = record_fencing_check(ok, detail);
             if (changed && ok)
-                log::notice("fencing check: " + peer_name_ + " can be fenced (" + detail + ")");
+                base::log::notice("fencing check: " + peer_name_ + " can be fenced (" + detail + ")");
             if (changed && !ok) {
                 engine::Event e{engine::Level::Error, "fencing-check",
                                 "fencing check FAILED: " + peer_name_ +

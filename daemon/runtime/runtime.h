@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The runtime shell (DESIGN.md §2): one io_context on one thread runs the engine; heartbeats and
+// The runtime shell (docs/design.md §2): one io_context on one thread runs the engine; heartbeats and
 // the peer channel (net/), resources (storage/, net/ip, daemon/resources), fencing (fencing/),
 // ping, persistence, the admin socket and the HTTP endpoint feed it inputs and carry out its
 // outputs. Blocking work runs off the loop (BlockingRunner) and comes back as inputs. The
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "daemon/common/resource.h"
+#include "base/resource.h"
 #include "daemon/engine/engine.h"
 #include "daemon/runtime/admin_server.h"
 #include "daemon/runtime/blocking_runner.h"
@@ -102,7 +102,7 @@ private:
     std::unique_ptr<engine::Engine> engine_;
     StateStore store_;
     BlockingRunner blocking_;
-    std::vector<std::unique_ptr<Resource>> resources_;
+    std::vector<std::unique_ptr<base::Resource>> resources_;
     std::shared_ptr<fencing::Fencer> fencer_;
     std::unique_ptr<net::SecretKey> key_;
     std::unique_ptr<net::PeerCodec> codec_;

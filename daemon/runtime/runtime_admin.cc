@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 #include "daemon/resources/factory.h"
 #include "daemon/runtime/runtime.h"
 #include "daemon/runtime/status_json.h"
@@ -81,7 +81,7 @@ void Runtime::on_admin(const wire::AdminRequest& req, AdminServer::Reply reply, 
         cmd.argument = peer_name_;
     cmd.request_id = next_request_id_++;
     admin_pending_[cmd.request_id] = PendingAdmin{req, std::move(reply), from_peer, nullptr};
-    log::info(std::string("admin ") + engine::to_string(cmd.verb) +
+    base::log::info(std::string("admin ") + engine::to_string(cmd.verb) +
               (cmd.argument.empty() ? "" : " " + cmd.argument) +
               (from_peer ? " (forwarded by " + peer_name_ + ")" : ""));
     feed(cmd);
@@ -161,13 +161,13 @@ void Runtime::on_peer_message(const wire::PeerMessage& m) {
         case wire::PeerMessage::kFileSync: {
             // Only from the node that runs the group, and only paths our own config lists.
             if (engine_->holding() || engine_->owner_name() != peer_name_) {
-                log::warning("sync: ignored " + m.file_sync().path() + " from " + peer_name_ +
+                base::log::warning("sync: ignored " + m.file_sync().path() + " from " + peer_name_ +
                              ", which does not run the group");
                 break;
             }
             std::string problem = file_sync_.apply(m.file_sync());
-            if (problem.empty()) log::info("sync: " + m.file_sync().path() + " is up to date");
-            else log::warning("sync: " + problem);
+            if (problem.empty()) base::log::info("sync: " + m.file_sync().path() + " is up to date");
+            else base::log::warning("sync: " + problem);
             break;
         }
         default:
@@ -183,7 +183,7 @@ wire::Status Runtime::build_status() const {
     st.set_epoch(engine_->persisted().epoch);
     st.set_maintenance(engine_->maintenance());
     auto links = heartbeats_->link_stats();
-    auto now_tp = Clock::now();
+    auto now_tp = base::Clock::now();
     auto fill_links = [&](wire::NodeStatus* n, int node) {
         for (size_t l = 0; l < links.size(); ++l) {
             auto* k = n->add_links();
@@ -224,7 +224,7 @@ wire::Status Runtime::build_status() const {
     for (size_t i = 0; i < config_.resources.size(); ++i) {
         auto* r = st.add_resources();
         r->set_name(config_.resources[i].name);
-        r->set_kind(resources::kind_name(config_.resources[i].kind));
+        r->set_kind(config::to_string(config_.resources[i].kind));
         r->set_state(to_wire(engine_->resources()[i].state));
         r->set_fail_count(engine_->fail_count(i));
         r->set_last_error(engine_->resources()[i].last_error);

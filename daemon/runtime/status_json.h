@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// `veeam-hactl status --json` and HTTP /status: one JSON object with the fields DESIGN.md §9
+// `veeam-hactl status --json` and HTTP /status: one JSON object with the fields docs/design.md §8
 // promises (cluster, local_node, owner or null, epoch, nodes with links, resources, maintenance,
 // last_failover or null), plus a few more. Field names are an interface: only add.
 #pragma once

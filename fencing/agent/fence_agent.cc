@@ -8,10 +8,10 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 #include "fencing/secret_file.h"
 
-namespace veeamha::fencing {
+namespace veeamha::fencing::agent {
 
 namespace {
 
@@ -70,8 +70,8 @@ std::string find_agent(const std::string& agent) {
     return {};
 }
 
-PowerState parse_agent_status(const ProcessResult& status, std::string* why) {
-    if (status.ended != ProcessResult::Ended::Exited) {
+PowerState parse_agent_status(const base::ProcessResult& status, std::string* why) {
+    if (status.ended != base::ProcessResult::Ended::Exited) {
         *why = "status " + status.describe();
         return PowerState::Unknown;
     }
@@ -104,7 +104,7 @@ bool FenceAgentFencer::handles(const std::string& node) const {
            std::find(level_.nodes.begin(), level_.nodes.end(), node) != level_.nodes.end();
 }
 
-FenceAgentFencer::Run FenceAgentFencer::run(const std::string& action, Deadline deadline) const {
+FenceAgentFencer::Run FenceAgentFencer::run(const std::string& action, base::Deadline deadline) const {
     Run r;
     std::string path = find_agent(level_.agent);
     if (path.empty()) {
@@ -112,7 +112,7 @@ FenceAgentFencer::Run FenceAgentFencer::run(const std::string& action, Deadline 
                   " not found (looked in PATH, /usr/sbin, /sbin; is fence-agents installed?)";
         return r;
     }
-    ProcessSpec spec;
+    base::ProcessSpec spec;
     spec.argv = {path};  // nothing else on the command line: everything goes through stdin
     spec.deadline = deadline;
     spec.stdin_data = "action=" + action + "\n";
@@ -155,15 +155,15 @@ FenceAgentFencer::Run FenceAgentFencer::run(const std::string& action, Deadline 
         spec.stdin_data += '\n';
         wipe(secret.secret);
     }
-    log::debug("fencing: running " + path + " action=" + action);
-    r.process = run_process(spec);
+    base::log::debug("fencing: running " + path + " action=" + action);
+    r.process = base::run_process(spec);
     wipe(spec.stdin_data);
-    r.started = r.process.ended != ProcessResult::Ended::CouldNotStart;
+    r.started = r.process.ended != base::ProcessResult::Ended::CouldNotStart;
     if (!r.started) r.error = level_.agent + ": " + r.process.describe();
     return r;
 }
 
-FenceResult FenceAgentFencer::power(const std::string& node, bool want_off, Deadline deadline) {
+FenceResult FenceAgentFencer::power(const std::string& node, bool want_off, base::Deadline deadline) {
     FenceResult r;
     r.fencer = describe();
     if (!handles(node)) {
@@ -171,7 +171,7 @@ FenceResult FenceAgentFencer::power(const std::string& node, bool want_off, Dead
         return r;
     }
     const std::string action = want_off ? "off" : "on";
-    auto reserve = std::min<Clock::duration>(remaining(deadline) / 4, kMaxStatusReserve);
+    auto reserve = std::min<base::Clock::duration>(base::remaining(deadline) / 4, kMaxStatusReserve);
     Run act = run(action, deadline - reserve);
     if (!act.error.empty()) {
         r.detail = act.error;
@@ -200,25 +200,15 @@ FenceResult FenceAgentFencer::power(const std::string& node, bool want_off, Dead
     return r;
 }
 
-FenceResult FenceAgentFencer::off(const std::string& node, Deadline deadline) {
+FenceResult FenceAgentFencer::off(const std::string& node, base::Deadline deadline) {
     return power(node, true, deadline);
 }
 
-FenceResult FenceAgentFencer::on(const std::string& node, Deadline deadline) {
+FenceResult FenceAgentFencer::on(const std::string& node, base::Deadline deadline) {
     return power(node, false, deadline);
 }
 
-FenceResult FenceAgentFencer::reboot(const std::string& node, Deadline deadline) {
-    FenceResult r = power(node, true, deadline);
-    if (!r.confirmed) return r;
-    FenceResult up = power(node, false, deadline);
-    if (up.state != PowerState::Unknown) r.state = up.state;
-    r.detail += up.confirmed ? "; then powered on again" : "; powering on again failed: " + up.detail;
-    if (!up.confirmed) log::warning("fencing: " + node + " is off but did not power on again: " + up.detail);
-    return r;
-}
-
-FenceResult FenceAgentFencer::status(const std::string& node, Deadline deadline) {
+FenceResult FenceAgentFencer::status(const std::string& node, base::Deadline deadline) {
     FenceResult r;
     r.fencer = describe();
     if (!handles(node)) {
@@ -238,7 +228,7 @@ FenceResult FenceAgentFencer::status(const std::string& node, Deadline deadline)
     return r;
 }
 
-ListResult FenceAgentFencer::list(Deadline deadline) {
+ListResult FenceAgentFencer::list(base::Deadline deadline) {
     ListResult r;
     Run l = run("list", deadline);
     if (!l.error.empty()) {
@@ -265,4 +255,4 @@ ListResult FenceAgentFencer::list(Deadline deadline) {
     return r;
 }
 
-}  // namespace veeamha::fencing
+}  // namespace veeamha::fencing::agent

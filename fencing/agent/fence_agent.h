@@ -12,23 +12,22 @@
 #include <string>
 
 #include "config/config.h"
-#include "daemon/common/process.h"
+#include "base/process.h"
 #include "fencing/fencer.h"
 
-namespace veeamha::fencing {
+namespace veeamha::fencing::agent {
 
 class FenceAgentFencer : public Fencer {
 public:
     explicit FenceAgentFencer(config::FenceLevel level);
 
-    FenceResult off(const std::string& node, Deadline deadline) override;
-    FenceResult on(const std::string& node, Deadline deadline) override;
+    FenceResult off(const std::string& node, base::Deadline deadline) override;
+    FenceResult on(const std::string& node, base::Deadline deadline) override;
     // Off (confirmed by status), then on; `confirmed` means the off was confirmed.
-    FenceResult reboot(const std::string& node, Deadline deadline) override;
     // `confirmed` = the agent's status was read; `state` holds it.
-    FenceResult status(const std::string& node, Deadline deadline) override;
+    FenceResult status(const std::string& node, base::Deadline deadline) override;
     // The agent's `list` output (plug,alias per line), as VmInfo names.
-    ListResult list(Deadline deadline) override;
+    ListResult list(base::Deadline deadline) override;
     std::string describe() const override;
 
     // Whether this level may fence `node` (its `nodes` list; empty = every node).
@@ -37,21 +36,21 @@ public:
 private:
     struct Run {
         bool started = false;
-        ProcessResult process;
+        base::ProcessResult process;
         std::string error;  // could not even run: not found, bad argument, password file
     };
-    Run run(const std::string& action, Deadline deadline) const;
-    FenceResult power(const std::string& node, bool want_off, Deadline deadline);
+    Run run(const std::string& action, base::Deadline deadline) const;
+    FenceResult power(const std::string& node, bool want_off, base::Deadline deadline);
 
     config::FenceLevel level_;
 };
 
 // Reads the power state from a `status` run: exit 0 = on, 2 = off; a "Status: ON|OFF" line
 // that contradicts the exit code makes it Unknown. `why` explains an Unknown.
-PowerState parse_agent_status(const ProcessResult& status, std::string* why);
+PowerState parse_agent_status(const base::ProcessResult& status, std::string* why);
 
 // Where the agent's executable is: an absolute path as given, else PATH, /usr/sbin, /sbin.
 // Empty when not found.
 std::string find_agent(const std::string& agent);
 
-}  // namespace veeamha::fencing
+}  // namespace veeamha::fencing::agent

@@ -288,7 +288,7 @@ Result<TaskOutcome> VimSession::wait_task(const Moref& task, Step step) {
         if (state->second.text != "queued" && state->second.text != "running")
             return im.error(ErrorKind::Protocol, step,
                             im.where() + " returned task state '" + state->second.text + "'");
-        if (Clock::now() + pause >= im.deadline)
+        if (base::Clock::now() + pause >= im.deadline)
             return im.error(ErrorKind::Timeout, step,
                             "task " + task.value + " on " + im.where() +
                                 " still " + state->second.text + " at the fence deadline");

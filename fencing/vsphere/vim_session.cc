@@ -21,7 +21,7 @@
 #include <mutex>
 #include <thread>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 #include "fencing/vsphere/vim_session_impl.h"
 
 namespace veeamha::fencing::vsphere {
@@ -55,8 +55,8 @@ constexpr milliseconds kTimeoutSlack{25};
 constexpr milliseconds kLogoutBudget{1000};
 
 // gSOAP wants negative microseconds for sub-second timeouts; 0 would mean "no timeout".
-int soap_usec(Deadline until) {
-    auto left = duration_cast<microseconds>(until - Clock::now()).count();
+int soap_usec(base::Deadline until) {
+    auto left = duration_cast<microseconds>(until - base::Clock::now()).count();
     left = std::clamp<long long>(left, 1000, 2'000'000'000LL);
     return -static_cast<int>(left);
 }
@@ -94,11 +94,11 @@ private:
 
 VimSession::Impl* impl_of(struct soap* soap) { return static_cast<VimSession::Impl*>(soap->user); }
 
-bool near_or_past(Deadline until) { return Clock::now() + kTimeoutSlack >= until; }
+bool near_or_past(base::Deadline until) { return base::Clock::now() + kTimeoutSlack >= until; }
 
 SOAP_SOCKET hook_open(struct soap* soap, const char* endpoint, const char* host, int port) {
     auto* im = impl_of(soap);
-    if (expired(im->call_end)) {
+    if (base::expired(im->call_end)) {
         im->call_timed_out = true;
         soap->error = SOAP_TCP_ERROR;
         return SOAP_INVALID_SOCKET;
@@ -112,7 +112,7 @@ SOAP_SOCKET hook_open(struct soap* soap, const char* endpoint, const char* host,
 
 int hook_send(struct soap* soap, const char* data, size_t n) {
     auto* im = impl_of(soap);
-    if (expired(im->call_end)) {
+    if (base::expired(im->call_end)) {
         im->call_timed_out = true;
         return SOAP_EOF;
     }
@@ -125,7 +125,7 @@ int hook_send(struct soap* soap, const char* data, size_t n) {
 
 size_t hook_recv(struct soap* soap, char* buf, size_t n) {
     auto* im = impl_of(soap);
-    if (expired(im->call_end)) {  // also ends a server that trickles a byte at a time
+    if (base::expired(im->call_end)) {  // also ends a server that trickles a byte at a time
         im->call_timed_out = true;
         return 0;
     }
@@ -192,7 +192,7 @@ struct Resolution {
 
 constexpr size_t kMaxAddresses = 8;
 
-bool resolve(const std::string& host, Deadline until, std::vector<Address>* addresses, std::string* error) {
+bool resolve(const std::string& host, base::Deadline until, std::vector<Address>* addresses, std::string* error) {
     auto state = std::make_shared<Resolution>();
     std::thread([state, host] {
         addrinfo hints{};
@@ -256,10 +256,10 @@ VimError VimSession::Impl::error(ErrorKind kind, Step s, std::string message,
 
 std::optional<VimError> VimSession::Impl::begin(Step s) {
     call_timed_out = false;
-    if (expired(deadline))
+    if (base::expired(deadline))
         return error(ErrorKind::Timeout, s,
                      "no time left for step '" + std::string(to_string(s)) + "' with " + where());
-    call_end = std::min(deadline, Clock::now() + settings.call_timeout);
+    call_end = std::min(deadline, base::Clock::now() + settings.call_timeout);
     // All four before the connection opens: gSOAP makes the socket non-blocking only when a
     // timeout is set by then, and otherwise a TLS read blocks for ever. The hooks below shrink
     // them to what is left of the call before every socket operation.
@@ -347,7 +347,7 @@ std::optional<VimError> VimSession::Impl::create_context() {
             return error(ErrorKind::Setup, Step::Connect, "cannot check TLS host name " + settings.host);
     }
     if (tls_mode == TlsMode::Insecure)
-        log::warning("fencing: TLS certificate of vCenter " + settings.host +
+        base::log::warning("fencing: TLS certificate of vCenter " + settings.host +
                      " is NOT verified (fencing.vsphere.insecure: true); anyone who can "
                      "intercept this connection gets the vCenter password");
     return std::nullopt;
@@ -441,7 +441,7 @@ VimError VimSession::Impl::failure(Step s) {
 
 // ---- VimSession: connection and session --------------------------------------------------
 
-VimSession::VimSession(const config::VSphere& settings, Deadline deadline)
+VimSession::VimSession(const config::VSphere& settings, base::Deadline deadline)
     : impl_(std::make_unique<Impl>(settings, deadline)) {}
 
 VimSession::~VimSession() = default;
@@ -459,7 +459,7 @@ std::optional<VimError> VimSession::connect() {
         addresses.push_back(Address{im.settings.host, v6});
     } else {
         std::string err;
-        Deadline until = std::min(im.deadline, Clock::now() + im.settings.call_timeout);
+        base::Deadline until = std::min(im.deadline, base::Clock::now() + im.settings.call_timeout);
         if (!resolve(im.settings.host, until, &addresses, &err))
             return im.error(ErrorKind::Timeout, Step::Resolve,
                             "resolving vCenter host name " + im.settings.host + " timed out");
@@ -528,10 +528,10 @@ std::optional<VimError> VimSession::login(const std::string& password) {
 
 void VimSession::logout() {
     Impl& im = *impl_;
-    if (!im.soap || !im.logged_in || im.broken || expired(im.deadline)) return;
+    if (!im.soap || !im.logged_in || im.broken || base::expired(im.deadline)) return;
     // A short, separate budget: logging out must never eat the caller's time.
-    Deadline saved = im.deadline;
-    im.deadline = std::min(saved, Clock::now() + kLogoutBudget);
+    base::Deadline saved = im.deadline;
+    im.deadline = std::min(saved, base::Clock::now() + kLogoutBudget);
     _vim25__Logout req;
     req._USCOREthis = to_soap(im.session_manager);
     _vim25__LogoutResponse resp;
@@ -541,7 +541,7 @@ void VimSession::logout() {
     im.release();
     im.deadline = saved;
     im.logged_in = false;
-    if (e) log::debug("fencing: logout from " + im.where() + " failed: " + e->message);
+    if (e) base::log::debug("fencing: logout from " + im.where() + " failed: " + e->message);
 }
 
 }  // namespace veeamha::fencing::vsphere

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "daemon/common/deadline.h"
+#include "base/deadline.h"
 #include "fencing/fencer.h"
 
 namespace veeamha::fencing::vsphere {
@@ -75,7 +75,7 @@ enum class PowerOp { Off, On, Reset };
 
 class VimSession {
 public:
-    VimSession(const config::VSphere& settings, Deadline deadline);
+    VimSession(const config::VSphere& settings, base::Deadline deadline);
     ~VimSession();  // closes the connection (logout is explicit)
     VimSession(const VimSession&) = delete;
     VimSession& operator=(const VimSession&) = delete;

@@ -16,7 +16,7 @@ enum class TlsMode { CaFile, SystemCa, Pin, Insecure };
 
 struct VimSession::Impl {
     config::VSphere settings;
-    Deadline deadline;
+    base::Deadline deadline;
 
     struct soap* soap = nullptr;
     std::string endpoint;  // https://ADDRESS:PORT/sdk, ADDRESS resolved once
@@ -36,7 +36,7 @@ struct VimSession::Impl {
     bool pin_mismatch = false;
 
     // The current call.
-    Deadline call_end{};
+    base::Deadline call_end{};
     bool call_timed_out = false;
 
     // gSOAP's own callbacks, called from ours.
@@ -46,7 +46,7 @@ struct VimSession::Impl {
     int (*orig_fposthdr)(struct soap*, const char*, const char*) = nullptr;
     int (*orig_fparsehdr)(struct soap*, const char*, const char*) = nullptr;
 
-    Impl(const config::VSphere& s, Deadline d) : settings(s), deadline(d) {}
+    Impl(const config::VSphere& s, base::Deadline d) : settings(s), deadline(d) {}
     ~Impl();
 
     std::optional<VimError> create_context();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "fencing/vsphere/vsphere_fencer.h"
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 #include "fencing/secret_file.h"
 #include "fencing/vsphere/vim_session.h"
 
@@ -85,7 +85,7 @@ std::string VSphereFencer::uuid_for(const std::string& node, std::string* error)
 }
 
 FenceResult VSphereFencer::read_back(const std::string& uuid, const std::string& label, Goal goal,
-                                     Deadline deadline, const std::string& why) {
+                                     base::Deadline deadline, const std::string& why) {
     FenceResult r;
     r.fencer = describe();
     bool want_off = goal == Goal::Off;
@@ -106,7 +106,7 @@ FenceResult VSphereFencer::read_back(const std::string& uuid, const std::string&
     return r;
 }
 
-FenceResult VSphereFencer::power(const std::string& node, Goal goal, Deadline deadline) {
+FenceResult VSphereFencer::power(const std::string& node, Goal goal, base::Deadline deadline) {
     FenceResult r;
     r.fencer = describe();
     bool want_off = goal == Goal::Off;
@@ -117,7 +117,7 @@ FenceResult VSphereFencer::power(const std::string& node, Goal goal, Deadline de
         return r;
     }
     std::string label = "VM with " + uuid_label() + " " + uuid + " (node " + node + ")";
-    log::info("fencing: powering " + std::string(goal_word(want_off)) + " " + label + " through vCenter " +
+    base::log::info("fencing: powering " + std::string(goal_word(want_off)) + " " + label + " through vCenter " +
               settings_.host);
 
     VimSession session(settings_, deadline);
@@ -179,25 +179,15 @@ FenceResult VSphereFencer::power(const std::string& node, Goal goal, Deadline de
     return r;
 }
 
-FenceResult VSphereFencer::off(const std::string& node, Deadline deadline) {
+FenceResult VSphereFencer::off(const std::string& node, base::Deadline deadline) {
     return power(node, Goal::Off, deadline);
 }
 
-FenceResult VSphereFencer::on(const std::string& node, Deadline deadline) {
+FenceResult VSphereFencer::on(const std::string& node, base::Deadline deadline) {
     return power(node, Goal::On, deadline);
 }
 
-FenceResult VSphereFencer::reboot(const std::string& node, Deadline deadline) {
-    FenceResult r = power(node, Goal::Off, deadline);
-    if (!r.confirmed) return r;
-    FenceResult up = power(node, Goal::On, deadline);
-    if (up.state != PowerState::Unknown) r.state = up.state;
-    r.detail += up.confirmed ? "; then powered on again" : "; powering on again failed: " + up.detail;
-    if (!up.confirmed) log::warning("fencing: " + node + " is off but did not power on again: " + up.detail);
-    return r;
-}
-
-FenceResult VSphereFencer::status(const std::string& node, Deadline deadline) {
+FenceResult VSphereFencer::status(const std::string& node, base::Deadline deadline) {
     FenceResult r;
     r.fencer = describe();
     std::string error;
@@ -225,7 +215,7 @@ FenceResult VSphereFencer::status(const std::string& node, Deadline deadline) {
     return r;
 }
 
-ListResult VSphereFencer::list(Deadline deadline) {
+ListResult VSphereFencer::list(base::Deadline deadline) {
     ListResult r;
     VimSession session(settings_, deadline);
     if (auto e = open_session(session, settings_)) {

@@ -3,9 +3,9 @@
 
 #include <cstring>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 
-namespace veeamha::ip {
+namespace veeamha::net::ip {
 
 std::vector<std::chrono::milliseconds> AnnounceSchedule::offsets() const {
     std::vector<std::chrono::milliseconds> out;
@@ -33,7 +33,7 @@ int Announcer::send_round() {
 }
 
 int Announcer::start() {
-    auto first = Clock::now();
+    auto first = base::Clock::now();
     int err = send_round();
     if (schedule_.offsets().size() > 1) {
         thread_ = std::thread([this, first] { run(first); });
@@ -43,7 +43,7 @@ int Announcer::start() {
     return err;
 }
 
-void Announcer::run(Clock::time_point first) {
+void Announcer::run(base::Clock::time_point first) {
     auto offsets = schedule_.offsets();
     bool warned = false;
     for (size_t i = 1; i < offsets.size(); ++i) {
@@ -52,7 +52,7 @@ void Announcer::run(Clock::time_point first) {
         lock.unlock();
         int err = send_round();
         if (err && !warned) {
-            log::warning("announcing " + what_ + ": " + std::strerror(err));
+            base::log::warning("announcing " + what_ + ": " + std::strerror(err));
             warned = true;
         }
     }
@@ -68,4 +68,4 @@ void Announcer::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
-}  // namespace veeamha::ip
+}  // namespace veeamha::net::ip

@@ -16,7 +16,7 @@
 
 #include "net/ip/packet_socket.h"
 
-namespace veeamha::ip {
+namespace veeamha::net::ip {
 
 struct AnnounceSchedule {
     int count = 5;
@@ -42,7 +42,7 @@ public:
 
 private:
     int send_round();
-    void run(Clock::time_point first);
+    void run(base::Clock::time_point first);
 
     PacketSocket socket_;
     std::vector<Frame> frames_;
@@ -56,4 +56,4 @@ private:
     std::thread thread_;
 };
 
-}  // namespace veeamha::ip
+}  // namespace veeamha::net::ip

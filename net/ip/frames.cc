@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-namespace veeamha::ip {
+namespace veeamha::net::ip {
 namespace {
 
 constexpr size_t kEthHeader = 14;
@@ -183,4 +183,4 @@ std::optional<NdpPacket> parse_ndp(const uint8_t* p, size_t len) {
     return out;
 }
 
-}  // namespace veeamha::ip
+}  // namespace veeamha::net::ip

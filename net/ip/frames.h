@@ -11,7 +11,7 @@
 
 #include "net/ip/netlink.h"
 
-namespace veeamha::ip {
+namespace veeamha::net::ip {
 
 using Frame = std::vector<uint8_t>;
 
@@ -60,4 +60,4 @@ std::optional<NdpPacket> parse_ndp(const uint8_t* frame, size_t len);
 // The ICMPv6 checksum over the pseudo-header and `icmp` (RFC 4443 2.3).
 uint16_t icmpv6_checksum(const IpAddress& src, const IpAddress& dst, const uint8_t* icmp, size_t len);
 
-}  // namespace veeamha::ip
+}  // namespace veeamha::net::ip

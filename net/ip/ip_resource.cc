@@ -11,11 +11,11 @@
 #include <cerrno>
 #include <cstring>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 #include "net/ip/frames.h"
 #include "net/ip/packet_socket.h"
 
-namespace veeamha::ip {
+namespace veeamha::net::ip {
 
 struct IpResource::Target {
     IpAddress address;
@@ -68,33 +68,33 @@ void IpResource::stop_announcer() {
     if (old) old->stop();
 }
 
-OpResult IpResource::resolve(Target& t, NetlinkSocket& nl, Deadline deadline) const {
+base::OpResult IpResource::resolve(Target& t, NetlinkSocket& nl, base::Deadline deadline) const {
     const auto& a = spec_.address;
     auto parsed = IpAddress::parse(a.family, a.address);
-    if (!parsed) return OpResult::failed("address '" + a.address + "' is not a valid IPv4/IPv6 address");
+    if (!parsed) return base::OpResult::failed("address '" + a.address + "' is not a valid IPv4/IPv6 address");
     int max_prefix = a.family == AF_INET ? 32 : 128;
     if (a.prefix < 0 || a.prefix > max_prefix) {
-        return OpResult::failed("prefix /" + std::to_string(a.prefix) + " is out of range for " + a.address);
+        return base::OpResult::failed("prefix /" + std::to_string(a.prefix) + " is out of range for " + a.address);
     }
     t.address = *parsed;
     t.prefix = a.prefix;
     t.text = a.address + "/" + std::to_string(a.prefix) + " on " + spec_.interface;
     if (!spec_.label.empty()) {
-        if (a.family != AF_INET) return OpResult::failed("label '" + spec_.label + "' given for an IPv6 address: labels are IPv4 only");
-        if (spec_.label.size() > IFNAMSIZ - 1) return OpResult::failed("label '" + spec_.label + "' is longer than 15 characters");
+        if (a.family != AF_INET) return base::OpResult::failed("label '" + spec_.label + "' given for an IPv6 address: labels are IPv4 only");
+        if (spec_.label.size() > IFNAMSIZ - 1) return base::OpResult::failed("label '" + spec_.label + "' is longer than 15 characters");
         if (spec_.label.compare(0, spec_.interface.size(), spec_.interface) != 0) {
-            return OpResult::failed("label '" + spec_.label + "' must begin with the interface name '" + spec_.interface + "'");
+            return base::OpResult::failed("label '" + spec_.label + "' must begin with the interface name '" + spec_.interface + "'");
         }
     }
     t.ifindex = static_cast<int>(::if_nametoindex(spec_.interface.c_str()));
-    if (t.ifindex == 0) return OpResult::failed("interface " + spec_.interface + " not found: " + std::strerror(errno));
+    if (t.ifindex == 0) return base::OpResult::failed("interface " + spec_.interface + " not found: " + std::strerror(errno));
     NetlinkStatus s = nl.get_link(t.ifindex, t.link, deadline);
-    if (s.error == ETIMEDOUT) return OpResult::timed_out("RTM_GETLINK " + spec_.interface + ": " + s.describe());
-    if (!s.ok()) return OpResult::failed("RTM_GETLINK " + spec_.interface + ": " + s.describe());
-    return OpResult::ok();
+    if (s.error == ETIMEDOUT) return base::OpResult::timed_out("RTM_GETLINK " + spec_.interface + ": " + s.describe());
+    if (!s.ok()) return base::OpResult::failed("RTM_GETLINK " + spec_.interface + ": " + s.describe());
+    return base::OpResult::ok();
 }
 
-std::string IpResource::find_duplicate(const Target& t, Deadline deadline) const {
+std::string IpResource::find_duplicate(const Target& t, base::Deadline deadline) const {
     // Returns "error: ..." when the probe could not run, the answerer's description, or empty.
     const Mac own = *t.link.mac;
     const bool v4 = t.address.family == AF_INET;
@@ -135,28 +135,28 @@ std::string IpResource::find_duplicate(const Target& t, Deadline deadline) const
         return false;
     };
     const int probes = std::max(1, tuning_.duplicate_probes);
-    const auto start = Clock::now();
-    const Deadline window_end = std::min(deadline, start + tuning_.duplicate_probe_window);
+    const auto start = base::Clock::now();
+    const base::Deadline window_end = std::min(deadline, start + tuning_.duplicate_probe_window);
     for (int i = 0; i < probes && found.empty(); ++i) {
         if (int e = sock.send(probe); e != 0) return std::string("error: sending the probe: ") + std::strerror(e);
-        Deadline slice = std::min(window_end, start + tuning_.duplicate_probe_window * (i + 1) / probes);
+        base::Deadline slice = std::min(window_end, start + tuning_.duplicate_probe_window * (i + 1) / probes);
         auto got = sock.receive_until(slice, check);
         if (got.matched) break;
         // Silence proves nothing if we could not listen: refuse rather than add blindly.
         if (got.error) return std::string("error: listening for an answer: ") + std::strerror(got.error);
-        if (Clock::now() >= window_end) break;
+        if (base::Clock::now() >= window_end) break;
     }
     return found;
 }
 
-OpResult IpResource::announce(const Target& t, const std::string& done_text) {
+base::OpResult IpResource::announce(const Target& t, const std::string& done_text) {
     stop_announcer();
-    if (!t.link.mac) return OpResult::ok(done_text + "; the interface has no MAC address, nothing announced");
+    if (!t.link.mac) return base::OpResult::ok(done_text + "; the interface has no MAC address, nothing announced");
     PacketSocket sock;
     std::string err = sock.open(t.ifindex, 0);
     if (!err.empty()) {
-        log::warning("cannot announce " + t.text + ": " + err);
-        return OpResult::ok(done_text + "; announcement failed: " + err);
+        base::log::warning("cannot announce " + t.text + ": " + err);
+        return base::OpResult::ok(done_text + "; announcement failed: " + err);
     }
     std::vector<Frame> frames;
     std::string kind;
@@ -180,31 +180,31 @@ OpResult IpResource::announce(const Target& t, const std::string& done_text) {
     }
     std::string text = done_text + "; " + kind + " sent";
     if (send_err) {
-        log::warning(kind + " for " + t.text + ": " + std::strerror(send_err));
+        base::log::warning(kind + " for " + t.text + ": " + std::strerror(send_err));
         text += " (first frame failed: " + std::string(std::strerror(send_err)) + ")";
     }
-    return OpResult::ok(text);
+    return base::OpResult::ok(text);
 }
 
-OpResult IpResource::start(const OpContext& ctx) {
+base::OpResult IpResource::start(const base::OpContext& ctx) {
     NetlinkSocket nl;
     Target t;
-    if (OpResult r = resolve(t, nl, ctx.deadline); !r.is_ok()) return r;
-    if (std::string p = link_problem(t.link, spec_.interface); !p.empty()) return OpResult::failed(p);
+    if (base::OpResult r = resolve(t, nl, ctx.deadline); !r.is_ok()) return r;
+    if (std::string p = link_problem(t.link, spec_.interface); !p.empty()) return base::OpResult::failed(p);
 
     std::vector<AddressInfo> present;
     NetlinkStatus s = nl.list_addresses(t.address.family, t.ifindex, present, ctx.deadline);
-    if (!s.ok()) return OpResult::failed("RTM_GETADDR " + spec_.interface + ": " + s.describe());
+    if (!s.ok()) return base::OpResult::failed("RTM_GETADDR " + spec_.interface + ": " + s.describe());
     if (const AddressInfo* have = find_address(present, t.address)) {
         if (have->prefix != t.prefix) {
-            return OpResult::failed(t.address.text() + " is already on " + spec_.interface + " with prefix /" +
+            return base::OpResult::failed(t.address.text() + " is already on " + spec_.interface + " with prefix /" +
                                     std::to_string(have->prefix) + ", configured /" + std::to_string(t.prefix));
         }
         if (have->flags & IFA_F_DADFAILED) {
-            return OpResult::failed(t.address.text() + " on " + spec_.interface + " failed the kernel's duplicate address detection");
+            return base::OpResult::failed(t.address.text() + " on " + spec_.interface + " failed the kernel's duplicate address detection");
         }
         if (!spec_.label.empty() && have->label != spec_.label) {
-            return OpResult::failed(t.address.text() + " is already on " + spec_.interface + " with label '" +
+            return base::OpResult::failed(t.address.text() + " is already on " + spec_.interface + " with label '" +
                                     have->label + "', configured '" + spec_.label + "'");
         }
         // Idempotent, but a client may still have the old MAC: announce again.
@@ -214,17 +214,17 @@ OpResult IpResource::start(const OpContext& ctx) {
     if (t.link.mac) {
         std::string dup = find_duplicate(t, ctx.deadline);
         if (dup.rfind("error: ", 0) == 0) {
-            return OpResult::failed("cannot check " + t.address.text() + " for duplicates on " + spec_.interface +
+            return base::OpResult::failed("cannot check " + t.address.text() + " for duplicates on " + spec_.interface +
                                     ": " + dup.substr(7));
         }
         if (!dup.empty()) {
             std::string text = "refusing to add " + t.text + ": the address is in use on the network (" + dup +
                                "): another node still holds it (split brain?) or an address conflict";
-            log::error(text);
-            return OpResult::failed(text);
+            base::log::error(text);
+            return base::OpResult::failed(text);
         }
     }
-    if (expired(ctx.deadline)) return OpResult::timed_out("deadline passed before adding " + t.text);
+    if (base::expired(ctx.deadline)) return base::OpResult::timed_out("deadline passed before adding " + t.text);
 
     AddressRequest req;
     req.ifindex = t.ifindex;
@@ -237,24 +237,24 @@ OpResult IpResource::start(const OpContext& ctx) {
     if (t.address.family == AF_INET6) req.flags = IFA_F_NODAD;
     s = nl.add_address(req, ctx.deadline);
     if (s.error == EEXIST) return announce(t, t.text + " already present");
-    if (s.error == ETIMEDOUT) return OpResult::timed_out("RTM_NEWADDR " + t.text + ": " + s.describe());
-    if (!s.ok()) return OpResult::failed("RTM_NEWADDR " + t.text + ": " + s.describe());
-    log::info("added " + t.text);
+    if (s.error == ETIMEDOUT) return base::OpResult::timed_out("RTM_NEWADDR " + t.text + ": " + s.describe());
+    if (!s.ok()) return base::OpResult::failed("RTM_NEWADDR " + t.text + ": " + s.describe());
+    base::log::info("added " + t.text);
     return announce(t, "added " + t.text);
 }
 
-OpResult IpResource::stop(const OpContext& ctx) {
+base::OpResult IpResource::stop(const base::OpContext& ctx) {
     stop_announcer();
     auto parsed = IpAddress::parse(spec_.address.family, spec_.address.address);
-    if (!parsed) return OpResult::failed("address '" + spec_.address.address + "' is not a valid IPv4/IPv6 address");
+    if (!parsed) return base::OpResult::failed("address '" + spec_.address.address + "' is not a valid IPv4/IPv6 address");
     int ifindex = static_cast<int>(::if_nametoindex(spec_.interface.c_str()));
-    if (ifindex == 0) return OpResult::ok("interface " + spec_.interface + " not present, so the address is not either");
+    if (ifindex == 0) return base::OpResult::ok("interface " + spec_.interface + " not present, so the address is not either");
     NetlinkSocket nl;
     std::vector<AddressInfo> present;
     NetlinkStatus s = nl.list_addresses(parsed->family, ifindex, present, ctx.deadline);
-    if (!s.ok()) return OpResult::failed("RTM_GETADDR " + spec_.interface + ": " + s.describe());
+    if (!s.ok()) return base::OpResult::failed("RTM_GETADDR " + spec_.interface + ": " + s.describe());
     const AddressInfo* have = find_address(present, *parsed);
-    if (!have) return OpResult::ok(parsed->text() + " not on " + spec_.interface);
+    if (!have) return base::OpResult::ok(parsed->text() + " not on " + spec_.interface);
     AddressRequest req;
     req.ifindex = ifindex;
     req.address = *parsed;
@@ -262,36 +262,36 @@ OpResult IpResource::stop(const OpContext& ctx) {
     s = nl.delete_address(req, ctx.deadline);
     std::string what = parsed->text() + "/" + std::to_string(have->prefix) + " from " + spec_.interface;
     if (s.ok() || s.error == EADDRNOTAVAIL || s.error == ENODEV) {
-        log::info("removed " + what);
-        return OpResult::ok("removed " + what);
+        base::log::info("removed " + what);
+        return base::OpResult::ok("removed " + what);
     }
-    if (s.error == ETIMEDOUT) return OpResult::timed_out("RTM_DELADDR " + what + ": " + s.describe());
-    return OpResult::failed("RTM_DELADDR " + what + ": " + s.describe());
+    if (s.error == ETIMEDOUT) return base::OpResult::timed_out("RTM_DELADDR " + what + ": " + s.describe());
+    return base::OpResult::failed("RTM_DELADDR " + what + ": " + s.describe());
 }
 
-OpResult IpResource::monitor(const OpContext& ctx) {
+base::OpResult IpResource::monitor(const base::OpContext& ctx) {
     NetlinkSocket nl;
     Target t;
-    if (OpResult r = resolve(t, nl, ctx.deadline); !r.is_ok()) return r;
+    if (base::OpResult r = resolve(t, nl, ctx.deadline); !r.is_ok()) return r;
     std::vector<AddressInfo> present;
     NetlinkStatus s = nl.list_addresses(t.address.family, t.ifindex, present, ctx.deadline);
-    if (s.error == ETIMEDOUT) return OpResult::timed_out("RTM_GETADDR " + spec_.interface + ": " + s.describe());
-    if (!s.ok()) return OpResult::failed("RTM_GETADDR " + spec_.interface + ": " + s.describe());
+    if (s.error == ETIMEDOUT) return base::OpResult::timed_out("RTM_GETADDR " + spec_.interface + ": " + s.describe());
+    if (!s.ok()) return base::OpResult::failed("RTM_GETADDR " + spec_.interface + ": " + s.describe());
     std::string problem = link_problem(t.link, spec_.interface);
     const AddressInfo* have = find_address(present, t.address);
     if (!have) {
-        return OpResult::not_running(t.address.text() + " not on " + spec_.interface +
+        return base::OpResult::not_running(t.address.text() + " not on " + spec_.interface +
                                      (problem.empty() ? std::string() : " (" + problem + ")"));
     }
-    if (!problem.empty()) return OpResult::failed(problem + "; " + t.text + " is unreachable");
+    if (!problem.empty()) return base::OpResult::failed(problem + "; " + t.text + " is unreachable");
     if (have->prefix != t.prefix) {
-        return OpResult::failed(t.address.text() + " on " + spec_.interface + " has prefix /" +
+        return base::OpResult::failed(t.address.text() + " on " + spec_.interface + " has prefix /" +
                                 std::to_string(have->prefix) + ", configured /" + std::to_string(t.prefix));
     }
     if (have->flags & IFA_F_DADFAILED) {
-        return OpResult::failed(t.text + " failed the kernel's duplicate address detection: another host uses it");
+        return base::OpResult::failed(t.text + " failed the kernel's duplicate address detection: another host uses it");
     }
-    return OpResult::ok();
+    return base::OpResult::ok();
 }
 
-}  // namespace veeamha::ip
+}  // namespace veeamha::net::ip

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The `ip` resource kind (DESIGN.md §5): a floating IPv4/IPv6 address on an interface, added
+// The `ip` resource kind (docs/design.md §5): a floating IPv4/IPv6 address on an interface, added
 // and removed over rtnetlink, checked for duplicates before it is added (ARP probe / DAD
 // solicitation) and announced after (gratuitous ARP / unsolicited NA), so that clients switch
 // to this host's MAC within milliseconds instead of the 20-40 s their caches would keep the old
@@ -13,11 +13,11 @@
 #include <string>
 
 #include "config/config.h"
-#include "daemon/common/resource.h"
+#include "base/resource.h"
 #include "net/ip/announcer.h"
 #include "net/ip/netlink.h"
 
-namespace veeamha::ip {
+namespace veeamha::net::ip {
 
 struct IpTuning {
     // How long start() listens for an answer to its duplicate-address probes, and how many
@@ -30,13 +30,13 @@ struct IpTuning {
     bool announce_arp_reply_too = true;
 };
 
-class IpResource : public Resource {
+class IpResource : public base::Resource {
 public:
     explicit IpResource(config::IpSpec spec, IpTuning tuning = {});
     ~IpResource() override;
-    OpResult start(const OpContext& ctx) override;
-    OpResult stop(const OpContext& ctx) override;
-    OpResult monitor(const OpContext& ctx) override;
+    base::OpResult start(const base::OpContext& ctx) override;
+    base::OpResult stop(const base::OpContext& ctx) override;
+    base::OpResult monitor(const base::OpContext& ctx) override;
 
     // Announcement rounds sent since the last start (for tests and status).
     int announcements_sent() const;
@@ -44,10 +44,10 @@ public:
 
 private:
     struct Target;  // the parsed address, interface index, link facts
-    OpResult resolve(Target& t, NetlinkSocket& nl, Deadline deadline) const;
+    base::OpResult resolve(Target& t, NetlinkSocket& nl, base::Deadline deadline) const;
     // Empty = nobody answered; else who did.
-    std::string find_duplicate(const Target& t, Deadline deadline) const;
-    OpResult announce(const Target& t, const std::string& done_text);
+    std::string find_duplicate(const Target& t, base::Deadline deadline) const;
+    base::OpResult announce(const Target& t, const std::string& done_text);
     void stop_announcer();
 
     config::IpSpec spec_;
@@ -56,4 +56,4 @@ private:
     std::unique_ptr<Announcer> announcer_;
 };
 
-}  // namespace veeamha::ip
+}  // namespace veeamha::net::ip

@@ -15,7 +15,7 @@
 #include <cstdio>
 #include <cstring>
 
-namespace veeamha::ip {
+namespace veeamha::net::ip {
 namespace {
 
 // libmnl's mnl_attr_for_each macros assign void* and do not compile as C++.
@@ -233,7 +233,7 @@ int noop_cb(const nlmsghdr*, void*) { return MNL_CB_OK; }
 }  // namespace
 
 NetlinkStatus NetlinkSocket::transact(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& on_message,
-                                      Deadline deadline) {
+                                      base::Deadline deadline) {
     if (NetlinkStatus s = open(); !s.ok()) return s;
     nlh->nlmsg_seq = ++seq_;
     nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
@@ -247,7 +247,7 @@ NetlinkStatus NetlinkSocket::transact(nlmsghdr* nlh, const std::function<void(co
     std::vector<char> buf(32768);  // the kernel's dump chunk size
     const int fd = mnl_socket_get_fd(sock_);
     for (;;) {
-        auto left = remaining(deadline);
+        auto left = base::remaining(deadline);
         if (left.count() == 0) return {ETIMEDOUT, "no netlink answer by the deadline"};
         pollfd p{fd, POLLIN, 0};
         int pr = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
@@ -267,20 +267,20 @@ NetlinkStatus NetlinkSocket::transact(nlmsghdr* nlh, const std::function<void(co
     }
 }
 
-NetlinkStatus NetlinkSocket::add_address(const AddressRequest& req, Deadline deadline) {
+NetlinkStatus NetlinkSocket::add_address(const AddressRequest& req, base::Deadline deadline) {
     char buf[kRequestBufferSize];
     nlmsghdr* nlh = compose_address_request(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, 0, req);
     return transact(nlh, {}, deadline);
 }
 
-NetlinkStatus NetlinkSocket::delete_address(const AddressRequest& req, Deadline deadline) {
+NetlinkStatus NetlinkSocket::delete_address(const AddressRequest& req, base::Deadline deadline) {
     char buf[kRequestBufferSize];
     nlmsghdr* nlh = compose_address_request(buf, RTM_DELADDR, 0, 0, req);
     return transact(nlh, {}, deadline);
 }
 
 NetlinkStatus NetlinkSocket::list_addresses(int family, int ifindex, std::vector<AddressInfo>& out,
-                                            Deadline deadline) {
+                                            base::Deadline deadline) {
     char buf[kRequestBufferSize];
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = RTM_GETADDR;
@@ -297,7 +297,7 @@ NetlinkStatus NetlinkSocket::list_addresses(int family, int ifindex, std::vector
         deadline);
 }
 
-NetlinkStatus NetlinkSocket::get_link(int ifindex, LinkInfo& out, Deadline deadline) {
+NetlinkStatus NetlinkSocket::get_link(int ifindex, LinkInfo& out, base::Deadline deadline) {
     char buf[kRequestBufferSize];
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = RTM_GETLINK;
@@ -339,4 +339,4 @@ NetlinkStatus NetlinkSocket::get_link(int ifindex, LinkInfo& out, Deadline deadl
     return s;
 }
 
-}  // namespace veeamha::ip
+}  // namespace veeamha::net::ip

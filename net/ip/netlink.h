@@ -17,11 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "daemon/common/deadline.h"
+#include "base/deadline.h"
 
 struct mnl_socket;
 
-namespace veeamha::ip {
+namespace veeamha::net::ip {
 
 // An IPv4 or IPv6 address in network byte order.
 struct IpAddress {
@@ -95,15 +95,15 @@ public:
     // Opens and binds a NETLINK_ROUTE socket in the calling thread's network namespace.
     NetlinkStatus open();
 
-    NetlinkStatus add_address(const AddressRequest& req, Deadline deadline);
-    NetlinkStatus delete_address(const AddressRequest& req, Deadline deadline);
-    NetlinkStatus list_addresses(int family, int ifindex, std::vector<AddressInfo>& out, Deadline deadline);
-    NetlinkStatus get_link(int ifindex, LinkInfo& out, Deadline deadline);
+    NetlinkStatus add_address(const AddressRequest& req, base::Deadline deadline);
+    NetlinkStatus delete_address(const AddressRequest& req, base::Deadline deadline);
+    NetlinkStatus list_addresses(int family, int ifindex, std::vector<AddressInfo>& out, base::Deadline deadline);
+    NetlinkStatus get_link(int ifindex, LinkInfo& out, base::Deadline deadline);
 
     // Sends `nlh` (its sequence number is set here) and runs `on_message` for every reply
     // until the ack / NLMSG_DONE, an error, the deadline, or kMaxReplyMessages.
     NetlinkStatus transact(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& on_message,
-                           Deadline deadline);
+                           base::Deadline deadline);
 
     static constexpr size_t kMaxReplyMessages = 65536;
 
@@ -113,4 +113,4 @@ private:
     uint32_t seq_ = 0;
 };
 
-}  // namespace veeamha::ip
+}  // namespace veeamha::net::ip

@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace veeamha::ip {
+namespace veeamha::net::ip {
 
 PacketSocket::~PacketSocket() {
     if (fd_ >= 0) ::close(fd_);
@@ -62,12 +62,12 @@ int PacketSocket::send(const Frame& frame) {
     return EAGAIN;
 }
 
-PacketSocket::Received PacketSocket::receive_until(Deadline until,
+PacketSocket::Received PacketSocket::receive_until(base::Deadline until,
                                                    const std::function<bool(const uint8_t*, size_t)>& on_frame) {
     uint8_t buf[2048];
     // Bounded: at most this many frames are looked at per call, whatever the traffic.
     for (int budget = 100000; budget > 0; --budget) {
-        auto left = remaining(until);
+        auto left = base::remaining(until);
         if (left.count() == 0) return {};
         pollfd p{fd_, POLLIN, 0};
         int pr = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -84,4 +84,4 @@ PacketSocket::Received PacketSocket::receive_until(Deadline until,
     return {};
 }
 
-}  // namespace veeamha::ip
+}  // namespace veeamha::net::ip

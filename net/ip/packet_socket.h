@@ -8,10 +8,10 @@
 #include <functional>
 #include <string>
 
-#include "daemon/common/deadline.h"
+#include "base/deadline.h"
 #include "net/ip/frames.h"
 
-namespace veeamha::ip {
+namespace veeamha::net::ip {
 
 class PacketSocket {
 public:
@@ -38,11 +38,11 @@ public:
         bool matched = false;
         int error = 0;
     };
-    Received receive_until(Deadline until, const std::function<bool(const uint8_t*, size_t)>& on_frame);
+    Received receive_until(base::Deadline until, const std::function<bool(const uint8_t*, size_t)>& on_frame);
 
 private:
     int fd_ = -1;
     int ifindex_ = 0;
 };
 
-}  // namespace veeamha::ip
+}  // namespace veeamha::net::ip

@@ -13,9 +13,9 @@
 #include <thread>
 #include <utility>
 
-#include "daemon/common/deadline.h"
+#include "base/deadline.h"
 
-namespace veeamha::storage {
+namespace veeamha::storage::filesystem {
 
 // Counts calls that overran their deadline and have not returned yet. A resource keeps one per
 // kind of call and refuses to pile up more threads on a filesystem that is already hung.
@@ -23,7 +23,7 @@ using HungCalls = std::shared_ptr<std::atomic<int>>;
 inline HungCalls make_hung_calls() { return std::make_shared<std::atomic<int>>(0); }
 
 template <typename Fn>
-auto call_with_deadline(Fn fn, Deadline deadline, const HungCalls& hung)
+auto call_with_deadline(Fn fn, base::Deadline deadline, const HungCalls& hung)
     -> std::optional<decltype(fn())> {
     using T = decltype(fn());
     struct State {
@@ -50,4 +50,4 @@ auto call_with_deadline(Fn fn, Deadline deadline, const HungCalls& hung)
     return std::nullopt;
 }
 
-}  // namespace veeamha::storage
+}  // namespace veeamha::storage::filesystem

@@ -15,12 +15,12 @@
 #include <cstring>
 #include <thread>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 #include "storage/filesystem/holders.h"
 #include "storage/filesystem/mount_options.h"
 #include "storage/filesystem/mountinfo.h"
 
-namespace veeamha::storage {
+namespace veeamha::storage::filesystem {
 namespace {
 
 constexpr const char* kProbeName = ".veeam-ha-probe";
@@ -62,15 +62,15 @@ bool mount_is_device(const MountEntry& m, const DeviceId& dev) {
 
 // Polls until no one holds the block device open exclusively (a mounted filesystem does, also
 // after a lazy detach while it still has users), or the deadline passes.
-bool wait_device_free(const DeviceId& dev, Deadline deadline) {
+bool wait_device_free(const DeviceId& dev, base::Deadline deadline) {
     for (;;) {
         int fd = ::open(dev.path.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
         if (fd >= 0) {
             ::close(fd);
             return true;
         }
-        if (errno != EBUSY || expired(deadline)) return false;
-        std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(50), remaining(deadline)));
+        if (errno != EBUSY || base::expired(deadline)) return false;
+        std::this_thread::sleep_for(std::min<base::Clock::duration>(std::chrono::milliseconds(50), base::remaining(deadline)));
     }
 }
 
@@ -165,44 +165,44 @@ struct SysResult {
 FilesystemResource::FilesystemResource(config::FilesystemSpec spec, FilesystemTuning tuning)
     : spec_(std::move(spec)), tuning_(tuning) {}
 
-OpResult FilesystemResource::start(const OpContext& ctx) {
+base::OpResult FilesystemResource::start(const base::OpContext& ctx) {
     auto options = parse_mount_options(spec_.options);
-    if (auto* err = std::get_if<std::string>(&options)) return OpResult::failed("options: " + *err);
+    if (auto* err = std::get_if<std::string>(&options)) return base::OpResult::failed("options: " + *err);
     const MountOptions& opts = std::get<MountOptions>(options);
     auto dev_or = resolve_device(spec_.device);
-    if (auto* err = std::get_if<std::string>(&dev_or)) return OpResult::failed(*err);
+    if (auto* err = std::get_if<std::string>(&dev_or)) return base::OpResult::failed(*err);
     const DeviceId& dev = std::get<DeviceId>(dev_or);
     MountPoint first = canonical_mount_point(spec_.mountpoint);
-    if (!first.error.empty()) return OpResult::failed(first.error);
+    if (!first.error.empty()) return base::OpResult::failed(first.error);
     // Create the mount point first, so the canonical path below is fully resolved. On a worker
     // thread: a parent directory on a hung filesystem must not block us past the deadline.
     auto mk = call_with_deadline([path = first.path] { return make_directories(path); }, ctx.deadline, hung_ops_);
-    if (!mk) return OpResult::timed_out("creating mountpoint " + first.path + " did not finish by the deadline");
-    if (!mk->empty()) return OpResult::failed(*mk);
+    if (!mk) return base::OpResult::timed_out("creating mountpoint " + first.path + " did not finish by the deadline");
+    if (!mk->empty()) return base::OpResult::failed(*mk);
     const std::string mp = canonical_mount_point(spec_.mountpoint).path;
 
     std::string error;
     auto mounts = read_mountinfo(&error);
-    if (!mounts) return OpResult::failed(error);
+    if (!mounts) return base::OpResult::failed(error);
     if (const MountEntry* top = top_mount_at(*mounts, mp)) {
         if (mount_is_device(*top, dev)) {
             if (top->read_only() && !opts.read_only()) {
-                return OpResult::failed(spec_.device + " is already mounted at " + mp +
+                return base::OpResult::failed(spec_.device + " is already mounted at " + mp +
                                         " but read-only (" + top->super_options +
                                         "): unmount it and check the device and the kernel log");
             }
-            return OpResult::ok(spec_.device + " already mounted at " + mp);
+            return base::OpResult::ok(spec_.device + " already mounted at " + mp);
         }
-        return OpResult::failed("mountpoint " + mp + " is busy: " + describe_mount(*top) +
+        return base::OpResult::failed("mountpoint " + mp + " is busy: " + describe_mount(*top) +
                                 " is mounted there; refusing to mount " + spec_.device + " over it");
     }
     if (const MountEntry* other = mounted_elsewhere(*mounts, dev, mp)) {
-        return OpResult::failed(spec_.device + " is already mounted at " + other->mount_point +
+        return base::OpResult::failed(spec_.device + " is already mounted at " + other->mount_point +
                                 "; refusing to mount it a second time at " + mp);
     }
-    if (expired(ctx.deadline)) return OpResult::timed_out("deadline passed before mount(2) of " + mp);
+    if (base::expired(ctx.deadline)) return base::OpResult::timed_out("deadline passed before mount(2) of " + mp);
     if (*hung_ops_ > 0) {
-        return OpResult::timed_out("an earlier mount/unmount of " + mp + " is still blocked in the kernel");
+        return base::OpResult::timed_out("an earlier mount/unmount of " + mp + " is still blocked in the kernel");
     }
 
     auto done = call_with_deadline(
@@ -213,27 +213,27 @@ OpResult FilesystemResource::start(const OpContext& ctx) {
         },
         ctx.deadline, hung_ops_);
     if (!done) {
-        return OpResult::timed_out("mount(2) of " + spec_.device + " at " + mp +
+        return base::OpResult::timed_out("mount(2) of " + spec_.device + " at " + mp +
                                    " did not finish by the deadline (log recovery of a large journal, "
                                    "or a hung device); it may still complete");
     }
     if (done->rc != 0) {
-        return OpResult::failed("mount " + spec_.device + " at " + mp + " (" + spec_.fstype + ", " +
+        return base::OpResult::failed("mount " + spec_.device + " at " + mp + " (" + spec_.fstype + ", " +
                                 describe(opts) + "): " + errno_text(done->err) +
                                 mount_errno_hint(done->err, spec_));
     }
-    log::info("mounted " + spec_.device + " at " + mp + " (" + spec_.fstype + ", " + describe(opts) + ")");
-    return OpResult::ok("mounted " + spec_.device + " at " + mp);
+    base::log::info("mounted " + spec_.device + " at " + mp + " (" + spec_.fstype + ", " + describe(opts) + ")");
+    return base::OpResult::ok("mounted " + spec_.device + " at " + mp);
 }
 
-OpResult FilesystemResource::stop(const OpContext& ctx) {
+base::OpResult FilesystemResource::stop(const base::OpContext& ctx) {
     auto dev_or = resolve_device(spec_.device);
     MountPoint where = canonical_mount_point(spec_.mountpoint);
-    if (!where.error.empty()) return OpResult::failed(where.error);
+    if (!where.error.empty()) return base::OpResult::failed(where.error);
     const std::string mp = where.path;
     std::string error;
     auto mounts = read_mountinfo(&error);
-    if (!mounts) return OpResult::failed(error);
+    if (!mounts) return base::OpResult::failed(error);
 
     const MountEntry* top = top_mount_at(*mounts, mp);
     const DeviceId* known = std::get_if<DeviceId>(&dev_or);
@@ -245,16 +245,16 @@ OpResult FilesystemResource::stop(const OpContext& ctx) {
     if (!ours_on_top) {
         for (const auto& m : *mounts) {
             if (known && m.mount_point == mp && mount_is_device(m, dev))
-                return OpResult::failed(spec_.device + " is mounted at " + mp + " but covered by " +
+                return base::OpResult::failed(spec_.device + " is mounted at " + mp + " but covered by " +
                                         top->source + " (" + top->fstype + ") mounted over it: "
                                         "unmount that first, then stop this resource again");
         }
         if (const MountEntry* other = mounted_elsewhere(*mounts, dev, mp)) {
-            return OpResult::failed(spec_.device + " is not mounted at " + mp + " but at " +
+            return base::OpResult::failed(spec_.device + " is not mounted at " + mp + " but at " +
                                     other->mount_point + " (mounted outside this resource): "
                                     "unmount it there before the peer may take it over");
         }
-        return OpResult::ok(spec_.device + " not mounted at " + mp);
+        return base::OpResult::ok(spec_.device + " not mounted at " + mp);
     }
     const int mount_id = top->mount_id;
     const dev_t mount_dev = top->dev();
@@ -264,7 +264,7 @@ OpResult FilesystemResource::stop(const OpContext& ctx) {
     }
 
     if (*hung_ops_ > 0) {
-        return OpResult::timed_out("an earlier mount/unmount of " + mp + " is still blocked in the kernel");
+        return base::OpResult::timed_out("an earlier mount/unmount of " + mp + " is still blocked in the kernel");
     }
     // Flush first: the unmount then has little left to write, and a hung device shows up here
     // with a clear name rather than inside umount2.
@@ -278,9 +278,9 @@ OpResult FilesystemResource::stop(const OpContext& ctx) {
             return SysResult{rc, err};
         },
         ctx.deadline, hung_ops_);
-    if (!synced) return OpResult::timed_out("syncfs of " + mp + " did not finish by the deadline (hung device?)");
+    if (!synced) return base::OpResult::timed_out("syncfs of " + mp + " did not finish by the deadline (hung device?)");
     if (synced->rc != 0) {
-        log::warning("syncfs " + mp + ": " + errno_text(synced->err) + "; unmounting anyway");
+        base::log::warning("syncfs " + mp + ": " + errno_text(synced->err) + "; unmounting anyway");
     }
 
     auto unmount = [&](int flags) -> std::optional<SysResult> {
@@ -302,13 +302,13 @@ OpResult FilesystemResource::stop(const OpContext& ctx) {
     std::vector<Holder> last_holders;
     for (int attempt = 1; attempt <= std::max(1, tuning_.unmount_attempts); ++attempt) {
         auto r = unmount(0);
-        if (!r) return OpResult::timed_out("umount " + mp + " did not finish by the deadline" + stopped_text());
+        if (!r) return base::OpResult::timed_out("umount " + mp + " did not finish by the deadline" + stopped_text());
         if (r->rc == 0 || r->err == EINVAL) {  // EINVAL: no longer a mount point
-            log::info("unmounted " + mp + stopped_text());
-            return OpResult::ok("unmounted " + mp + stopped_text());
+            base::log::info("unmounted " + mp + stopped_text());
+            return base::OpResult::ok("unmounted " + mp + stopped_text());
         }
         if (r->err != EBUSY) {
-            return OpResult::failed("umount " + mp + ": " + errno_text(r->err) + stopped_text());
+            return base::OpResult::failed("umount " + mp + ": " + errno_text(r->err) + stopped_text());
         }
         last_holders = find_holders(mount_id, mount_dev, ctx.deadline);
         bool only_self = std::all_of(last_holders.begin(), last_holders.end(),
@@ -323,13 +323,13 @@ OpResult FilesystemResource::stop(const OpContext& ctx) {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
             continue;
         }
-        log::warning(mp + " is busy, stopping the processes that hold it: " + describe(last_holders));
-        auto grace = std::min(tuning_.term_grace, remaining(ctx.deadline) / 2);
+        base::log::warning(mp + " is busy, stopping the processes that hold it: " + describe(last_holders));
+        auto grace = std::min(tuning_.term_grace, base::remaining(ctx.deadline) / 2);
         HolderStopReport report = stop_holders(last_holders, grace, ctx.deadline);
         terminated.insert(terminated.end(), report.terminated.begin(), report.terminated.end());
         killed.insert(killed.end(), report.killed.begin(), report.killed.end());
         survivors = report.survivors;
-        if (expired(ctx.deadline)) break;
+        if (base::expired(ctx.deadline)) break;
     }
 
     std::string held = !survivors.empty() ? describe(survivors) : describe(last_holders);
@@ -339,35 +339,35 @@ OpResult FilesystemResource::stop(const OpContext& ctx) {
     why += stopped_text();
 
     using OnBusy = config::FilesystemSpec::OnBusy;
-    if (spec_.on_busy == OnBusy::KillThenLazy && !expired(ctx.deadline)) {
+    if (spec_.on_busy == OnBusy::KillThenLazy && !base::expired(ctx.deadline)) {
         auto r = unmount(MNT_DETACH);
         if (r && r->rc == 0) {
             // Detached, but the filesystem lives on (and may write to the shared device) until
             // its last user lets go. The stop succeeds only once the device is free; until
             // then the peer must not mount it, so running out of time is a failed stop.
-            log::warning("lazily detached " + mp + ": " + why);
+            base::log::warning("lazily detached " + mp + ": " + why);
             if (!dev.block)
-                return OpResult::ok("lazily detached " + mp + " (not a block device: nothing shared to protect): " + why);
+                return base::OpResult::ok("lazily detached " + mp + " (not a block device: nothing shared to protect): " + why);
             if (wait_device_free(dev, ctx.deadline))
-                return OpResult::ok("lazily detached " + mp + ", and " + spec_.device + " was then released: " + why);
-            return OpResult::timed_out("lazily detached " + mp + ", but " + spec_.device +
+                return base::OpResult::ok("lazily detached " + mp + ", and " + spec_.device + " was then released: " + why);
+            return base::OpResult::timed_out("lazily detached " + mp + ", but " + spec_.device +
                                        " was still in use at the deadline (the filesystem lives on): " + why);
         }
-    } else if (spec_.on_busy == OnBusy::KillThenForce && !expired(ctx.deadline)) {
+    } else if (spec_.on_busy == OnBusy::KillThenForce && !base::expired(ctx.deadline)) {
         auto r = unmount(MNT_FORCE);
         if (r && r->rc == 0) {
-            log::warning("force-unmounted " + mp + ": " + why);
-            return OpResult::ok("force-unmounted " + mp + ": " + why);
+            base::log::warning("force-unmounted " + mp + ": " + why);
+            return base::OpResult::ok("force-unmounted " + mp + ": " + why);
         }
         if (r) why += "; forced unmount: " + errno_text(r->err);
     }
-    if (expired(ctx.deadline)) return OpResult::timed_out(why);
-    return OpResult::failed(why);
+    if (base::expired(ctx.deadline)) return base::OpResult::timed_out(why);
+    return base::OpResult::failed(why);
 }
 
-OpResult FilesystemResource::monitor(const OpContext& ctx) {
+base::OpResult FilesystemResource::monitor(const base::OpContext& ctx) {
     MountPoint where = canonical_mount_point(spec_.mountpoint);
-    if (!where.error.empty()) return OpResult::failed(where.error);
+    if (!where.error.empty()) return base::OpResult::failed(where.error);
     const std::string mp = where.path;
     auto dev_or = resolve_device(spec_.device);
     DeviceId dev;
@@ -378,38 +378,38 @@ OpResult FilesystemResource::monitor(const OpContext& ctx) {
     }
     std::string error;
     auto mounts = read_mountinfo(&error);
-    if (!mounts) return OpResult::failed(error);
+    if (!mounts) return base::OpResult::failed(error);
     const MountEntry* top = top_mount_at(*mounts, mp);
     if (!top || !mount_is_device(*top, dev)) {
         if (top) {
-            return OpResult::failed(describe_mount(*top) + " is mounted at " + mp + " instead of " +
+            return base::OpResult::failed(describe_mount(*top) + " is mounted at " + mp + " instead of " +
                                     spec_.device);
         }
         if (const MountEntry* other = mounted_elsewhere(*mounts, dev, mp)) {
-            return OpResult::failed(spec_.device + " is mounted at " + other->mount_point +
+            return base::OpResult::failed(spec_.device + " is mounted at " + other->mount_point +
                                     " instead of " + mp);
         }
         if (auto* err = std::get_if<std::string>(&dev_or)) {
-            return OpResult::not_running(spec_.device + " not mounted at " + mp + " (" + *err + ")");
+            return base::OpResult::not_running(spec_.device + " not mounted at " + mp + " (" + *err + ")");
         }
-        return OpResult::not_running(spec_.device + " not mounted at " + mp);
+        return base::OpResult::not_running(spec_.device + " not mounted at " + mp);
     }
     auto options = parse_mount_options(spec_.options);
     bool want_ro = std::holds_alternative<MountOptions>(options) &&
                    std::get<MountOptions>(options).read_only();
     if (top->read_only() && !want_ro) {
-        return OpResult::failed(mp + " is mounted read-only (mount: " + top->mount_options +
+        return base::OpResult::failed(mp + " is mounted read-only (mount: " + top->mount_options +
                                 "; superblock: " + top->super_options +
                                 "): the filesystem was remounted read-only, usually after I/O errors "
                                 "(check the kernel log)");
     }
     if (spec_.deep_check) return probe(mp, ctx.deadline);
-    return OpResult::ok();
+    return base::OpResult::ok();
 }
 
-OpResult FilesystemResource::probe(const std::string& mp, Deadline deadline) {
+base::OpResult FilesystemResource::probe(const std::string& mp, base::Deadline deadline) {
     if (int hung = *hung_probes_; hung > 0) {
-        return OpResult::timed_out("an earlier probe of " + mp + " is still blocked (" + std::to_string(hung) +
+        return base::OpResult::timed_out("an earlier probe of " + mp + " is still blocked (" + std::to_string(hung) +
                                    " thread(s)): the filesystem is hung");
     }
     auto options = parse_mount_options(spec_.options);
@@ -454,20 +454,20 @@ OpResult FilesystemResource::probe(const std::string& mp, Deadline deadline) {
         },
         deadline, hung_probes_);
     if (!outcome) {
-        return OpResult::timed_out("probe write+fsync of " + mp + "/" + kProbeName +
+        return base::OpResult::timed_out("probe write+fsync of " + mp + "/" + kProbeName +
                                    " did not finish by the deadline: the filesystem or its device hangs");
     }
-    if (outcome->step.empty()) return OpResult::ok();
+    if (outcome->step.empty()) return base::OpResult::ok();
     int err = outcome->err;
     std::string what = "probe " + outcome->step + " " + mp + "/" + kProbeName + ": " + errno_text(err);
     if (err == ENOSPC || err == EDQUOT) {
         // A full filesystem is not cured by moving it to the other node.
-        log::warning(what + " (filesystem full; not treated as a failure)");
-        return OpResult::ok(what + " (filesystem full)");
+        base::log::warning(what + " (filesystem full; not treated as a failure)");
+        return base::OpResult::ok(what + " (filesystem full)");
     }
     if (err == EROFS) what += " (the filesystem is read-only, usually after I/O errors)";
     if (err == EIO) what += " (I/O error: the filesystem may have shut down; check the kernel log)";
-    return OpResult::failed(what);
+    return base::OpResult::failed(what);
 }
 
-}  // namespace veeamha::storage
+}  // namespace veeamha::storage::filesystem

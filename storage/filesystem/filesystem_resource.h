@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The `filesystem` resource kind (DESIGN.md §5): mount(2) a block device at a mount point,
+// The `filesystem` resource kind (docs/design.md §5): mount(2) a block device at a mount point,
 // unmount it even when processes hold it, and check that it is mounted and writable.
 #pragma once
 
@@ -7,10 +7,10 @@
 #include <string>
 
 #include "config/config.h"
-#include "daemon/common/resource.h"
+#include "base/resource.h"
 #include "storage/filesystem/bounded_call.h"
 
-namespace veeamha::storage {
+namespace veeamha::storage::filesystem {
 
 struct FilesystemTuning {
     // Between SIGTERM and SIGKILL to the processes that keep the mount busy (capped to half of
@@ -20,17 +20,17 @@ struct FilesystemTuning {
     int unmount_attempts = 3;
 };
 
-class FilesystemResource : public Resource {
+class FilesystemResource : public base::Resource {
 public:
     explicit FilesystemResource(config::FilesystemSpec spec, FilesystemTuning tuning = {});
-    OpResult start(const OpContext& ctx) override;
-    OpResult stop(const OpContext& ctx) override;
-    OpResult monitor(const OpContext& ctx) override;
+    base::OpResult start(const base::OpContext& ctx) override;
+    base::OpResult stop(const base::OpContext& ctx) override;
+    base::OpResult monitor(const base::OpContext& ctx) override;
 
     const config::FilesystemSpec& spec() const { return spec_; }
 
 private:
-    OpResult probe(const std::string& mount_point, Deadline deadline);
+    base::OpResult probe(const std::string& mount_point, base::Deadline deadline);
 
     config::FilesystemSpec spec_;
     FilesystemTuning tuning_;
@@ -38,4 +38,4 @@ private:
     HungCalls hung_ops_ = make_hung_calls();     // mount/syncfs/umount blocked in the kernel
 };
 
-}  // namespace veeamha::storage
+}  // namespace veeamha::storage::filesystem

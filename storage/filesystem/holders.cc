@@ -17,7 +17,7 @@
 #include <sstream>
 #include <optional>
 
-namespace veeamha::storage {
+namespace veeamha::storage::filesystem {
 namespace {
 
 struct Fd {
@@ -136,16 +136,16 @@ bool gone(const Fd& pidfd) {
 }
 
 // Waits until every pidfd in `pending` reports exit or `until`; returns the indexes still alive.
-std::vector<size_t> wait_gone(const std::vector<Fd>& fds, std::vector<size_t> pending, Deadline until) {
+std::vector<size_t> wait_gone(const std::vector<Fd>& fds, std::vector<size_t> pending, base::Deadline until) {
     for (;;) {
         std::vector<size_t> alive;
         for (size_t i : pending) {
             if (!gone(fds[i])) alive.push_back(i);
         }
-        if (alive.empty() || Clock::now() >= until) return alive;
+        if (alive.empty() || base::Clock::now() >= until) return alive;
         std::vector<pollfd> p;
         for (size_t i : alive) p.push_back({fds[i].fd, POLLIN, 0});
-        int wait_ms = static_cast<int>(std::min<long long>(remaining(until).count(), 50));
+        int wait_ms = static_cast<int>(std::min<long long>(base::remaining(until).count(), 50));
         ::poll(p.data(), p.size(), std::max(wait_ms, 1));
         pending = std::move(alive);
     }
@@ -153,12 +153,12 @@ std::vector<size_t> wait_gone(const std::vector<Fd>& fds, std::vector<size_t> pe
 
 }  // namespace
 
-std::vector<Holder> find_holders(int mount_id, dev_t dev, Deadline deadline) {
+std::vector<Holder> find_holders(int mount_id, dev_t dev, base::Deadline deadline) {
     std::vector<Holder> out;
     DIR* proc = ::opendir("/proc");
     if (!proc) return out;
     while (dirent* e = ::readdir(proc)) {
-        if (Clock::now() >= deadline) break;
+        if (base::Clock::now() >= deadline) break;
         char* end = nullptr;
         long pid = std::strtol(e->d_name, &end, 10);
         if (*end != '\0' || pid <= 1) continue;
@@ -173,7 +173,7 @@ std::vector<Holder> find_holders(int mount_id, dev_t dev, Deadline deadline) {
 }
 
 HolderStopReport stop_holders(const std::vector<Holder>& holders, std::chrono::milliseconds term_grace,
-                              Deadline deadline) {
+                              base::Deadline deadline) {
     HolderStopReport report;
     std::vector<Fd> fds;
     std::vector<Holder> targets;
@@ -194,7 +194,7 @@ HolderStopReport stop_holders(const std::vector<Holder>& holders, std::chrono::m
         if (pidfd_send_signal(fds[i].fd, SIGTERM) == 0 || errno != ESRCH) pending.push_back(i);
         else report.terminated.push_back(targets[i]);
     }
-    Deadline grace_end = std::min(deadline, Clock::now() + term_grace);
+    base::Deadline grace_end = std::min(deadline, base::Clock::now() + term_grace);
     std::vector<size_t> after_term = wait_gone(fds, pending, grace_end);
     for (size_t i : pending) {
         bool alive = std::find(after_term.begin(), after_term.end(), i) != after_term.end();
@@ -218,4 +218,4 @@ std::string describe(const std::vector<Holder>& holders) {
     return out;
 }
 
-}  // namespace veeamha::storage
+}  // namespace veeamha::storage::filesystem

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "daemon/common/deadline.h"
+#include "base/deadline.h"
 
-namespace veeamha::storage {
+namespace veeamha::storage::filesystem {
 
 struct Holder {
     pid_t pid = 0;
@@ -24,7 +24,7 @@ struct Holder {
 
 // Every process (this one included: it is reported, never signalled) that uses mount `mount_id` (device `dev`, used only when
 // the mount ID of a mapping cannot be read). Stops scanning at the deadline.
-std::vector<Holder> find_holders(int mount_id, dev_t dev, Deadline deadline);
+std::vector<Holder> find_holders(int mount_id, dev_t dev, base::Deadline deadline);
 
 struct HolderStopReport {
     std::vector<Holder> terminated;  // went away after SIGTERM
@@ -36,9 +36,9 @@ struct HolderStopReport {
 // wait until gone or the deadline. Signals go through pidfds opened after checking the start
 // time, so a PID reused meanwhile is never signalled.
 HolderStopReport stop_holders(const std::vector<Holder>& holders, std::chrono::milliseconds term_grace,
-                              Deadline deadline);
+                              base::Deadline deadline);
 
 // "1234 sleep (cwd), 1240 tail (fd 3)"
 std::string describe(const std::vector<Holder>& holders);
 
-}  // namespace veeamha::storage
+}  // namespace veeamha::storage::filesystem

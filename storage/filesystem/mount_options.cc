@@ -6,7 +6,7 @@
 #include <array>
 #include <string_view>
 
-namespace veeamha::storage {
+namespace veeamha::storage::filesystem {
 namespace {
 
 struct FlagWord {
@@ -104,4 +104,4 @@ std::string describe(const MountOptions& options) {
     return out;
 }
 
-}  // namespace veeamha::storage
+}  // namespace veeamha::storage::filesystem

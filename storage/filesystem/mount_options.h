@@ -7,7 +7,7 @@
 #include <string>
 #include <variant>
 
-namespace veeamha::storage {
+namespace veeamha::storage::filesystem {
 
 struct MountOptions {
     unsigned long flags = 0;  // MS_RDONLY, MS_NOATIME, ...
@@ -24,4 +24,4 @@ std::variant<MountOptions, std::string> parse_mount_options(const std::string& t
 // "ro,noatime" for log lines: the flags back as mount(8) words, then the data.
 std::string describe(const MountOptions& options);
 
-}  // namespace veeamha::storage
+}  // namespace veeamha::storage::filesystem

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace veeamha::storage {
+namespace veeamha::storage::filesystem {
 namespace {
 
 // Splits on single spaces; the kernel escapes spaces inside fields, so this is exact.
@@ -138,4 +138,4 @@ const MountEntry* top_mount_at(const std::vector<MountEntry>& mounts, const std:
     return top;
 }
 
-}  // namespace veeamha::storage
+}  // namespace veeamha::storage::filesystem

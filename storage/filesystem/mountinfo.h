@@ -10,7 +10,7 @@
 #include <system_error>
 #include <vector>
 
-namespace veeamha::storage {
+namespace veeamha::storage::filesystem {
 
 struct MountEntry {
     int mount_id = 0;
@@ -46,4 +46,4 @@ bool has_option(std::string_view options, std::string_view word);
 // The mount visible at `mount_point` (the last, i.e. topmost, entry for it), or nullptr.
 const MountEntry* top_mount_at(const std::vector<MountEntry>& mounts, const std::string& mount_point);
 
-}  // namespace veeamha::storage
+}  // namespace veeamha::storage::filesystem

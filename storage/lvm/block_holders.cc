@@ -13,7 +13,7 @@
 #include <set>
 #include <sstream>
 
-namespace veeamha::lvm {
+namespace veeamha::storage::lvm {
 namespace {
 
 struct DirCloser {
@@ -129,4 +129,4 @@ std::string describe(const BlockHolders& holders) {
     return out;
 }
 
-}  // namespace veeamha::lvm
+}  // namespace veeamha::storage::lvm

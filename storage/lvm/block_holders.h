@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace veeamha::lvm {
+namespace veeamha::storage::lvm {
 
 struct BlockHolders {
     std::vector<std::string> mounts;     // mount points ("/veeam/repo")
@@ -24,4 +24,4 @@ BlockHolders find_block_holders(uint32_t major, uint32_t minor, size_t limit = 1
 // "mounted at /mnt; open by pid 812 (sleep)" or "no holder found".
 std::string describe(const BlockHolders& holders);
 
-}  // namespace veeamha::lvm
+}  // namespace veeamha::storage::lvm

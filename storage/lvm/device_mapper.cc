@@ -9,7 +9,7 @@
 #include <memory>
 #include <mutex>
 
-namespace veeamha::lvm {
+namespace veeamha::storage::lvm {
 namespace {
 
 // libdevmapper is not thread-safe and logs through one global hook: every use goes through this
@@ -140,4 +140,4 @@ std::vector<DmDevice> devices_of_vg(const std::vector<DmDevice>& all, const std:
 
 std::string kernel_name(const DmDevice& device) { return "dm-" + std::to_string(device.minor); }
 
-}  // namespace veeamha::lvm
+}  // namespace veeamha::storage::lvm

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace veeamha::lvm {
+namespace veeamha::storage::lvm {
 
 struct DmDevice {
     std::string name;  // e.g. "vg_repo-lv_repo" (dashes inside VG/LV names are doubled)
@@ -50,4 +50,4 @@ std::vector<DmDevice> devices_of_vg(const std::vector<DmDevice>& all, const std:
 // "/dev/dm-3" style kernel name of a device, for messages.
 std::string kernel_name(const DmDevice& device);
 
-}  // namespace veeamha::lvm
+}  // namespace veeamha::storage::lvm

@@ -7,7 +7,7 @@
 
 #include "storage/lvm/lvm_report.h"
 
-namespace veeamha::lvm {
+namespace veeamha::storage::lvm {
 namespace {
 
 struct LvmConf {
@@ -16,8 +16,8 @@ struct LvmConf {
     std::optional<std::vector<std::string>> auto_activation_volume_list;
 };
 
-std::string read_failure(const Argv& argv, const ProcessResult& r) {
-    return "cannot run `" + format_command(argv) + "` (" + r.describe() +
+std::string read_failure(const Argv& argv, const base::ProcessResult& r) {
+    return "cannot run `" + base::format_command(argv) + "` (" + r.describe() +
            "): LVM settings not checked";
 }
 
@@ -51,13 +51,13 @@ std::vector<std::string> lvm_config_warnings(const std::vector<config::LvmSpec>&
     {
         Argv argv = commands.config_values({"global/system_id_source", "activation/volume_list",
                                             "activation/auto_activation_volume_list"});
-        ProcessResult r = run_lvm(argv, Clock::now() + timeout);
+        base::ProcessResult r = run_lvm(argv, base::Clock::now() + timeout);
         if (!r.success()) {
             warnings.push_back(read_failure(argv, r));
             return warnings;
         }
         auto parsed = parse_lvm_config(r.out);
-        if (!parsed.ok()) warnings.push_back("cannot fully read `" + format_command(argv) + "`: " + parsed.error);
+        if (!parsed.ok()) warnings.push_back("cannot fully read `" + base::format_command(argv) + "`: " + parsed.error);
         for (const auto& v : parsed.rows) {
             if (v.key == "system_id_source" && !v.values.empty()) conf.system_id_source = v.values[0];
             if (v.key == "volume_list") conf.volume_list = v.values;
@@ -67,7 +67,7 @@ std::vector<std::string> lvm_config_warnings(const std::vector<config::LvmSpec>&
     std::string local_id;
     {
         Argv argv = commands.systemid();
-        ProcessResult r = run_lvm(argv, Clock::now() + timeout);
+        base::ProcessResult r = run_lvm(argv, base::Clock::now() + timeout);
         if (!r.success()) {
             warnings.push_back(read_failure(argv, r));
             return warnings;
@@ -77,14 +77,14 @@ std::vector<std::string> lvm_config_warnings(const std::vector<config::LvmSpec>&
     std::map<std::string, VgReport> seen;
     {
         Argv argv = commands.vgs_all();
-        ProcessResult r = run_lvm(argv, Clock::now() + timeout);
+        base::ProcessResult r = run_lvm(argv, base::Clock::now() + timeout);
         if (!r.success()) {
             warnings.push_back(read_failure(argv, r));
             return warnings;
         }
         auto parsed = parse_vgs(options.report_format, r.out);
         if (!parsed.ok()) {
-            warnings.push_back("cannot read `" + format_command(argv) + "`: " + parsed.error);
+            warnings.push_back("cannot read `" + base::format_command(argv) + "`: " + parsed.error);
             return warnings;
         }
         for (auto& v : parsed.rows) seen.emplace(v.name, std::move(v));
@@ -159,4 +159,4 @@ std::vector<std::string> lvm_config_warnings(const std::vector<config::LvmSpec>&
     return warnings;
 }
 
-}  // namespace veeamha::lvm
+}  // namespace veeamha::storage::lvm

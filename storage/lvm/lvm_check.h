@@ -11,7 +11,7 @@
 #include "config/config.h"
 #include "storage/lvm/lvm_commands.h"
 
-namespace veeamha::lvm {
+namespace veeamha::storage::lvm {
 
 // Runs `lvm config`, `lvm systemid` and `vgs --foreign` (each bounded by `timeout`) and returns
 // one line per problem; empty = nothing to fix. `local_node` is this node's name.
@@ -25,4 +25,4 @@ std::vector<std::string> lvm_config_warnings(const std::vector<config::LvmSpec>&
 bool activation_list_matches(const std::vector<std::string>& list, const std::string& vg,
                              const std::vector<std::string>& tags);
 
-}  // namespace veeamha::lvm
+}  // namespace veeamha::storage::lvm

@@ -3,9 +3,9 @@
 
 #include <cctype>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 
-namespace veeamha::lvm {
+namespace veeamha::storage::lvm {
 
 bool valid_lvm_identifier(const std::string& text) {
     if (text.empty() || text.size() > 128 || text[0] == '-') return false;
@@ -119,14 +119,14 @@ Argv LvmCommands::change_tags(const std::string& vg, const std::vector<std::stri
     return argv;
 }
 
-ProcessResult run_lvm(const Argv& argv, Deadline deadline) {
-    ProcessSpec spec;
+base::ProcessResult run_lvm(const Argv& argv, base::Deadline deadline) {
+    base::ProcessSpec spec;
     spec.argv = argv;
     spec.deadline = deadline;
     spec.extra_env = {"LVM_SUPPRESS_FD_WARNINGS=1", "LC_ALL=C"};
-    ProcessResult r = run_process(spec);
-    if (!r.success()) log::debug("lvm: " + format_command(argv) + ": " + r.describe());
+    base::ProcessResult r = base::run_process(spec);
+    if (!r.success()) base::log::debug("lvm: " + base::format_command(argv) + ": " + r.describe());
     return r;
 }
 
-}  // namespace veeamha::lvm
+}  // namespace veeamha::storage::lvm

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "daemon/common/deadline.h"
-#include "daemon/common/process.h"
+#include "base/deadline.h"
+#include "base/process.h"
 #include "storage/lvm/lvm_report.h"
 
-namespace veeamha::lvm {
+namespace veeamha::storage::lvm {
 
 struct LvmCommandOptions {
     std::string lvm_binary = "lvm";
@@ -59,6 +59,6 @@ private:
 };
 
 // Runs an lvm command with the deadline, English messages and without lvm's leaked-fd warnings.
-ProcessResult run_lvm(const Argv& argv, Deadline deadline);
+base::ProcessResult run_lvm(const Argv& argv, base::Deadline deadline);
 
-}  // namespace veeamha::lvm
+}  // namespace veeamha::storage::lvm

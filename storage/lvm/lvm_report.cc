@@ -11,7 +11,7 @@
 #include <map>
 #include <sstream>
 
-namespace veeamha::lvm {
+namespace veeamha::storage::lvm {
 namespace {
 
 using Row = std::map<std::string, std::string>;
@@ -349,4 +349,4 @@ Parsed<LvmConfigValue> parse_lvm_config(std::string_view text) {
     return out;
 }
 
-}  // namespace veeamha::lvm
+}  // namespace veeamha::storage::lvm

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace veeamha::lvm {
+namespace veeamha::storage::lvm {
 
 enum class ReportFormat { Json, Columns };
 
@@ -79,4 +79,4 @@ Parsed<LvmConfigValue> parse_lvm_config(std::string_view text);
 // Splits lvm's comma-separated list fields (vg_tags): "a,b" -> {a, b}; "" -> {}.
 std::vector<std::string> split_list_field(std::string_view text);
 
-}  // namespace veeamha::lvm
+}  // namespace veeamha::storage::lvm

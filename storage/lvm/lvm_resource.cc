@@ -3,11 +3,11 @@
 
 #include <algorithm>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 #include "storage/lvm/block_holders.h"
 #include "storage/lvm/device_mapper.h"
 
-namespace veeamha::lvm {
+namespace veeamha::storage::lvm {
 namespace {
 
 bool contains(const std::string& text, const char* needle) {
@@ -25,7 +25,7 @@ std::string join(const std::vector<std::string>& items, const char* sep = ", ") 
 
 }  // namespace
 
-std::string lvm_error_text(const ProcessResult& result) {
+std::string lvm_error_text(const base::ProcessResult& result) {
     std::string lines;
     size_t pos = 0;
     const std::string& err = result.err;
@@ -44,10 +44,10 @@ std::string lvm_error_text(const ProcessResult& result) {
     }
     std::string head;
     switch (result.ended) {
-        case ProcessResult::Ended::Exited: head = "exit " + std::to_string(result.exit_code); break;
-        case ProcessResult::Ended::Signaled: head = "killed by signal " + std::to_string(result.signal); break;
-        case ProcessResult::Ended::TimedOut: head = "timed out"; break;
-        case ProcessResult::Ended::CouldNotStart: return "could not start: " + result.error;
+        case base::ProcessResult::Ended::Exited: head = "exit " + std::to_string(result.exit_code); break;
+        case base::ProcessResult::Ended::Signaled: head = "killed by signal " + std::to_string(result.signal); break;
+        case base::ProcessResult::Ended::TimedOut: head = "timed out"; break;
+        case base::ProcessResult::Ended::CouldNotStart: return "could not start: " + result.error;
     }
     if (lines.size() > 600) lines = lines.substr(0, 600) + "...";
     return lines.empty() ? head : head + ": " + lines;
@@ -56,49 +56,49 @@ std::string lvm_error_text(const ProcessResult& result) {
 LvmResource::LvmResource(config::LvmSpec spec, std::string local_node, LvmCommandOptions options)
     : spec_(std::move(spec)), local_node_(std::move(local_node)), commands_(std::move(options)) {}
 
-std::optional<OpResult> LvmResource::run_step(const Argv& argv, Deadline deadline,
+std::optional<base::OpResult> LvmResource::run_step(const Argv& argv, base::Deadline deadline,
                                               const std::string& step) const {
-    log::info("lvm " + spec_.vg + ": " + step + ": " + format_command(argv));
-    ProcessResult r = run_lvm(argv, deadline);
+    base::log::info("lvm " + spec_.vg + ": " + step + ": " + base::format_command(argv));
+    base::ProcessResult r = run_lvm(argv, deadline);
     if (r.success()) return std::nullopt;
-    if (r.ended == ProcessResult::Ended::TimedOut)
-        return OpResult::timed_out("VG " + spec_.vg + ": " + step + ": `" + format_command(argv) +
+    if (r.ended == base::ProcessResult::Ended::TimedOut)
+        return base::OpResult::timed_out("VG " + spec_.vg + ": " + step + ": `" + base::format_command(argv) +
                                    "` did not finish before the deadline");
-    return OpResult::failed("VG " + spec_.vg + ": " + step + " failed: `" + format_command(argv) +
+    return base::OpResult::failed("VG " + spec_.vg + ": " + step + " failed: `" + base::format_command(argv) +
                             "`: " + lvm_error_text(r));
 }
 
 template <typename Row, typename Parse>
-static void fill_report(const Argv& argv, Deadline deadline, const std::string& vg, Parse parse,
-                        std::vector<Row>& rows, ReportStatus& status, OpResult& error) {
-    ProcessResult r = run_lvm(argv, deadline);
-    if (r.ended == ProcessResult::Ended::TimedOut) {
-        error = OpResult::timed_out("`" + format_command(argv) + "` did not finish before the deadline");
+static void fill_report(const Argv& argv, base::Deadline deadline, const std::string& vg, Parse parse,
+                        std::vector<Row>& rows, ReportStatus& status, base::OpResult& error) {
+    base::ProcessResult r = run_lvm(argv, deadline);
+    if (r.ended == base::ProcessResult::Ended::TimedOut) {
+        error = base::OpResult::timed_out("`" + base::format_command(argv) + "` did not finish before the deadline");
         return;
     }
     if (!r.success()) {
         // vgs/lvs exit 5 and say "Volume group "x" not found" for a VG they cannot see.
-        if (r.ended == ProcessResult::Ended::Exited && contains(r.err, "not found")) {
+        if (r.ended == base::ProcessResult::Ended::Exited && contains(r.err, "not found")) {
             status = ReportStatus::Missing;
-            error = OpResult::failed(
-                "volume group " + vg + " not found (`" + format_command(argv) +
+            error = base::OpResult::failed(
+                "volume group " + vg + " not found (`" + base::format_command(argv) +
                 "`: " + lvm_error_text(r) +
                 "): check that this host sees the shared disks (lsblk, multipath -ll, pvs)");
             return;
         }
-        error = OpResult::failed("`" + format_command(argv) + "` failed: " + lvm_error_text(r));
+        error = base::OpResult::failed("`" + base::format_command(argv) + "` failed: " + lvm_error_text(r));
         return;
     }
     auto parsed = parse(r.out);
     if (!parsed.ok()) {
-        error = OpResult::failed("cannot read `" + format_command(argv) + "`: " + parsed.error);
+        error = base::OpResult::failed("cannot read `" + base::format_command(argv) + "`: " + parsed.error);
         return;
     }
     rows = std::move(parsed.rows);
     status = ReportStatus::Ok;
 }
 
-LvmResource::Report<VgReport> LvmResource::read_vg(Deadline deadline) const {
+LvmResource::Report<VgReport> LvmResource::read_vg(base::Deadline deadline) const {
     Report<VgReport> out;
     auto format = commands_.options().report_format;
     fill_report<VgReport>(commands_.vgs(spec_.vg), deadline, spec_.vg,
@@ -109,14 +109,14 @@ LvmResource::Report<VgReport> LvmResource::read_vg(Deadline deadline) const {
                    out.rows.end());
     if (out.status == ReportStatus::Ok && out.rows.empty()) {
         out.status = ReportStatus::Missing;
-        out.error = OpResult::failed("volume group " + spec_.vg +
+        out.error = base::OpResult::failed("volume group " + spec_.vg +
                                      " not found: check that this host sees the shared disks "
                                      "(lsblk, multipath -ll, pvs)");
     }
     return out;
 }
 
-LvmResource::Report<LvReport> LvmResource::read_lvs(Deadline deadline) const {
+LvmResource::Report<LvReport> LvmResource::read_lvs(base::Deadline deadline) const {
     Report<LvReport> out;
     auto format = commands_.options().report_format;
     fill_report<LvReport>(commands_.lvs(spec_.vg), deadline, spec_.vg,
@@ -130,54 +130,54 @@ LvmResource::Report<LvReport> LvmResource::read_lvs(Deadline deadline) const {
 
 // ---- claim ----
 
-OpResult LvmResource::claim(const OpContext& ctx) {
+base::OpResult LvmResource::claim(const base::OpContext& ctx) {
     VgReport vg;
     return claim_impl(ctx, vg);
 }
 
-OpResult LvmResource::claim_impl(const OpContext& ctx, VgReport& vg) {
+base::OpResult LvmResource::claim_impl(const base::OpContext& ctx, VgReport& vg) {
     if (!valid_lvm_identifier(local_node_))
-        return OpResult::failed("node name " + quoted(local_node_) +
+        return base::OpResult::failed("node name " + quoted(local_node_) +
                                 " cannot be an LVM system ID or tag (allowed: letters, digits, . _ + - :)");
     auto report = read_vg(ctx.deadline);
     if (report.status != ReportStatus::Ok) return report.error;
     vg = report.rows.front();
     if (vg.exported())
-        return OpResult::failed("VG " + spec_.vg + " is exported: run `vgimport " + spec_.vg +
+        return base::OpResult::failed("VG " + spec_.vg + " is exported: run `vgimport " + spec_.vg +
                                 "` once, then start again");
     if (vg.clustered_or_shared())
-        return OpResult::failed("VG " + spec_.vg + " is clustered or shared (vg_attr " + vg.attr +
+        return base::OpResult::failed("VG " + spec_.vg + " is clustered or shared (vg_attr " + vg.attr +
                                 "): veeam-had manages local VGs; convert it with `vgchange --locktype none " +
                                 spec_.vg + "`");
     if (vg.partial() && !spec_.partial_allow)
-        return OpResult::failed("VG " + spec_.vg + " is partial: " + std::to_string(vg.missing_pv_count) +
+        return base::OpResult::failed("VG " + spec_.vg + " is partial: " + std::to_string(vg.missing_pv_count) +
                                 " of " + std::to_string(vg.pv_count) +
                                 " PVs missing (see `pvs -o+pv_missing`); fix the paths to the "
                                 "disks, or set `partial: allow` to activate it anyway");
     return is_system_id_mode() ? claim_system_id(ctx, vg) : claim_tag(ctx, vg);
 }
 
-OpResult LvmResource::claim_system_id(const OpContext& ctx, const VgReport& vg) {
+base::OpResult LvmResource::claim_system_id(const base::OpContext& ctx, const VgReport& vg) {
     // The host's own system ID, as lvm computes it from lvm.conf.
     Argv argv = commands_.systemid();
-    ProcessResult r = run_lvm(argv, ctx.deadline);
-    if (r.ended == ProcessResult::Ended::TimedOut)
-        return OpResult::timed_out("`" + format_command(argv) + "` did not finish before the deadline");
+    base::ProcessResult r = run_lvm(argv, ctx.deadline);
+    if (r.ended == base::ProcessResult::Ended::TimedOut)
+        return base::OpResult::timed_out("`" + base::format_command(argv) + "` did not finish before the deadline");
     if (!r.success())
-        return OpResult::failed("`" + format_command(argv) + "` failed: " + lvm_error_text(r));
+        return base::OpResult::failed("`" + base::format_command(argv) + "` failed: " + lvm_error_text(r));
     auto local_id = parse_systemid(r.out);
     if (!local_id)
-        return OpResult::failed("cannot read `" + format_command(argv) + "`: no \"system ID:\" line in \"" +
+        return base::OpResult::failed("cannot read `" + base::format_command(argv) + "`: no \"system ID:\" line in \"" +
                                 r.out.substr(0, 200) + "\"");
     if (local_id->empty())
-        return OpResult::failed(
+        return base::OpResult::failed(
             "this host has no LVM system ID, so system_id mode cannot protect VG " + spec_.vg +
             ": set `global { system_id_source = \"uname\" }` in /etc/lvm/lvm.conf (the host name "
             "must be the node name " + quoted(local_node_) + ") or `system_id_source = \"lvmlocal\"` "
             "with `local { system_id = \"" + local_node_ + "\" }` in /etc/lvm/lvmlocal.conf; "
             "check with `lvm systemid`");
     if (*local_id != local_node_)
-        return OpResult::failed("this host's LVM system ID is " + quoted(*local_id) +
+        return base::OpResult::failed("this host's LVM system ID is " + quoted(*local_id) +
                                 " but its node name is " + quoted(local_node_) +
                                 ": they must be equal so that the peer can hand VGs over; set "
                                 "`local { system_id = \"" + local_node_ + "\" }` in /etc/lvm/lvmlocal.conf "
@@ -185,9 +185,9 @@ OpResult LvmResource::claim_system_id(const OpContext& ctx, const VgReport& vg) 
 
     const std::string& owner = vg.system_id;
     std::string take_from;  // empty: the VG has no system ID
-    if (owner == local_node_) return OpResult::ok("VG " + spec_.vg + " is owned by this node");
+    if (owner == local_node_) return base::OpResult::ok("VG " + spec_.vg + " is owned by this node");
     if (!owner.empty() && owner != ctx.peer_node)
-        return OpResult::failed(
+        return base::OpResult::failed(
             "VG " + spec_.vg + " belongs to system ID " + quoted(owner) + ", which is neither this node (" +
             local_node_ + ") nor the peer" + (ctx.peer_node.empty() ? "" : " (" + ctx.peer_node + ")") +
             ": refusing. If that host is retired and powered off, take the VG by hand: "
@@ -195,18 +195,18 @@ OpResult LvmResource::claim_system_id(const OpContext& ctx, const VgReport& vg) 
             " " + spec_.vg + "`");
     if (!ctx.peer_released_or_fenced) {
         if (owner.empty())
-            return OpResult::failed("VG " + spec_.vg +
+            return base::OpResult::failed("VG " + spec_.vg +
                                     " has no system ID (any host may activate it) and the peer has "
                                     "neither released the group nor been fenced: not claiming it. "
                                     "Give it this node's ID on the node that uses it: `vgchange "
                                     "--systemid " + local_node_ + " " + spec_.vg + "`");
-        return OpResult::failed("VG " + spec_.vg + " is owned by the peer " + owner +
+        return base::OpResult::failed("VG " + spec_.vg + " is owned by the peer " + owner +
                                 " (system ID), which has neither released it nor been fenced: "
                                 "not taking it over");
     }
     take_from = owner;
     if (!take_from.empty() && !valid_lvm_identifier(take_from))
-        return OpResult::failed("VG " + spec_.vg + " has system ID " + quoted(take_from) +
+        return base::OpResult::failed("VG " + spec_.vg + " has system ID " + quoted(take_from) +
                                 " which cannot be named in --config");
     if (auto failure = run_step(commands_.set_system_id(spec_.vg, local_node_, take_from), ctx.deadline,
                                 take_from.empty() ? "claim (set system ID)"
@@ -215,32 +215,32 @@ OpResult LvmResource::claim_system_id(const OpContext& ctx, const VgReport& vg) 
     auto after = read_vg(ctx.deadline);
     if (after.status != ReportStatus::Ok) return after.error;
     if (after.rows.front().system_id != local_node_)
-        return OpResult::failed("VG " + spec_.vg + ": system ID reads back as " +
+        return base::OpResult::failed("VG " + spec_.vg + ": system ID reads back as " +
                                 quoted(after.rows.front().system_id) + " after setting it to " +
                                 quoted(local_node_));
     std::string what = take_from.empty() ? "claimed (it had no system ID)"
                                          : "taken over from " + take_from;
-    log::notice("lvm " + spec_.vg + ": " + what);
-    return OpResult::ok("VG " + spec_.vg + " " + what);
+    base::log::notice("lvm " + spec_.vg + ": " + what);
+    return base::OpResult::ok("VG " + spec_.vg + " " + what);
 }
 
-OpResult LvmResource::claim_tag(const OpContext& ctx, const VgReport& vg) {
+base::OpResult LvmResource::claim_tag(const base::OpContext& ctx, const VgReport& vg) {
     if (!vg.system_id.empty() && vg.system_id != local_node_)
-        return OpResult::failed("VG " + spec_.vg + " has system ID " + quoted(vg.system_id) +
+        return base::OpResult::failed("VG " + spec_.vg + " has system ID " + quoted(vg.system_id) +
                                 ": tag mode needs VGs without one (on the host that owns it: "
                                 "`vgchange -y --systemid '' " + spec_.vg + "`), or use mode system_id");
     std::vector<std::string> add, remove;
     if (!ctx.peer_node.empty() && vg.has_tag(ctx.peer_node)) {
         if (!ctx.peer_released_or_fenced)
-            return OpResult::failed("VG " + spec_.vg + " carries the peer's tag @" + ctx.peer_node +
+            return base::OpResult::failed("VG " + spec_.vg + " carries the peer's tag @" + ctx.peer_node +
                                     " and the peer has neither released it nor been fenced: not "
                                     "taking it over");
         if (!valid_lvm_identifier(ctx.peer_node))
-            return OpResult::failed("peer name " + quoted(ctx.peer_node) + " is not a valid LVM tag");
+            return base::OpResult::failed("peer name " + quoted(ctx.peer_node) + " is not a valid LVM tag");
         remove.push_back(ctx.peer_node);
     }
     if (!vg.has_tag(local_node_)) add.push_back(local_node_);
-    if (add.empty() && remove.empty()) return OpResult::ok("VG " + spec_.vg + " carries this node's tag");
+    if (add.empty() && remove.empty()) return base::OpResult::ok("VG " + spec_.vg + " carries this node's tag");
     if (auto failure = run_step(commands_.change_tags(spec_.vg, add, remove), ctx.deadline,
                                 remove.empty() ? "claim (add tag)" : "take over from " + ctx.peer_node))
         return *failure;
@@ -248,21 +248,21 @@ OpResult LvmResource::claim_tag(const OpContext& ctx, const VgReport& vg) {
     if (after.status != ReportStatus::Ok) return after.error;
     const VgReport& now = after.rows.front();
     if (!now.has_tag(local_node_) || (!ctx.peer_node.empty() && now.has_tag(ctx.peer_node)))
-        return OpResult::failed("VG " + spec_.vg + ": tags read back as [" + join(now.tags) +
+        return base::OpResult::failed("VG " + spec_.vg + ": tags read back as [" + join(now.tags) +
                                 "] after tagging it @" + local_node_);
     std::string what = remove.empty() ? "tagged @" + local_node_
                                       : "taken over from @" + ctx.peer_node + ", tagged @" + local_node_;
-    log::notice("lvm " + spec_.vg + ": " + what);
-    return OpResult::ok("VG " + spec_.vg + " " + what);
+    base::log::notice("lvm " + spec_.vg + ": " + what);
+    return base::OpResult::ok("VG " + spec_.vg + " " + what);
 }
 
 // ---- device-mapper checks ----
 
-OpResult LvmResource::check_lvs_mapped(const std::vector<LvReport>& lvs, const std::string& step) const {
+base::OpResult LvmResource::check_lvs_mapped(const std::vector<LvReport>& lvs, const std::string& step) const {
     DmListing dm = list_dm_devices();
-    if (!dm.ok()) return OpResult::failed("VG " + spec_.vg + ": " + step + ": " + dm.error);
+    if (!dm.ok()) return base::OpResult::failed("VG " + spec_.vg + ": " + step + ": " + dm.error);
     if (!dm.available)
-        return OpResult::failed("VG " + spec_.vg + ": " + step +
+        return base::OpResult::failed("VG " + spec_.vg + ": " + step +
                                 ": the kernel has no device-mapper driver loaded (modprobe dm_mod)");
     auto devices = devices_of_vg(dm.devices, spec_.vg);
     std::vector<std::string> problems;
@@ -291,22 +291,22 @@ OpResult LvmResource::check_lvs_mapped(const std::vector<LvReport>& lvs, const s
                        "`lvm config activation/volume_list`)";
                 break;
             }
-        return OpResult::failed("VG " + spec_.vg + ": " + step + ": " + join(problems, "; ") + hint);
+        return base::OpResult::failed("VG " + spec_.vg + ": " + step + ": " + join(problems, "; ") + hint);
     }
-    return OpResult::ok("VG " + spec_.vg + ": " + std::to_string(expected) + " LV(s) active");
+    return base::OpResult::ok("VG " + spec_.vg + ": " + std::to_string(expected) + " LV(s) active");
 }
 
 // ---- Resource ----
 
-OpResult LvmResource::start(const OpContext& ctx) {
+base::OpResult LvmResource::start(const base::OpContext& ctx) {
     VgReport vg;
-    OpResult claimed = claim_impl(ctx, vg);
+    base::OpResult claimed = claim_impl(ctx, vg);
     if (!claimed.is_ok()) return claimed;
     if (vg.lv_count == 0)
-        return OpResult::failed("VG " + spec_.vg + " has no logical volumes: nothing to activate");
+        return base::OpResult::failed("VG " + spec_.vg + " has no logical volumes: nothing to activate");
     const bool partial = vg.partial() && spec_.partial_allow;
     if (partial)
-        log::warning("lvm " + spec_.vg + ": activating with " + std::to_string(vg.missing_pv_count) +
+        base::log::warning("lvm " + spec_.vg + ": activating with " + std::to_string(vg.missing_pv_count) +
                      " PV(s) missing (partial: allow)");
     if (auto failure = run_step(commands_.activate(spec_.vg, partial,
                                                    is_system_id_mode() ? std::string() : local_node_),
@@ -314,19 +314,19 @@ OpResult LvmResource::start(const OpContext& ctx) {
         return *failure;
     auto lvs = read_lvs(ctx.deadline);
     if (lvs.status != ReportStatus::Ok) return lvs.error;
-    OpResult mapped = check_lvs_mapped(lvs.rows, "after activation");
+    base::OpResult mapped = check_lvs_mapped(lvs.rows, "after activation");
     if (!mapped.is_ok()) return mapped;
-    return OpResult::ok(claimed.reason + "; " + mapped.reason);
+    return base::OpResult::ok(claimed.reason + "; " + mapped.reason);
 }
 
-OpResult LvmResource::stop(const OpContext& ctx) {
+base::OpResult LvmResource::stop(const base::OpContext& ctx) {
     Argv argv = commands_.deactivate(spec_.vg);
-    log::info("lvm " + spec_.vg + ": deactivate: " + format_command(argv));
-    ProcessResult deactivated = run_lvm(argv, ctx.deadline);
+    base::log::info("lvm " + spec_.vg + ": deactivate: " + base::format_command(argv));
+    base::ProcessResult deactivated = run_lvm(argv, ctx.deadline);
 
     // The kernel decides whether the VG is still active, whatever vgchange said.
     DmListing dm = list_dm_devices();
-    if (!dm.ok()) return OpResult::failed("VG " + spec_.vg + ": after deactivation: " + dm.error);
+    if (!dm.ok()) return base::OpResult::failed("VG " + spec_.vg + ": after deactivation: " + dm.error);
     auto left = devices_of_vg(dm.devices, spec_.vg);
     if (!left.empty()) {
         std::vector<std::string> parts;
@@ -336,58 +336,58 @@ OpResult LvmResource::stop(const OpContext& ctx) {
                             std::to_string(d.open_count) + ": " + describe(holders) + ")");
         }
         std::string why = deactivated.success() ? std::string()
-                                                : " (`" + format_command(argv) + "`: " +
+                                                : " (`" + base::format_command(argv) + "`: " +
                                                       lvm_error_text(deactivated) + ")";
-        auto make = deactivated.ended == ProcessResult::Ended::TimedOut ? OpResult::timed_out
-                                                                        : OpResult::failed;
+        auto make = deactivated.ended == base::ProcessResult::Ended::TimedOut ? base::OpResult::timed_out
+                                                                        : base::OpResult::failed;
         return make("VG " + spec_.vg + " still has active LVs after deactivation" + why + ": " +
                     join(parts, "; ") + ". Stop what uses them (unmount, stop the processes) first");
     }
     if (!deactivated.success())
-        log::warning("lvm " + spec_.vg + ": `" + format_command(argv) + "`: " +
+        base::log::warning("lvm " + spec_.vg + ": `" + base::format_command(argv) + "`: " +
                      lvm_error_text(deactivated) + "; no device of the VG is active, going on");
 
     std::string done = "VG " + spec_.vg + " deactivated";
-    if (is_system_id_mode() && ctx.hand_over_to.empty()) return OpResult::ok(done);
-    if (expired(ctx.deadline))
-        return OpResult::ok(done + "; no time left to " +
+    if (is_system_id_mode() && ctx.hand_over_to.empty()) return base::OpResult::ok(done);
+    if (base::expired(ctx.deadline))
+        return base::OpResult::ok(done + "; no time left to " +
                             (is_system_id_mode() ? "hand it over" : "drop the tag"));
-    OpResult released = release(ctx);
+    base::OpResult released = release(ctx);
     if (!released.is_ok()) {
         // Not a failed stop: nothing is active here any more. The peer takes the VG over with
         // its own release/fence rule (extra_system_ids, or dropping our tag).
-        log::warning("lvm " + spec_.vg + ": " + released.reason);
-        return OpResult::ok(done + "; " + released.reason);
+        base::log::warning("lvm " + spec_.vg + ": " + released.reason);
+        return base::OpResult::ok(done + "; " + released.reason);
     }
-    return OpResult::ok(done + "; " + released.reason);
+    return base::OpResult::ok(done + "; " + released.reason);
 }
 
-OpResult LvmResource::release(const OpContext& ctx) {
+base::OpResult LvmResource::release(const base::OpContext& ctx) {
     if (is_system_id_mode() && ctx.hand_over_to.empty())
-        return OpResult::ok("VG " + spec_.vg + " keeps system ID " + local_node_);
+        return base::OpResult::ok("VG " + spec_.vg + " keeps system ID " + local_node_);
     DmListing dm = list_dm_devices();
-    if (!dm.ok()) return OpResult::failed("VG " + spec_.vg + ": " + dm.error);
+    if (!dm.ok()) return base::OpResult::failed("VG " + spec_.vg + ": " + dm.error);
     if (!devices_of_vg(dm.devices, spec_.vg).empty())
-        return OpResult::failed("VG " + spec_.vg + " is still active here: not releasing it");
+        return base::OpResult::failed("VG " + spec_.vg + " is still active here: not releasing it");
     auto report = read_vg(ctx.deadline);
     if (report.status != ReportStatus::Ok) return report.error;
     const VgReport& vg = report.rows.front();
 
     if (!is_system_id_mode()) {
-        if (!vg.has_tag(local_node_)) return OpResult::ok("VG " + spec_.vg + " has no tag of this node");
+        if (!vg.has_tag(local_node_)) return base::OpResult::ok("VG " + spec_.vg + " has no tag of this node");
         if (auto failure = run_step(commands_.change_tags(spec_.vg, {}, {local_node_}), ctx.deadline,
                                     "drop tag @" + local_node_))
             return *failure;
-        return OpResult::ok("tag @" + local_node_ + " dropped");
+        return base::OpResult::ok("tag @" + local_node_ + " dropped");
     }
 
     const std::string& to = ctx.hand_over_to;
     if (!valid_lvm_identifier(to))
-        return OpResult::failed("cannot hand VG " + spec_.vg + " to " + quoted(to) +
+        return base::OpResult::failed("cannot hand VG " + spec_.vg + " to " + quoted(to) +
                                 ": not a valid LVM system ID");
-    if (vg.system_id == to) return OpResult::ok("VG " + spec_.vg + " already has system ID " + to);
+    if (vg.system_id == to) return base::OpResult::ok("VG " + spec_.vg + " already has system ID " + to);
     if (vg.system_id != local_node_)
-        return OpResult::failed("VG " + spec_.vg + " has system ID " + quoted(vg.system_id) +
+        return base::OpResult::failed("VG " + spec_.vg + " has system ID " + quoted(vg.system_id) +
                                 ", not this node's: not handing it over");
     if (auto failure = run_step(commands_.set_system_id(spec_.vg, to), ctx.deadline,
                                 "hand over to " + to))
@@ -395,35 +395,35 @@ OpResult LvmResource::release(const OpContext& ctx) {
     auto after = read_vg(ctx.deadline);
     if (after.status != ReportStatus::Ok) return after.error;
     if (after.rows.front().system_id != to)
-        return OpResult::failed("VG " + spec_.vg + ": system ID reads back as " +
+        return base::OpResult::failed("VG " + spec_.vg + ": system ID reads back as " +
                                 quoted(after.rows.front().system_id) + " after handing it to " + to);
-    log::notice("lvm " + spec_.vg + ": handed over to " + to);
-    return OpResult::ok("handed over to " + to);
+    base::log::notice("lvm " + spec_.vg + ": handed over to " + to);
+    return base::OpResult::ok("handed over to " + to);
 }
 
-OpResult LvmResource::monitor(const OpContext& ctx) {
+base::OpResult LvmResource::monitor(const base::OpContext& ctx) {
     DmListing dm = list_dm_devices();
-    if (!dm.ok()) return OpResult::failed("VG " + spec_.vg + ": " + dm.error);
+    if (!dm.ok()) return base::OpResult::failed("VG " + spec_.vg + ": " + dm.error);
     if (devices_of_vg(dm.devices, spec_.vg).empty())
-        return OpResult::not_running("no device-mapper device of VG " + spec_.vg + " is active here");
+        return base::OpResult::not_running("no device-mapper device of VG " + spec_.vg + " is active here");
     auto lvs = read_lvs(ctx.deadline);
     if (lvs.status == ReportStatus::Missing)
-        return OpResult::failed("VG " + spec_.vg +
+        return base::OpResult::failed("VG " + spec_.vg +
                                 " has active devices here but lvm cannot see it any more: " + lvs.error.reason);
     if (lvs.status != ReportStatus::Ok) return lvs.error;
     if (!lvs.rows.empty()) {
         const LvReport& any = lvs.rows.front();
         if (is_system_id_mode() && any.vg_system_id != local_node_)
-            return OpResult::failed("VG " + spec_.vg + " is active here but its system ID is now " +
+            return base::OpResult::failed("VG " + spec_.vg + " is active here but its system ID is now " +
                                     quoted(any.vg_system_id) +
                                     ": another host took it over; it must be stopped here");
         if (!is_system_id_mode() &&
             std::find(any.vg_tags.begin(), any.vg_tags.end(), local_node_) == any.vg_tags.end())
-            return OpResult::failed("VG " + spec_.vg + " is active here but no longer carries the tag @" +
+            return base::OpResult::failed("VG " + spec_.vg + " is active here but no longer carries the tag @" +
                                     local_node_ + " (tags: [" + join(any.vg_tags) +
                                     "]): another host took it over; it must be stopped here");
     }
     return check_lvs_mapped(lvs.rows, "monitor");
 }
 
-}  // namespace veeamha::lvm
+}  // namespace veeamha::storage::lvm

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The `lvm` resource kind (DESIGN.md §5): exclusive activation of one volume group on shared
+// The `lvm` resource kind (docs/design.md §5): exclusive activation of one volume group on shared
 // storage. Two ownership modes:
 //
 // system_id (default): the VG's LVM system ID names the host that may use it. This node's ID
@@ -21,31 +21,31 @@
 #include <vector>
 
 #include "config/config.h"
-#include "daemon/common/resource.h"
+#include "base/resource.h"
 #include "storage/lvm/lvm_commands.h"
 #include "storage/lvm/lvm_report.h"
 
-namespace veeamha::lvm {
+namespace veeamha::storage::lvm {
 
 enum class ReportStatus { Ok, Missing, Error };
 
-class LvmResource final : public Resource {
+class LvmResource final : public base::Resource {
 public:
     // `local_node`: this node's name from the configuration; in system_id mode it must also be
     // this host's LVM system ID. `options` restrict LVM to given devices / add lvm.conf
     // overrides (tests).
     LvmResource(config::LvmSpec spec, std::string local_node, LvmCommandOptions options = {});
 
-    OpResult start(const OpContext& ctx) override;
-    OpResult stop(const OpContext& ctx) override;
-    OpResult monitor(const OpContext& ctx) override;
+    base::OpResult start(const base::OpContext& ctx) override;
+    base::OpResult stop(const base::OpContext& ctx) override;
+    base::OpResult monitor(const base::OpContext& ctx) override;
 
     // The metadata-only steps of start and stop, public so that they can be tested where no
     // device-mapper exists. claim: make this node the VG's owner (system ID or tag) if that is
     // allowed, read back. release: after deactivation, hand the VG to ctx.hand_over_to (system
     // ID mode) or drop this node's tag (tag mode); refused while any LV is active here.
-    OpResult claim(const OpContext& ctx);
-    OpResult release(const OpContext& ctx);
+    base::OpResult claim(const base::OpContext& ctx);
+    base::OpResult release(const base::OpContext& ctx);
 
     const config::LvmSpec& spec() const { return spec_; }
 
@@ -54,18 +54,18 @@ private:
     struct Report {
         ReportStatus status = ReportStatus::Error;
         std::vector<Row> rows;
-        OpResult error;  // Missing or Error: the reason
+        base::OpResult error;  // Missing or Error: the reason
     };
 
-    Report<VgReport> read_vg(Deadline deadline) const;
-    Report<LvReport> read_lvs(Deadline deadline) const;
-    OpResult claim_impl(const OpContext& ctx, VgReport& vg);
-    OpResult claim_system_id(const OpContext& ctx, const VgReport& vg);
-    OpResult claim_tag(const OpContext& ctx, const VgReport& vg);
+    Report<VgReport> read_vg(base::Deadline deadline) const;
+    Report<LvReport> read_lvs(base::Deadline deadline) const;
+    base::OpResult claim_impl(const base::OpContext& ctx, VgReport& vg);
+    base::OpResult claim_system_id(const base::OpContext& ctx, const VgReport& vg);
+    base::OpResult claim_tag(const base::OpContext& ctx, const VgReport& vg);
     // Every expected LV has a live, unsuspended dm device; `step` prefixes the reason.
-    OpResult check_lvs_mapped(const std::vector<LvReport>& lvs, const std::string& step) const;
+    base::OpResult check_lvs_mapped(const std::vector<LvReport>& lvs, const std::string& step) const;
     // Runs a state-changing lvm command; nullopt on success, the failure otherwise.
-    std::optional<OpResult> run_step(const Argv& argv, Deadline deadline,
+    std::optional<base::OpResult> run_step(const Argv& argv, base::Deadline deadline,
                                      const std::string& step) const;
     bool is_system_id_mode() const { return spec_.mode == config::LvmSpec::Mode::SystemId; }
 
@@ -76,6 +76,6 @@ private:
 
 // lvm's stderr without its noise (leaked-fd and "activation disabled" warnings), one line,
 // bounded, for reasons.
-std::string lvm_error_text(const ProcessResult& result);
+std::string lvm_error_text(const base::ProcessResult& result);
 
-}  // namespace veeamha::lvm
+}  // namespace veeamha::storage::lvm

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 #include "fencing/vsphere/vim_session.h"
 #include "fencing/vsphere/vsphere_fencer.h"
 #include "tests/fencing/vcsim_fixture.h"
@@ -41,8 +41,8 @@ Stats stats(std::vector<double> ms) {
     return s;
 }
 
-double ms_since(Clock::time_point t) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+double ms_since(base::Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(base::Clock::now() - t).count();
 }
 
 [[noreturn]] void die(const std::string& what) {
@@ -67,9 +67,9 @@ void measure(int extra_vms, int runs, std::vector<Row>& rows) {
     // Full fence: each run starts with the VM on (not timed).
     std::vector<double> full;
     for (int i = 0; i < runs; ++i) {
-        if (!fencer.on(kNode2, Clock::now() + 30s).confirmed) die("could not power the VM on");
-        auto t = Clock::now();
-        FenceResult r = fencer.off(kNode2, Clock::now() + 30s);
+        if (!fencer.on(kNode2, base::Clock::now() + 30s).confirmed) die("could not power the VM on");
+        auto t = base::Clock::now();
+        FenceResult r = fencer.off(kNode2, base::Clock::now() + 30s);
         full.push_back(ms_since(t));
         if (!r.confirmed) die("fence not confirmed: " + r.detail);
     }
@@ -77,7 +77,7 @@ void measure(int extra_vms, int runs, std::vector<Row>& rows) {
 
     // Floor: PowerOffVM_Task alone on one open session.
     std::vector<double> floor;
-    vsphere::VimSession s(v, Clock::now() + 600s);
+    vsphere::VimSession s(v, base::Clock::now() + 600s);
     if (auto e = s.connect()) die(e->message);
     if (auto e = s.login(kPassword)) die(e->message);
     auto vm = s.find_vm(kUuid2, config::UuidKind::Bios);
@@ -85,7 +85,7 @@ void measure(int extra_vms, int runs, std::vector<Row>& rows) {
     for (int i = 0; i < runs; ++i) {
         auto on = s.start_power_op(vm.value(), vsphere::PowerOp::On);
         if (!on.ok() || !s.wait_task(on.value(), vsphere::Step::WaitTask).ok()) die("power on failed");
-        auto t = Clock::now();
+        auto t = base::Clock::now();
         auto off = s.start_power_op(vm.value(), vsphere::PowerOp::Off);
         floor.push_back(ms_since(t));
         if (!off.ok()) die(off.error().message);
@@ -94,7 +94,7 @@ void measure(int extra_vms, int runs, std::vector<Row>& rows) {
 
     std::vector<double> list;
     for (int i = 0; i < std::min(runs, 5); ++i) {
-        auto t = Clock::now();
+        auto t = base::Clock::now();
         auto l = s.list_vms();
         list.push_back(ms_since(t));
         if (!l.ok() || static_cast<int>(l.value().size()) != total) die("list failed");
@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
             return std::strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }
-    log::set_max_level(log::Level::Warning);
+    base::log::set_max_level(base::Level::Warning);
     std::vector<Row> rows;
     measure(0, runs, rows);
     measure(1998, runs, rows);

@@ -79,7 +79,7 @@ public:
                 Attempt a;
                 a.start = wall_ms();
                 RepoConnection c;
-                auto deadline = Clock::now() + 20ms;
+                auto deadline = veeamha::base::Clock::now() + 20ms;
                 a.ok = c.connect(address, port, deadline) && c.ping(deadline);
                 a.end = wall_ms();
                 {
@@ -351,16 +351,16 @@ void idle(long seconds) {
     std::map<std::string, ProcSample> first, last;
     std::map<std::string, long> rss_max;
     for (auto& [h, p] : pid) first[h] = sample(p);
-    auto t0 = Clock::now();
+    auto t0 = veeamha::base::Clock::now();
     auto until = t0 + std::chrono::seconds(seconds);
-    while (Clock::now() < until) {
-        std::this_thread::sleep_for(std::min<Clock::duration>(5s, until - Clock::now()));
+    while (veeamha::base::Clock::now() < until) {
+        std::this_thread::sleep_for(std::min<veeamha::base::Clock::duration>(5s, until - veeamha::base::Clock::now()));
         for (auto& [h, p] : pid) {
             last[h] = sample(p);
             rss_max[h] = std::max(rss_max[h], last[h].rss_kib);
         }
     }
-    double minutes = std::chrono::duration<double>(Clock::now() - t0).count() / 60.0;
+    double minutes = std::chrono::duration<double>(veeamha::base::Clock::now() - t0).count() / 60.0;
     if (!c.wait_settled(kN1, 10s)) std::cout << "  (warning: the cluster was not settled at the end)\n";
     std::cout << "\n  node            RSS now   RSS max   peak (HWM)   CPU s/min: loop thread   whole daemon"
                  " (user + sys)   its commands\n";
@@ -407,7 +407,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s: %s\n(logs kept under %s)\n", argv[0], e.what(), kept_logs_root().c_str());
         return 1;
     }
-    std::cout << "\nPacemaker 2.1.5 + Corosync 3.1.7 on this machine kind, same lab shape (lab-recipes/README.md):\n"
+    std::cout << "\nPacemaker 2.1.5 + Corosync 3.1.7 on this machine kind, same lab shape (docs/e2e.md):\n"
                  "  crash failover 7.06 s median (token 3000, default; 3.24 s with token 1000), planned switchover\n"
                  "  0.63 s median, idle ~200 MiB RSS (8 processes) and 0.5-0.9 CPU s/min per node.\n";
     return 0;

@@ -6,20 +6,20 @@
 
 #include <filesystem>
 
-#include "daemon/common/process.h"
+#include "base/process.h"
 #include "test_files.h"
 
 using namespace veeamha;
 
 namespace {
 
-ProcessResult run(std::vector<std::string> argv) {
-    ProcessSpec spec;
+base::ProcessResult run(std::vector<std::string> argv) {
+    base::ProcessSpec spec;
     spec.argv = std::move(argv);
-    spec.deadline = Clock::now() + std::chrono::seconds(30);
-    ProcessResult r = run_process(spec);
-    INFO("command: " << format_command(spec.argv) << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
-    REQUIRE(r.ended == ProcessResult::Ended::Exited);
+    spec.deadline = base::Clock::now() + std::chrono::seconds(30);
+    base::ProcessResult r = base::run_process(spec);
+    INFO("command: " << base::format_command(spec.argv) << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
+    REQUIRE(r.ended == base::ProcessResult::Ended::Exited);
     return r;
 }
 
@@ -47,7 +47,7 @@ std::string write_config(const test::TempDir& dir, const std::string& key) {
 
 }  // namespace
 
-TEST_CASE("veeam-hactl --help lists every verb of DESIGN.md section 8 and the exit codes") {
+TEST_CASE("veeam-hactl --help lists every verb of the design (docs/design.md section 8) and the exit codes") {
     auto r = run({VEEAM_HACTL_BIN, "--help"});
     CHECK(r.exit_code == 0);
     for (const char* verb : {"status [--json]", "move [NODE]", "standby [NODE]", "unstandby [NODE]",
@@ -71,7 +71,7 @@ TEST_CASE("verbs that need the daemon say plainly when it is not running, and pr
     for (auto& call : calls) {
         call.insert(call.begin(), {VEEAM_HACTL_BIN, "--config", config});
         auto r = run(call);
-        INFO(format_command(call));
+        INFO(base::format_command(call));
         CHECK(r.exit_code == 1);
         CHECK(r.out.empty());
         CHECK(has(r.err, "veeam-had is not running on this node"));

@@ -91,7 +91,7 @@ TEST_CASE("the example configuration loads without errors or warnings") {
     CHECK(result.warnings.empty());
     REQUIRE(result.config);
     const auto& c = *result.config;
-    // The article's lab (DESIGN.md §9).
+    // The article's lab (docs/design.md §9).
     CHECK(c.cluster.name == "vbr-repo");
     REQUIRE(c.nodes.size() == 2);
     CHECK(c.nodes[0].name == "vbr-repo-1.vmik.lab");

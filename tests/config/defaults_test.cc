@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The defaults of DESIGN.md §9 and the values the loader normalises.
+// The defaults of docs/design.md §9 and the values the loader normalises.
 #include <catch2/catch.hpp>
 
 #include "config/config.h"
@@ -21,7 +21,7 @@ config::Config load_good(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("a minimal file gets every default of DESIGN.md section 9") {
+TEST_CASE("a minimal file gets every default of the configuration reference") {
     auto c = load_good("minimal.yaml");
     CHECK(c.source_file.find("minimal.yaml") != std::string::npos);
     CHECK(c.cluster.key_file == "/etc/veeam-ha/authkey");

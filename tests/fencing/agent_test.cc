@@ -10,6 +10,7 @@
 
 using namespace veeamha;
 using namespace veeamha::fencing;
+using namespace veeamha::fencing::agent;
 using namespace veeamha::test;
 using namespace std::chrono_literals;
 
@@ -22,7 +23,7 @@ std::string slurp(const std::string& path) {
     return s.str();
 }
 
-Deadline in(std::chrono::milliseconds d) { return Clock::now() + d; }
+base::Deadline in(std::chrono::milliseconds d) { return base::Clock::now() + d; }
 
 // An agent that keeps the power state in a file and records, per action, its stdin and its
 // command-line arguments.
@@ -145,9 +146,9 @@ TEST_CASE("fence agent: an agent that hangs is killed at the deadline") {
     TempDir dir;
     std::string hang = dir.write("fence_hang", "#!/bin/sh\nexec sleep 60\n", 0700);
     FenceAgentFencer f(level(hang, ""));
-    auto start = Clock::now();
+    auto start = base::Clock::now();
     FenceResult r = f.off("node-b", in(1500ms));
-    auto took = Clock::now() - start;
+    auto took = base::Clock::now() - start;
     INFO(r.detail);
     CHECK_FALSE(r.confirmed);
     CHECK(r.detail.find("timed out") != std::string::npos);
@@ -189,8 +190,8 @@ TEST_CASE("fence agent: a level only fences the nodes it lists") {
 
 TEST_CASE("fence agent: status parsing follows the fence-agents convention") {
     std::string why;
-    ProcessResult p;
-    p.ended = ProcessResult::Ended::Exited;
+    base::ProcessResult p;
+    p.ended = base::ProcessResult::Ended::Exited;
     p.exit_code = 2;
     CHECK(parse_agent_status(p, &why) == PowerState::Off);
     p.exit_code = 0;
@@ -203,6 +204,6 @@ TEST_CASE("fence agent: status parsing follows the fence-agents convention") {
     p.exit_code = 2;
     p.out = "status: on";
     CHECK(parse_agent_status(p, &why) == PowerState::Unknown);
-    p.ended = ProcessResult::Ended::TimedOut;
+    p.ended = base::ProcessResult::Ended::TimedOut;
     CHECK(parse_agent_status(p, &why) == PowerState::Unknown);
 }

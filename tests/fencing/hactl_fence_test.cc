@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <sstream>
 
-#include "daemon/hactl_fence.h"
+#include "daemon/hactl/fence_verbs.h"
 #include "fencing/vsphere/vsphere_fencer.h"
 #include "tests/fencing/vcsim_fixture.h"
 
@@ -18,15 +18,15 @@ struct Run {
     std::string out, err;
 };
 
-Run hactl(const config::Config& c, int local, std::vector<std::string> args) {
+Run run_fence(const config::Config& c, int local, std::vector<std::string> args) {
     std::ostringstream out, err;
-    int code = hactl_fence(c, local, args, out, err);
+    int code = veeamha::hactl::fence_command(c, local, args, out, err);
     return {code, out.str(), err.str()};
 }
 
 fencing::PowerState state_of(const Vcsim& sim, const std::string& uuid) {
     fencing::VSphereFencer f(sim.vsphere(), {{"n", uuid}});
-    return f.status("n", Clock::now() + 10s).state;
+    return f.status("n", base::Clock::now() + 10s).state;
 }
 
 }  // namespace
@@ -34,7 +34,7 @@ fencing::PowerState state_of(const Vcsim& sim, const std::string& uuid) {
 TEST_CASE("fence list prints a table of VMs with both UUIDs, power state and the node") {
     Vcsim sim;
     config::Config c = sim.cluster_config();
-    Run r = hactl(c, 0, {"list"});
+    Run r = run_fence(c, 0, {"list"});
     INFO(r.err);
     REQUIRE(r.code == 0);
     std::istringstream lines(r.out);
@@ -60,14 +60,14 @@ TEST_CASE("fence list works before any vm_uuid is configured") {
     Vcsim sim;
     config::Config c = sim.cluster_config();
     for (auto& n : c.nodes) n.vm_uuid.clear();
-    Run r = hactl(c, 0, {"list"});
+    Run r = run_fence(c, 0, {"list"});
     CHECK(r.code == 0);
     CHECK(r.out.find(kUuid2) != std::string::npos);
 }
 
 TEST_CASE("fence status NODE prints the power state") {
     Vcsim sim;
-    Run r = hactl(sim.cluster_config(), 0, {"status", kNode2});
+    Run r = run_fence(sim.cluster_config(), 0, {"status", kNode2});
     INFO(r.err);
     CHECK(r.code == 0);
     CHECK(r.out.find(std::string(kNode2) + ": on (vsphere 127.0.0.1") == 0);
@@ -76,13 +76,13 @@ TEST_CASE("fence status NODE prints the power state") {
 TEST_CASE("fence off NODE refuses without --yes and refuses the local node") {
     Vcsim sim;
     config::Config c = sim.cluster_config();
-    Run no_yes = hactl(c, 0, {"off", kNode2});
+    Run no_yes = run_fence(c, 0, {"off", kNode2});
     CHECK(no_yes.code == 2);
     CHECK(no_yes.err.find("add --yes") != std::string::npos);
-    Run self = hactl(c, 0, {"off", kNode1, "--yes"});
+    Run self = run_fence(c, 0, {"off", kNode1, "--yes"});
     CHECK(self.code == 2);
     CHECK(self.err.find("it is this node") != std::string::npos);
-    Run unknown_local = hactl(c, -1, {"off", kNode2, "--yes"});
+    Run unknown_local = run_fence(c, -1, {"off", kNode2, "--yes"});
     CHECK(unknown_local.code == 2);
     CHECK(state_of(sim, kUuid1) == fencing::PowerState::On);
     CHECK(state_of(sim, kUuid2) == fencing::PowerState::On);
@@ -91,15 +91,15 @@ TEST_CASE("fence off NODE refuses without --yes and refuses the local node") {
 TEST_CASE("fence off|on|reboot NODE --yes act on the peer and report the confirmation") {
     Vcsim sim;
     config::Config c = sim.cluster_config();
-    Run off = hactl(c, 0, {"off", kNode2, "--yes"});
+    Run off = run_fence(c, 0, {"off", kNode2, "--yes"});
     INFO(off.err);
     CHECK(off.code == 0);
     CHECK(off.out.find("fence off of " + std::string(kNode2) + " confirmed by vsphere 127.0.0.1") == 0);
     CHECK(state_of(sim, kUuid2) == fencing::PowerState::Off);
-    Run on = hactl(c, 0, {"on", "--yes", kNode2});
+    Run on = run_fence(c, 0, {"on", "--yes", kNode2});
     CHECK(on.code == 0);
     CHECK(state_of(sim, kUuid2) == fencing::PowerState::On);
-    Run reboot = hactl(c, 1, {"reboot", kNode1, "--yes"});
+    Run reboot = run_fence(c, 1, {"reboot", kNode1, "--yes"});
     CHECK(reboot.code == 0);
     CHECK(state_of(sim, kUuid1) == fencing::PowerState::On);
 }
@@ -126,7 +126,7 @@ TEST_CASE("fence reboot that powers off but not on again fails and says what to 
     level.agent = agent;
     level.nodes = {kNode2};
     c.fencing.levels = {level};
-    Run r = hactl(c, 0, {"reboot", kNode2, "--yes"});
+    Run r = run_fence(c, 0, {"reboot", kNode2, "--yes"});
     INFO(r.out << r.err);
     CHECK(r.code == 1);
     CHECK(r.err.find("powered off, but NOT on again") != std::string::npos);
@@ -136,14 +136,14 @@ TEST_CASE("fence reboot that powers off but not on again fails and says what to 
 TEST_CASE("fence: usage errors and a failed fence have distinct exit codes") {
     Vcsim sim;
     config::Config c = sim.cluster_config();
-    CHECK(hactl(c, 0, {}).code == 2);
-    CHECK(hactl(c, 0, {"explode", kNode2}).code == 2);
-    Run unknown = hactl(c, 0, {"status", "nobody"});
+    CHECK(run_fence(c, 0, {}).code == 2);
+    CHECK(run_fence(c, 0, {"explode", kNode2}).code == 2);
+    Run unknown = run_fence(c, 0, {"status", "nobody"});
     CHECK(unknown.code == 2);
     CHECK(unknown.err.find(std::string("the configured nodes are: ") + kNode1 + ", " + kNode2) !=
           std::string::npos);
     c.nodes[1].vm_uuid = "4235ffff-0000-1111-2222-333344445555";
-    Run failed = hactl(c, 0, {"off", kNode2, "--yes"});
+    Run failed = run_fence(c, 0, {"off", kNode2, "--yes"});
     CHECK(failed.code == 1);
     CHECK(failed.err.find("NOT confirmed") != std::string::npos);
     CHECK(failed.err.find("veeam-hactl fence list") != std::string::npos);

@@ -21,15 +21,15 @@ public:
     ScriptedFencer(std::string name, bool confirms, std::string reason, bool hangs = false)
         : name_(std::move(name)), confirms_(confirms), reason_(std::move(reason)), hangs_(hangs) {}
 
-    FenceResult off(const std::string& node, Deadline d) override { return act("off", node, d, PowerState::Off); }
-    FenceResult on(const std::string& node, Deadline d) override { return act("on", node, d, PowerState::On); }
-    FenceResult reboot(const std::string& node, Deadline d) override {
+    FenceResult off(const std::string& node, base::Deadline d) override { return act("off", node, d, PowerState::Off); }
+    FenceResult on(const std::string& node, base::Deadline d) override { return act("on", node, d, PowerState::On); }
+    FenceResult reboot(const std::string& node, base::Deadline d) override {
         return act("reboot", node, d, PowerState::On);
     }
-    FenceResult status(const std::string& node, Deadline d) override {
+    FenceResult status(const std::string& node, base::Deadline d) override {
         return act("status", node, d, PowerState::On);
     }
-    ListResult list(Deadline) override {
+    ListResult list(base::Deadline) override {
         ListResult r;
         r.ok = confirms_;
         r.error = reason_;
@@ -39,10 +39,10 @@ public:
     std::string describe() const override { return name_; }
 
     std::vector<std::string> calls;
-    Deadline last_deadline{};
+    base::Deadline last_deadline{};
 
 private:
-    FenceResult act(const std::string& op, const std::string& node, Deadline d, PowerState good) {
+    FenceResult act(const std::string& op, const std::string& node, base::Deadline d, PowerState good) {
         calls.push_back(op + " " + node);
         last_deadline = d;
         if (hangs_) std::this_thread::sleep_until(d);
@@ -59,7 +59,7 @@ private:
     bool hangs_;
 };
 
-Deadline in(std::chrono::milliseconds d) { return Clock::now() + d; }
+base::Deadline in(std::chrono::milliseconds d) { return base::Clock::now() + d; }
 
 }  // namespace
 
@@ -121,8 +121,8 @@ TEST_CASE("levels: a hanging first level leaves the next one its share of the ti
     auto* i = ipmi.get();
     levels.add(std::move(hung), {});
     levels.add(std::move(ipmi), {});
-    Deadline deadline = in(1000ms);
-    auto start = Clock::now();
+    base::Deadline deadline = in(1000ms);
+    auto start = base::Clock::now();
     FenceResult r = levels.off("node-b", deadline);
     CHECK(r.confirmed);
     CHECK(h->last_deadline < deadline - 300ms);  // about half

@@ -23,7 +23,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "daemon/common/process.h"
+#include "base/process.h"
 
 extern char** environ;
 
@@ -91,17 +91,17 @@ Certificate make_certificate(const std::string& dir, const std::string& name, co
     Certificate c;
     c.cert = dir + "/" + name + ".pem";
     c.key = dir + "/" + name + ".key";
-    ProcessSpec req;
+    base::ProcessSpec req;
     req.argv = {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", c.key, "-out", c.cert,
                 "-days", "2", "-subj", "/CN=127.0.0.1",
                 "-addext", "subjectAltName=" + alt_names};
-    req.deadline = Clock::now() + 60s;
-    auto r = run_process(req);
+    req.deadline = base::Clock::now() + 60s;
+    auto r = base::run_process(req);
     if (!r.success()) throw std::runtime_error("openssl req: " + r.describe());
-    ProcessSpec fp;
+    base::ProcessSpec fp;
     fp.argv = {"openssl", "x509", "-in", c.cert, "-noout", "-fingerprint", "-sha256"};
-    fp.deadline = Clock::now() + 30s;
-    r = run_process(fp);
+    fp.deadline = base::Clock::now() + 30s;
+    r = base::run_process(fp);
     size_t eq = r.out.find('=');
     if (!r.success() || eq == std::string::npos) throw std::runtime_error("openssl x509: " + r.describe());
     std::string hex = r.out.substr(eq + 1);
@@ -123,13 +123,13 @@ std::string vcsim_binary() {
     std::error_code ec;
     if (fs::exists(binary, ec)) return binary;
     std::string partial = binary + ".partial";
-    ProcessSpec go;
+    base::ProcessSpec go;
     go.argv = {"go", "build", "-o", partial, source};
     // GOPATH mode against Debian's packaged sources: nothing is downloaded, ever.
     go.extra_env = {"GOPATH=/usr/share/gocode", "GO111MODULE=off", "GOPROXY=off", "GOFLAGS=",
                     "GOTOOLCHAIN=local", "CGO_ENABLED=0", "GOCACHE=" + dir + "/gocache"};
-    go.deadline = Clock::now() + 600s;
-    auto r = run_process(go);
+    go.deadline = base::Clock::now() + 600s;
+    auto r = base::run_process(go);
     if (!r.success())
         throw std::runtime_error("building the vCenter simulator failed (" + r.describe() + "):\n" + tail(r.err) +
                                  "\nneeds golang-go and golang-github-vmware-govmomi-dev (scripts/install-deps)");
@@ -206,9 +206,9 @@ Vcsim::Vcsim(VcsimOptions options) : dir_(options.work_parent) {
 
     // Wait for READY: 2,000 VMs take a few seconds to create on a loaded machine.
     std::string text;
-    auto until = Clock::now() + 180s;
+    auto until = base::Clock::now() + 180s;
     bool ready = false;
-    while (!ready && Clock::now() < until) {
+    while (!ready && base::Clock::now() < until) {
         pollfd p{out[0], POLLIN, 0};
         if (::poll(&p, 1, 200) <= 0) continue;
         char buf[512];
@@ -239,9 +239,9 @@ void Vcsim::stop() {
     }
     if (pid_ <= 0) return;
     int status = 0;
-    auto until = Clock::now() + 10s;
+    auto until = base::Clock::now() + 10s;
     while (::waitpid(pid_, &status, WNOHANG) == 0) {
-        if (Clock::now() >= until) {
+        if (base::Clock::now() >= until) {
             ::kill(pid_, SIGKILL);  // our own child, by its PID
             ::waitpid(pid_, &status, 0);
             break;

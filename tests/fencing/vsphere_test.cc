@@ -29,10 +29,10 @@ std::vector<std::pair<std::string, std::string>> node_uuids() {
     return {{kNode1, kUuid1}, {kNode2, kUuid2}};
 }
 
-Deadline in(std::chrono::milliseconds d) { return Clock::now() + d; }
+base::Deadline in(std::chrono::milliseconds d) { return base::Clock::now() + d; }
 
-std::chrono::milliseconds since(Clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t);
+std::chrono::milliseconds since(base::Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(base::Clock::now() - t);
 }
 
 std::string slurp(const std::string& path) {
@@ -261,7 +261,7 @@ TEST_CASE("vCenter not listening: a clear error well within the deadline") {
     v.password_file = dir.write("p", "x\n");
     v.insecure = true;
     VSphereFencer f(v, node_uuids());
-    auto start = Clock::now();
+    auto start = base::Clock::now();
     FenceResult r = f.off(kNode2, in(3s));
     CHECK(since(start) < 3s);
     CHECK_FALSE(r.confirmed);
@@ -281,13 +281,13 @@ TEST_CASE("a vCenter that accepts and never answers: error at the deadline, the 
     boost::asio::steady_timer timer(io);
     int ticks = 0;
     auto worst_gap = 0ms;
-    auto last = Clock::now();
+    auto last = base::Clock::now();
     bool done = false;  // set with the result: a tick already queued when cancel() ran must not re-arm
     std::function<void()> arm = [&] {
         timer.expires_after(20ms);
         timer.async_wait([&](const boost::system::error_code& ec) {
             if (ec || done) return;
-            auto now = Clock::now();
+            auto now = base::Clock::now();
             worst_gap = std::max(worst_gap, std::chrono::duration_cast<std::chrono::milliseconds>(now - last));
             last = now;
             ++ticks;
@@ -296,7 +296,7 @@ TEST_CASE("a vCenter that accepts and never answers: error at the deadline, the 
     };
     arm();
     std::optional<FenceResult> result;
-    auto start = Clock::now();
+    auto start = base::Clock::now();
     const auto deadline_after = 2000ms;
     std::thread worker([&, d = in(deadline_after)] {
         FenceResult r = f.off(kNode2, d);
@@ -326,7 +326,7 @@ TEST_CASE("a hung vCenter with a short call_timeout fails after call_timeout, na
     config::VSphere v = sim.vsphere();
     v.call_timeout = 500ms;
     VSphereFencer f(v, node_uuids());
-    auto start = Clock::now();
+    auto start = base::Clock::now();
     FenceResult r = f.status(kNode1, in(20s));
     CHECK(since(start) < 2500ms);
     CHECK(r.detail.find("did not answer at step 'connect' within call_timeout 500ms") != std::string::npos);
@@ -339,7 +339,7 @@ TEST_CASE("a power-off that hangs: timeout names the step, a new connection read
     config::VSphere v = sim.vsphere();
     v.call_timeout = 700ms;
     VSphereFencer f(v, node_uuids());
-    auto start = Clock::now();
+    auto start = base::Clock::now();
     FenceResult r = f.off(kNode2, in(20s));
     INFO(r.detail);
     CHECK(since(start) < 3000ms);

@@ -224,7 +224,7 @@ std::string Lab::handle_command(const std::vector<std::string>& w, bool* ok) {
     if (verb == "events") {
         std::ostringstream out;
         auto all = events();
-        auto t0 = all.empty() ? Clock::now() : all.front().at;
+        auto t0 = all.empty() ? base::Clock::now() : all.front().at;
         for (const auto& e : all)
             out << std::chrono::duration_cast<std::chrono::milliseconds>(e.at - t0).count() << " ms  " << e.text << "\n";
         return out.str();

@@ -157,7 +157,7 @@ void Cluster::keep_logs() {
     std::ofstream out(dir / "lab.txt");
     out << lab_->status_text() << "\nevents:\n";
     auto events = lab_->events();
-    auto t0 = events.empty() ? Clock::now() : events.front().at;
+    auto t0 = events.empty() ? base::Clock::now() : events.front().at;
     for (const auto& e : events)
         out << std::chrono::duration_cast<std::chrono::milliseconds>(e.at - t0).count() << " ms  " << e.text << "\n";
     if (watcher_) out << "\nwatcher: " << watcher_->report() << "\n";
@@ -196,20 +196,20 @@ bool Cluster::daemon_running(const std::string& host) {
 std::optional<int> Cluster::stop_daemon(const std::string& host, std::chrono::milliseconds budget) {
     pid_t pid = daemon_pid(host);
     if (pid <= 0 || !lab_->signal(pid, SIGTERM)) return std::nullopt;
-    return lab_->wait_exit(pid, Clock::now() + budget);
+    return lab_->wait_exit(pid, base::Clock::now() + budget);
 }
 
 void Cluster::kill9_daemon(const std::string& host, bool restart) {
     pid_t pid = daemon_pid(host);
     if (pid <= 0 || !lab_->signal(pid, SIGKILL))
         throw std::runtime_error("no running veeam-had on " + host + " to kill");
-    if (!lab_->wait_exit(pid, Clock::now() + 10s)) throw std::runtime_error("veeam-had on " + host + " survived SIGKILL");
+    if (!lab_->wait_exit(pid, base::Clock::now() + 10s)) throw std::runtime_error("veeam-had on " + host + " survived SIGKILL");
     if (restart) start_daemon(host);
 }
 
 // ---- CLI ----------------------------------------------------------------------------------
 
-ProcessResult Cluster::hactl(const std::string& host, const std::vector<std::string>& args,
+base::ProcessResult Cluster::hactl(const std::string& host, const std::vector<std::string>& args,
                              std::chrono::milliseconds budget) {
     std::vector<std::string> argv = {veeam_hactl_binary(), "--config", config_path_, "--node", host};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -362,7 +362,7 @@ bool Cluster::wait_running_on(const std::string& host, std::chrono::milliseconds
 std::string Cluster::vcenter_power(const std::string& host) {
     try {
         fencing::VSphereFencer fencer(lab_->vsphere(), lab_->vm_uuids());
-        auto r = in_netns(lab_->switch_netns(), [&] { return fencer.status(host, Clock::now() + 10s); });
+        auto r = in_netns(lab_->switch_netns(), [&] { return fencer.status(host, base::Clock::now() + 10s); });
         if (r.state == fencing::PowerState::On) return "on";
         if (r.state == fencing::PowerState::Off) return "off";
         return std::string("unknown: ") + r.detail;
@@ -393,7 +393,7 @@ void Cluster::start_writer() {
 
 bool Cluster::wait_more_acks(uint64_t count, std::chrono::milliseconds budget) {
     if (!writer_) return false;
-    return writer_->wait_acked(writer_->stats().acked + count, Clock::now() + budget);
+    return writer_->wait_acked(writer_->stats().acked + count, base::Clock::now() + budget);
 }
 
 std::string Cluster::stop_writer_and_verify() {
@@ -431,7 +431,7 @@ std::string Cluster::diagnostics(size_t log_lines) {
     std::ostringstream o;
     o << lab_->status_text();
     auto events = lab_->events();
-    auto t0 = events.empty() ? Clock::now() : events.front().at;
+    auto t0 = events.empty() ? base::Clock::now() : events.front().at;
     o << "lab events:\n";
     for (const auto& e : events)
         o << "  " << std::chrono::duration_cast<std::chrono::milliseconds>(e.at - t0).count() << " ms  " << e.text
@@ -454,22 +454,22 @@ std::string Cluster::diagnostics(size_t log_lines) {
 
 bool Cluster::eventually(std::chrono::milliseconds budget, const std::function<bool()>& condition,
                          std::chrono::milliseconds period) {
-    auto until = Clock::now() + budget;
+    auto until = base::Clock::now() + budget;
     for (;;) {
-        auto started = Clock::now();
+        auto started = base::Clock::now();
         if (condition()) return true;
-        if (Clock::now() >= until) return false;
+        if (base::Clock::now() >= until) return false;
         std::this_thread::sleep_until(std::min(until, started + period));
     }
 }
 
 bool Cluster::holds_for(std::chrono::milliseconds duration, const std::function<bool()>& condition,
                         std::chrono::milliseconds period) {
-    auto until = Clock::now() + duration;
+    auto until = base::Clock::now() + duration;
     for (;;) {
-        auto started = Clock::now();
+        auto started = base::Clock::now();
         if (!condition()) return false;
-        if (Clock::now() >= until) return true;
+        if (base::Clock::now() >= until) return true;
         std::this_thread::sleep_until(std::min(until, started + period));
     }
 }

@@ -79,7 +79,7 @@ struct ClusterOptions {
     // Appended to the lab's generated config (e.g. an `alerts:` section); the daemons and
     // veeam-hactl then use the result, written next to it (config_path()).
     std::string extra_yaml;
-    // An alert program (DESIGN.md §9 `alerts`) that appends "EVENT TEXT" lines to
+    // An alert program (docs/design.md §9 `alerts`) that appends "EVENT TEXT" lines to
     // /run/veeam-ha/alerts.log of the host it runs on (read them with alerts(host)).
     bool record_alerts = false;
 };
@@ -113,7 +113,7 @@ public:
     std::string alerts(const std::string& host) const;
 
     // ---- CLI ----
-    ProcessResult hactl(const std::string& host, const std::vector<std::string>& args,
+    base::ProcessResult hactl(const std::string& host, const std::vector<std::string>& args,
                         std::chrono::milliseconds budget = 15s);
     StatusView status(const std::string& host);
     // GET `path` from the daemon's HTTP endpoint (cluster.http_listen, 127.0.0.1:9668 in the

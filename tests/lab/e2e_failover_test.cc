@@ -15,7 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/lab/e2e_checks.h"
-#include "daemon/common/process.h"
+#include "base/process.h"
 #include "tests/lab/e2e_cluster.h"
 
 using namespace veeamha::lab;
@@ -51,7 +51,7 @@ TEST_CASE("e2e: cold start: exactly one active (the preferred n1) and status agr
         CHECK(s2.resources[r] == "stopped");
         CHECK(s1.fail_counts[r] == 0);
     }
-    // The HTTP endpoint says the same (DESIGN.md §8: /status JSON, /metrics Prometheus).
+    // The HTTP endpoint says the same (docs/design.md §8: /status JSON, /metrics Prometheus).
     auto http = c.http_get(kN1, "/status");
     REQUIRE(http);
     CHECK(http->find("\"owner\":\"n1\"") != std::string::npos);
@@ -224,13 +224,13 @@ TEST_CASE("e2e: kill -9 and restart of the active daemon: the group is adopted a
 TEST_CASE("e2e: commands the daemon runs inherit none of its descriptors", "[e2e]") {
     int fd = ::socket(AF_INET, SOCK_DGRAM, 0);  // no SOCK_CLOEXEC, like Boost.Asio's
     REQUIRE(fd > 2);
-    veeamha::ProcessSpec spec;
+    veeamha::base::ProcessSpec spec;
     spec.argv = {"test", "-e", "/proc/self/fd/" + std::to_string(fd)};
-    spec.deadline = veeamha::Clock::now() + 10s;
-    auto r = veeamha::run_process(spec);
+    spec.deadline = veeamha::base::Clock::now() + 10s;
+    auto r = veeamha::base::run_process(spec);
     ::close(fd);
     INFO(r.describe());
-    CHECK(r.ended == veeamha::ProcessResult::Ended::Exited);
+    CHECK(r.ended == veeamha::base::ProcessResult::Ended::Exited);
     CHECK(r.exit_code == 1);  // the descriptor does not exist in the child
 }
 

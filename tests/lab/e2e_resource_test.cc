@@ -73,7 +73,7 @@ TEST_CASE("e2e: busy unmount during a move: the holder is killed and the move co
     INFO(r.describe() << r.out << r.err);
     REQUIRE(r.success());
     REQUIRE(c.wait_running_on(kN2, 30s));
-    auto status = c.lab().wait_exit(holder.pid, Clock::now() + 10s);
+    auto status = c.lab().wait_exit(holder.pid, veeamha::base::Clock::now() + 10s);
     REQUIRE(status);
     CHECK(WIFSIGNALED(*status));
     REQUIRE(c.wait_settled(kN2, 10s));

@@ -72,19 +72,6 @@ std::vector<std::string> enter_argv(const HostRef& host, const std::vector<std::
     return out;
 }
 
-std::vector<std::string> environment_with(const std::vector<std::string>& extra) {
-    std::vector<std::string> env;
-    auto key_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
-    for (char** e = environ; e && *e; ++e) {
-        std::string kv = *e;
-        bool replaced = false;
-        for (const auto& x : extra) replaced = replaced || key_of(x) == key_of(kv);
-        if (!replaced) env.push_back(std::move(kv));
-    }
-    env.insert(env.end(), extra.begin(), extra.end());
-    return env;
-}
-
 std::vector<char*> pointers(std::vector<std::string>& strings) {
     std::vector<char*> out;
     for (auto& s : strings) out.push_back(s.data());
@@ -92,9 +79,9 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
     return out;
 }
 
-ProcessResult could_not_start(const std::string& why) {
-    ProcessResult r;
-    r.ended = ProcessResult::Ended::CouldNotStart;
+base::ProcessResult could_not_start(const std::string& why) {
+    base::ProcessResult r;
+    r.ended = base::ProcessResult::Ended::CouldNotStart;
     r.error = why;
     return r;
 }
@@ -128,15 +115,15 @@ bool enter_netns(const std::string& netns, std::string* error) {
     return true;
 }
 
-ProcessResult run_cmd(std::vector<std::string> argv, std::chrono::milliseconds budget, const std::string& stdin_data) {
-    ProcessSpec spec;
+base::ProcessResult run_cmd(std::vector<std::string> argv, std::chrono::milliseconds budget, const std::string& stdin_data) {
+    base::ProcessSpec spec;
     spec.argv = std::move(argv);
     spec.stdin_data = stdin_data;
-    spec.deadline = Clock::now() + budget;
-    return run_process(spec);
+    spec.deadline = base::Clock::now() + budget;
+    return base::run_process(spec);
 }
 
-ProcessResult run_in_netns(const std::string& netns, std::vector<std::string> argv, std::chrono::milliseconds budget,
+base::ProcessResult run_in_netns(const std::string& netns, std::vector<std::string> argv, std::chrono::milliseconds budget,
                            const std::string& stdin_data) {
     try {
         return in_netns(netns, [&] { return run_cmd(argv, budget, stdin_data); });
@@ -145,7 +132,7 @@ ProcessResult run_in_netns(const std::string& netns, std::vector<std::string> ar
     }
 }
 
-ProcessResult exec_in(const HostRef& host, const std::vector<std::string>& argv, std::chrono::milliseconds budget,
+base::ProcessResult exec_in(const HostRef& host, const std::vector<std::string>& argv, std::chrono::milliseconds budget,
                       const std::string& stdin_data) {
     if (host.init_pid <= 0) return could_not_start("host " + host.name + " is powered off");
     try {
@@ -161,34 +148,22 @@ pid_t spawn_in(const HostRef& host, const std::vector<std::string>& argv, const 
         if (error) *error = "host " + host.name + " is powered off";
         return -1;
     }
-    std::vector<std::string> args = enter_argv(host, argv, true);
-    std::vector<std::string> env = environment_with(extra_env);
+    base::SpawnSpec spec;
+    spec.argv = enter_argv(host, argv, true);  // lab-init's --setsid gives it a session
+    spec.extra_env = extra_env;
+    spec.own_process_group = false;
+    std::string out = log_file.empty() ? "/dev/null" : log_file;
+    Fd log(::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (log.get() < 0) {
+        if (error) *error = errno_text("open " + out);
+        return -1;
+    }
+    spec.stdout_fd = spec.stderr_fd = log.get();
     try {
         return in_pidns(host.init_pid, [&]() -> pid_t {
-            posix_spawn_file_actions_t fa;
-            posix_spawn_file_actions_init(&fa);
-            posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-            std::string out = log_file.empty() ? "/dev/null" : log_file;
-            posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-            posix_spawn_file_actions_adddup2(&fa, 1, 2);
-            posix_spawnattr_t attr;
-            posix_spawnattr_init(&attr);
-            sigset_t none, all;
-            sigemptyset(&none);
-            sigfillset(&all);
-            posix_spawnattr_setsigmask(&attr, &none);
-            posix_spawnattr_setsigdefault(&attr, &all);
-            posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-            auto argp = pointers(args);
-            auto envp = pointers(env);
-            pid_t pid = -1;
-            int rc = ::posix_spawn(&pid, argp[0], &fa, &attr, argp.data(), envp.data());
-            posix_spawn_file_actions_destroy(&fa);
-            posix_spawnattr_destroy(&attr);
-            if (rc != 0) {
-                if (error) *error = "spawn " + args[0] + ": " + std::strerror(rc);
-                return -1;
-            }
+            std::string why;
+            pid_t pid = base::spawn(spec, why);
+            if (pid < 0 && error) *error = "spawn " + why;
             return pid;
         });
     } catch (const std::exception& e) {
@@ -273,8 +248,8 @@ pid_t start_host_init(const std::string& netns, const std::string& cgroup, const
     ready_w.reset();
     pid_t pid = static_cast<pid_t>(child);
     std::string said;
-    auto until = Clock::now() + 10s;
-    while (said.find('\n') == std::string::npos && Clock::now() < until) {
+    auto until = base::Clock::now() + 10s;
+    while (said.find('\n') == std::string::npos && base::Clock::now() < until) {
         pollfd p{ready_r.get(), POLLIN, 0};
         if (::poll(&p, 1, 100) <= 0) continue;
         char buf[256];
@@ -323,7 +298,7 @@ bool cgroup_populated(const std::string& dir) {
 }
 
 bool cgroup_kill_and_wait(const std::string& dir, std::chrono::milliseconds budget) {
-    auto until = Clock::now() + budget;
+    auto until = base::Clock::now() + budget;
     if (::access((dir + "/cgroup.events").c_str(), F_OK) != 0) return true;  // no such cgroup
     {
         int fd = ::open((dir + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC);
@@ -333,7 +308,7 @@ bool cgroup_kill_and_wait(const std::string& dir, std::chrono::milliseconds budg
         }
     }
     while (cgroup_populated(dir)) {
-        if (Clock::now() >= until) return false;
+        if (base::Clock::now() >= until) return false;
         // Kernels without cgroup.kill: SIGKILL what is listed, again until empty.
         std::istringstream procs(read_file(dir + "/cgroup.procs"));
         pid_t p;
@@ -354,10 +329,10 @@ bool cgroup_remove_tree(const std::string& dir) {
         for (const auto& c : children) cgroup_remove_tree(c);
     }
     cgroup_kill_and_wait(dir, 10s);
-    auto until = Clock::now() + 2s;
+    auto until = base::Clock::now() + 2s;
     while (::rmdir(dir.c_str()) != 0) {
         if (errno == ENOENT) return true;
-        if (errno != EBUSY || Clock::now() >= until) return false;
+        if (errno != EBUSY || base::Clock::now() >= until) return false;
         std::this_thread::sleep_for(2ms);
     }
     return true;

@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/common/process.h"
+#include "base/process.h"
 
 namespace veeamha::lab {
 
@@ -48,17 +48,17 @@ bool enter_netns(const std::string& netns, std::string* error);
 
 // A command run with `ip netns exec`-like semantics but without a shell or a mount namespace:
 // a thread enters the network namespace and run_process() starts the program from there.
-ProcessResult run_in_netns(const std::string& netns, std::vector<std::string> argv,
+base::ProcessResult run_in_netns(const std::string& netns, std::vector<std::string> argv,
                            std::chrono::milliseconds budget = std::chrono::seconds(10),
                            const std::string& stdin_data = {});
 
 // run_process() outside any lab namespace, with a budget.
-ProcessResult run_cmd(std::vector<std::string> argv, std::chrono::milliseconds budget = std::chrono::seconds(10),
+base::ProcessResult run_cmd(std::vector<std::string> argv, std::chrono::milliseconds budget = std::chrono::seconds(10),
                       const std::string& stdin_data = {});
 
 // Inside a host: every namespace of its init and its cgroup. Output captured (bounded),
 // deadline as run_process. Fails with CouldNotStart / exit 126 when the host is off.
-ProcessResult exec_in(const HostRef& host, const std::vector<std::string>& argv,
+base::ProcessResult exec_in(const HostRef& host, const std::vector<std::string>& argv,
                       std::chrono::milliseconds budget = std::chrono::seconds(10),
                       const std::string& stdin_data = {});
 

@@ -255,7 +255,7 @@ std::vector<std::string> Lab::down() {
     }
     if (reaper_) {
         for (pid_t pid : spawned_)
-            if (reaper_->running(pid) && !reaper_->wait(pid, Clock::now() + 5s))
+            if (reaper_->running(pid) && !reaper_->wait(pid, base::Clock::now() + 5s))
                 left.push_back("process " + std::to_string(pid) + " did not end");
     }
     attempt("vCenter simulator", [&] { vcsim_.reset(); });
@@ -302,7 +302,7 @@ HostRef Lab::ref(const std::string& name) const {
 
 pid_t Lab::init_pid(const std::string& h) const { return host(h).init_pid.load(); }
 
-ProcessResult Lab::exec_in(const std::string& h, const std::vector<std::string>& argv, std::chrono::milliseconds budget,
+base::ProcessResult Lab::exec_in(const std::string& h, const std::vector<std::string>& argv, std::chrono::milliseconds budget,
                            const std::string& stdin_data) {
     return lab::exec_in(ref(h), argv, budget, stdin_data);
 }
@@ -368,7 +368,7 @@ bool Lab::service_answers(std::chrono::milliseconds budget) const {
     try {
         return in_netns(netns(kClient), [&] {
             RepoConnection c;
-            auto deadline = Clock::now() + budget;
+            auto deadline = base::Clock::now() + budget;
             return c.connect(floating_ip(), repo_port(), deadline) && c.ping(deadline);
         });
     } catch (const std::exception&) {
@@ -416,7 +416,7 @@ void Lab::power_off_locked(Host& h, const std::string& why) {
     bool emptied = cgroup_kill_and_wait(h.cgroup, 10s);
     // The init is reaped only after every process of its PID namespace is (the kernel waits
     // for that), so this is "everything of the host is gone", zombies included.
-    bool reaped = pid <= 0 || reaper_->wait(pid, Clock::now() + 10s).has_value();
+    bool reaped = pid <= 0 || reaper_->wait(pid, base::Clock::now() + 10s).has_value();
     if (reaper_ && pid > 0) reaper_->forget(pid);
     h.init_pid = 0;
     event("power-off " + h.name + " (" + why + ")");
@@ -445,7 +445,7 @@ void Lab::power_on(const std::string& name) {
         // The simulator's power-on hook comes back to us over the control socket and boots
         // the host before the task completes; no lock is held meanwhile.
         fencing::VSphereFencer fencer(vsphere(), vm_uuids());
-        auto r = in_netns(switch_ns_, [&] { return fencer.on(name, Clock::now() + 30s); });
+        auto r = in_netns(switch_ns_, [&] { return fencer.on(name, base::Clock::now() + 30s); });
         if (!r.confirmed) throw std::runtime_error("power-on of " + name + " through vCenter failed: " + r.detail);
         if (!powered(name)) throw std::runtime_error("vCenter powered " + name + " on but its hook did not boot it");
         return;  // the hook ran on_power_on
@@ -467,7 +467,7 @@ bool Lab::vm_off(const std::string& name) const {
 
 void Lab::event(const std::string& text) {
     std::lock_guard<std::mutex> lock(events_mu_);
-    events_.push_back({Clock::now(), text});
+    events_.push_back({base::Clock::now(), text});
     if (events_.size() > 2000) events_.erase(events_.begin(), events_.begin() + 1000);
 }
 
@@ -476,8 +476,8 @@ std::vector<LabEvent> Lab::events() const {
     return events_;
 }
 
-void Lab::must(const ProcessResult& r, const std::vector<std::string>& argv) const {
-    if (!r.success()) throw std::runtime_error(format_command(argv) + ": " + r.describe() + (r.err.empty() ? "" : "\n" + r.err));
+void Lab::must(const base::ProcessResult& r, const std::vector<std::string>& argv) const {
+    if (!r.success()) throw std::runtime_error(base::format_command(argv) + ": " + r.describe() + (r.err.empty() ? "" : "\n" + r.err));
 }
 
 std::string Lab::status_text() const {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The lab (DESIGN.md §7, tier 3): two "hosts" n1 and n2 and a "client" on one machine, each a
+// The lab (docs/design.md §7, tier 3): two "hosts" n1 and n2 and a "client" on one machine, each a
 // network + mount + UTS + PID namespace with its own cgroup v2 kill domain; two links (bridges
 // in a "switch" namespace): link 0 = the LAN (both hosts' eth0, the client, the gateway
 // 10.10.0.1 that answers ping and where the vCenter simulator listens on :443), link 1 = the
@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "daemon/common/process.h"
+#include "base/process.h"
 #include "tests/lab/host_proc.h"
 
 namespace veeamha::test {
@@ -135,7 +135,7 @@ public:
     // ---- processes ----
     HostRef ref(const std::string& host) const;
     pid_t init_pid(const std::string& host) const;  // the host's PID 1 (our numbering); 0 = off
-    ProcessResult exec_in(const std::string& host, const std::vector<std::string>& argv,
+    base::ProcessResult exec_in(const std::string& host, const std::vector<std::string>& argv,
                           std::chrono::milliseconds budget = std::chrono::seconds(10),
                           const std::string& stdin_data = {});
     // Long-running (the daemon): own session, output appended to log_dir()/HOST-NAME.log
@@ -234,7 +234,7 @@ private:
     void apply_ports();                       // switch-side ports up/down from the state
     void set_loss_rules();
     void event(const std::string& text);
-    void must(const ProcessResult& r, const std::vector<std::string>& argv) const;
+    void must(const base::ProcessResult& r, const std::vector<std::string>& argv) const;
     void ip_batch(const std::string& netns, const std::string& commands) const;
     void iptables(const std::string& netns, const std::vector<std::string>& args) const;
 

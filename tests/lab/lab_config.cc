@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The lab's config file: ONE file for both nodes, as in real life (each host reads its own
-// key, password and CA from its own /etc/veeam-ha), with DESIGN.md §9's key names. The
+// key, password and CA from its own /etc/veeam-ha), with docs/design.md §9's key names. The
 // resource group: the shared disk's XFS, the floating IP with gratuitous ARP, and the repo
 // service (an exec resource) standing in for veeamtransport. No lvm resource: this kernel has
 // no device-mapper (/dev/mapper/control gives ENODEV); LVM is tested in the qemu VM tier.

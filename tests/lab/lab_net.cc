@@ -34,7 +34,7 @@ void Lab::ip_batch(const std::string& ns, const std::string& commands) const {
     if (!ns.empty()) argv.insert(argv.end(), {"-n", ns});
     argv.insert(argv.end(), {"-batch", "-"});
     auto r = run_cmd(argv, 20s, commands);
-    if (!r.success()) throw std::runtime_error(format_command(argv) + " <<EOF\n" + commands + "EOF\n: " + r.describe());
+    if (!r.success()) throw std::runtime_error(base::format_command(argv) + " <<EOF\n" + commands + "EOF\n: " + r.describe());
 }
 
 void Lab::iptables(const std::string& ns, const std::vector<std::string>& lines) const {

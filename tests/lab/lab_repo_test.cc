@@ -24,14 +24,14 @@ LabOptions disk_only() {
 
 void run_ok(Lab& lab, const std::string& host, const std::vector<std::string>& argv) {
     auto r = lab.exec_in(host, argv, 20s);
-    INFO(host << ": " << format_command(argv) << ": " << r.describe() << "\n" << r.out << r.err);
+    INFO(host << ": " << base::format_command(argv) << ": " << r.describe() << "\n" << r.out << r.err);
     REQUIRE(r.success());
 }
 
 int service(Lab& lab, const std::string& host, const std::string& verb) {
     auto r = lab.exec_in(host, {lab.repo_service(), verb, lab.floating_ip(), lab.mountpoint()}, 20s);
     UNSCOPED_INFO(host << " repo-service " << verb << ": " << r.describe() << "\n" << r.err);
-    return r.ended == ProcessResult::Ended::Exited ? r.exit_code : -1;
+    return r.ended == base::ProcessResult::Ended::Exited ? r.exit_code : -1;
 }
 
 }  // namespace
@@ -100,7 +100,7 @@ TEST_CASE("lab: repo service with writer and verifier across a move between host
     wo.address = lab.floating_ip();
     wo.pause = 0ms;
     RepoWriter writer(wo);
-    REQUIRE(writer.wait_acked(200, Clock::now() + 20s));
+    REQUIRE(writer.wait_acked(200, base::Clock::now() + 20s));
 
     // Running but not answering: monitor says 1 (the server is stopped, not gone).
     auto pid = lab.read_file_in(kN1, "/run/veeam-ha/repo-server.pid");
@@ -127,10 +127,10 @@ TEST_CASE("lab: repo service with writer and verifier across a move between host
     auto garp = lab.exec_in(
         kN2, {"arping", "-q", "-U", "-S", lab.floating_ip(), "-c", "1", "-i", "eth0", lab.floating_ip()}, 10s);
     INFO(garp.describe() << garp.err);
-    REQUIRE(garp.ended == ProcessResult::Ended::Exited);
+    REQUIRE(garp.ended == base::ProcessResult::Ended::Exited);
     REQUIRE(garp.err.empty());
     REQUIRE(service(lab, kN2, "start") == 0);
-    REQUIRE(writer.wait_acked(before + 200, Clock::now() + 20s));
+    REQUIRE(writer.wait_acked(before + 200, base::Clock::now() + 20s));
     writer.stop();
     CHECK(lab.hosts_with_floating_ip() == std::vector<std::string>{kN2});
     CHECK(lab.disk_mounted_in(kN2));

@@ -17,9 +17,7 @@
 #include "tests/lab/lab.h"
 #include "tests/lab/lab_test_util.h"
 
-#ifdef VEEAMHA_LAB_HAVE_CONFIG_LOADER
 #include "config/config.h"
-#endif
 
 using namespace veeamha;
 using namespace veeamha::lab;
@@ -40,14 +38,14 @@ std::string self_exe() { return fs::read_symlink("/proc/self/exe").string(); }
 
 // Runs one hidden test case of this program in a child process; it writes its run id and
 // process instances to a file. Returns the file's lines.
-std::vector<std::string> run_child(const std::string& test_name, ProcessResult* result) {
+std::vector<std::string> run_child(const std::string& test_name, base::ProcessResult* result) {
     std::string out = "/tmp/veeamha-lab-child-" + std::to_string(::getpid()) + ".txt";
     ::unlink(out.c_str());
-    ProcessSpec spec;
+    base::ProcessSpec spec;
     spec.argv = {self_exe(), test_name};
     spec.extra_env = {"VEEAMHA_LAB_CHILD_OUT=" + out};
-    spec.deadline = Clock::now() + 180s;
-    *result = run_process(spec);
+    spec.deadline = base::Clock::now() + 180s;
+    *result = base::run_process(spec);
     std::vector<std::string> lines;
     std::istringstream in(slurp(out));
     std::string l;
@@ -236,7 +234,7 @@ TEST_CASE("lab: vCenter power-off kills the host before the fence call returns a
     // The simulator answers from both hosts, over the LAN, with the lab's certificate.
     for (const char* h : {kN1, kN2}) {
         INFO(h);
-        auto list = in_netns(lab.netns(h), [&] { return fencer.list(Clock::now() + 20s); });
+        auto list = in_netns(lab.netns(h), [&] { return fencer.list(base::Clock::now() + 20s); });
         INFO(list.error);
         REQUIRE(list.ok);
         int found = 0;
@@ -257,8 +255,8 @@ TEST_CASE("lab: vCenter power-off kills the host before the fence call returns a
     auto sleeper = lab.spawn_in(kN1, {"sleep", "1000"});
     pid_t old_init = lab.init_pid(kN1);
     // n2 fences n1, as its daemon would.
-    auto fence = in_netns(lab.netns(kN2), [&] { return fencer.off(kN1, Clock::now() + 30s); });
-    auto returned = Clock::now();
+    auto fence = in_netns(lab.netns(kN2), [&] { return fencer.off(kN1, base::Clock::now() + 30s); });
+    auto returned = base::Clock::now();
     // Checked right after the call, without waiting: done before the task completed.
     CHECK(!lab.running(sleeper.pid));
     CHECK(!lab.powered(kN1));
@@ -283,13 +281,13 @@ TEST_CASE("lab: vCenter power-off kills the host before the fence call returns a
     CHECK(!lab.vm_off(kN1));
     CHECK(lab.init_pid(kN1) != old_init);
     CHECK(booted == 1);
-    auto st = in_netns(lab.netns(kN2), [&] { return fencer.status(kN1, Clock::now() + 20s); });
+    auto st = in_netns(lab.netns(kN2), [&] { return fencer.status(kN1, base::Clock::now() + 20s); });
     CHECK(st.state == fencing::PowerState::On);
     CHECK(ping(lab, kN2, lab.address(kN1, kHeartbeat)));
 
     // A fence with action reboot: off (host killed) then on (host booted), both by hooks.
     pid_t before = lab.init_pid(kN1);
-    auto reboot = in_netns(lab.netns(kN2), [&] { return fencer.reboot(kN1, Clock::now() + 30s); });
+    auto reboot = in_netns(lab.netns(kN2), [&] { return fencer.reboot(kN1, base::Clock::now() + 30s); });
     INFO(reboot.detail);
     CHECK(reboot.confirmed);
     CHECK(lab.powered(kN1));
@@ -310,11 +308,11 @@ TEST_CASE("lab: vCenter can be made unreachable while the gateway answers ping",
     settings.call_timeout = 1000ms;
     fencing::VSphereFencer fencer(settings, lab.vm_uuids());
     lab.block_vcenter(true);
-    auto st = in_netns(lab.netns(kN2), [&] { return fencer.status(kN1, Clock::now() + 3s); });
+    auto st = in_netns(lab.netns(kN2), [&] { return fencer.status(kN1, base::Clock::now() + 3s); });
     CHECK(!st.confirmed);
     CHECK(ping(lab, kN2, lab.gateway()));
     lab.block_vcenter(false);
-    st = in_netns(lab.netns(kN2), [&] { return fencer.status(kN1, Clock::now() + 20s); });
+    st = in_netns(lab.netns(kN2), [&] { return fencer.status(kN1, base::Clock::now() + 20s); });
     INFO(st.detail);
     CHECK(st.confirmed);
 }
@@ -353,7 +351,6 @@ TEST_CASE("lab: the generated config", "[lab]") {
             CHECK(r.out == "600\n");
         }
     CHECK(lab.exec_in(kN1, {"test", "-s", "/etc/veeam-ha/vcenter-ca.pem"}).success());
-#ifdef VEEAMHA_LAB_HAVE_CONFIG_LOADER
     auto loaded = config::load_file(lab.config_path(), config::LoadOptions{false});
     std::string errors;
     for (const auto& e : loaded.errors) errors += e.to_string() + "\n";
@@ -361,7 +358,6 @@ TEST_CASE("lab: the generated config", "[lab]") {
     REQUIRE(loaded.config);
     CHECK(loaded.config->resources.size() == 3);
     CHECK(loaded.config->nodes[1].addresses == c.nodes[1].addresses);
-#endif
 }
 
 // ---- tear-down after a failure and after a crash (children of this test program) ----------
@@ -383,11 +379,11 @@ TEST_CASE("lab child: crash", "[.][lab_child]") {
 }
 
 TEST_CASE("lab: a failed REQUIRE still tears everything down", "[lab]") {
-    ProcessResult r;
+    base::ProcessResult r;
     auto lines = run_child("lab child: failing test", &r);
     INFO(r.describe() << "\n" << r.out.substr(0, 3000));
     REQUIRE(lines.size() >= 5);
-    CHECK(r.ended == ProcessResult::Ended::Exited);
+    CHECK(r.ended == base::ProcessResult::Ended::Exited);
     CHECK(r.exit_code != 0);  // the test failed as it should
     auto left = leftovers_after(5s, lines[0], parse_processes(lines));
     INFO(joined(left));
@@ -395,11 +391,11 @@ TEST_CASE("lab: a failed REQUIRE still tears everything down", "[lab]") {
 }
 
 TEST_CASE("lab: after a crash the hosts die at once and the next lab removes the rest", "[lab]") {
-    ProcessResult r;
+    base::ProcessResult r;
     auto lines = run_child("lab child: crash", &r);
     INFO(r.describe() << "\n" << r.err.substr(0, 3000));
     REQUIRE(lines.size() >= 5);
-    CHECK(r.ended == ProcessResult::Ended::Signaled);
+    CHECK(r.ended == base::ProcessResult::Ended::Signaled);
     auto processes = parse_processes(lines);
     // Host processes die with the lab process (their inits' parent-death signal), the
     // simulator with its stdin.

@@ -41,7 +41,7 @@ inline bool ping(Lab& lab, const std::string& from, const std::string& to) {
 // Unreachable: no answer within 1 s.
 inline bool unreachable(Lab& lab, const std::string& from, const std::string& to) {
     auto r = lab.exec_in(from, {"ping", "-n", "-q", "-c", "1", "-W", "1", to}, 10s);
-    return r.ended == ProcessResult::Ended::Exited && r.exit_code != 0;
+    return r.ended == base::ProcessResult::Ended::Exited && r.exit_code != 0;
 }
 
 // What `ip -o link show PORT` says in the switch: "UP" / "DOWN" / ...

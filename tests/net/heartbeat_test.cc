@@ -117,7 +117,7 @@ TEST_CASE("datagrams from an unconfigured address are dropped as foreign") {
 
 TEST_CASE("link monitor: RTT from echo, loss from seq gaps, silence") {
     LinkMonitor m;
-    auto t = Clock::time_point(std::chrono::seconds(1000));
+    auto t = veeamha::net::Clock::time_point(std::chrono::seconds(1000));
     m.on_sent(1, t);
     m.on_sent(2, t + 100ms);
     veeamha::wire::Heartbeat hb;

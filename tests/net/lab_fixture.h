@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/common/process.h"
+#include "base/process.h"
 #include "net/key_file.h"
 
 namespace veeamha::net::lab {
@@ -284,21 +284,21 @@ public:
     // Runs a command (optionally inside host h's namespace); throws with its stderr on failure.
     void run(std::vector<std::string> argv, char h = 0) const {
         if (h) argv.insert(argv.begin(), {"ip", "netns", "exec", ns(h)});
-        ProcessSpec spec;
+        base::ProcessSpec spec;
         spec.argv = argv;
         spec.deadline = Clock::now() + 20s;
-        auto r = run_process(spec);
+        auto r = base::run_process(spec);
         if (!r.success())
-            throw std::runtime_error(format_command(argv) + ": " + r.describe());
+            throw std::runtime_error(base::format_command(argv) + ": " + r.describe());
     }
 
 private:
     void teardown() {
         for (auto it = made_.rbegin(); it != made_.rend(); ++it) {
-            ProcessSpec spec;
+            base::ProcessSpec spec;
             spec.argv = {"ip", "netns", "del", *it};
             spec.deadline = Clock::now() + 20s;
-            run_process(spec);
+            base::run_process(spec);
         }
         made_.clear();
         std::error_code ec;

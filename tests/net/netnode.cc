@@ -24,7 +24,7 @@
 #include <string>
 
 #include "config/config.h"
-#include "daemon/common/log.h"
+#include "base/log.h"
 #include "net/heartbeat_service.h"
 #include "net/identity.h"
 #include "net/key_file.h"
@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
     auto stats_line = [&] {
         std::string s = "event=stats mono_ms=" + std::to_string(mono_ms());
         auto ls = heartbeats->link_stats();
-        auto now = Clock::now();
+        auto now = net::Clock::now();
         for (size_t l = 0; l < ls.size(); ++l) {
             std::string p = " link" + std::to_string(l) + ".";
             s += p + "up=" + (ls[l].up ? "1" : "0");

@@ -23,16 +23,16 @@ namespace fs = std::filesystem;
 
 constexpr const char* kNetnsPrefix = "vhe2e";
 
-ProcessResult run(const std::vector<std::string>& argv, std::chrono::seconds timeout = 30s) {
-    ProcessSpec spec;
+base::ProcessResult run(const std::vector<std::string>& argv, std::chrono::seconds timeout = 30s) {
+    base::ProcessSpec spec;
     spec.argv = argv;
-    spec.deadline = Clock::now() + timeout;
-    return run_process(spec);
+    spec.deadline = base::Clock::now() + timeout;
+    return base::run_process(spec);
 }
 
 void must(const std::vector<std::string>& argv) {
-    ProcessResult r = run(argv);
-    if (!r.success()) throw std::runtime_error(format_command(argv) + ": " + r.describe());
+    base::ProcessResult r = run(argv);
+    if (!r.success()) throw std::runtime_error(base::format_command(argv) + ": " + r.describe());
 }
 
 bool have_program(const std::string& name) {
@@ -124,8 +124,8 @@ constexpr const char* kFenceAgent =
 }  // namespace
 
 bool eventually(const std::function<bool()>& probe, std::chrono::milliseconds limit) {
-    auto until = Clock::now() + limit;
-    while (Clock::now() < until) {
+    auto until = base::Clock::now() + limit;
+    while (base::Clock::now() < until) {
         if (probe()) return true;
         std::this_thread::sleep_for(100ms);
     }
@@ -309,13 +309,13 @@ void NspawnCluster::chmod(int i, const std::string& path, mode_t mode) {
         throw std::runtime_error("chmod " + path + ": " + std::strerror(errno));
 }
 
-ProcessResult NspawnCluster::exec(int i, const std::vector<std::string>& argv, std::chrono::seconds timeout) {
+base::ProcessResult NspawnCluster::exec(int i, const std::vector<std::string>& argv, std::chrono::seconds timeout) {
     std::vector<std::string> full = {"nsenter", "-t", std::to_string(container(i).leader()), "-a"};
     full.insert(full.end(), argv.begin(), argv.end());
     return run(full, timeout);
 }
 
-ProcessResult NspawnCluster::systemctl(int i, const std::vector<std::string>& args) {
+base::ProcessResult NspawnCluster::systemctl(int i, const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"systemctl"};
     argv.insert(argv.end(), args.begin(), args.end());
     return exec(i, argv);
@@ -325,7 +325,7 @@ std::map<std::string, std::string> NspawnCluster::show(int i, const std::string&
                                                          const std::vector<std::string>& names) {
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ",") + n;
-    ProcessResult r = systemctl(i, {"show", "-p", list, unit});
+    base::ProcessResult r = systemctl(i, {"show", "-p", list, unit});
     if (!r.success()) throw std::runtime_error("systemctl show " + unit + " in " + node(i) + ": " + r.describe());
     std::map<std::string, std::string> out;
     std::istringstream lines(r.out);
@@ -342,12 +342,12 @@ std::string NspawnCluster::property(int i, const std::string& unit, const std::s
 }
 
 std::string NspawnCluster::journal(int i, const std::string& unit) {
-    ProcessResult r = exec(i, {"journalctl", "--no-pager", "-o", "cat", "-n", "600", "-u", unit});
+    base::ProcessResult r = exec(i, {"journalctl", "--no-pager", "-o", "cat", "-n", "600", "-u", unit});
     return r.out;
 }
 
 std::vector<std::string> NspawnCluster::addresses(int i, const std::string& interface) {
-    ProcessResult r = run({"ip", "-n", hosts_[i].netns, "-o", "-4", "addr", "show", "dev", interface});
+    base::ProcessResult r = run({"ip", "-n", hosts_[i].netns, "-o", "-4", "addr", "show", "dev", interface});
     std::vector<std::string> out;
     std::istringstream words(r.out);
     std::string w;

@@ -33,7 +33,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/common/process.h"
+#include "base/process.h"
 #include "tests/resources/service/nspawn_container.h"
 
 namespace veeamha::test {
@@ -73,10 +73,10 @@ public:
     void chmod(int i, const std::string& path, mode_t mode);
 
     // Runs a program inside the container (nsenter into all its namespaces), no shell.
-    ProcessResult exec(int i, const std::vector<std::string>& argv,
+    base::ProcessResult exec(int i, const std::vector<std::string>& argv,
                        std::chrono::seconds timeout = std::chrono::seconds(90));
     // `systemctl ARGS...` inside the container.
-    ProcessResult systemctl(int i, const std::vector<std::string>& args);
+    base::ProcessResult systemctl(int i, const std::vector<std::string>& args);
     // `systemctl show -p NAME...` of a unit, as NAME -> value.
     std::map<std::string, std::string> show(int i, const std::string& unit,
                                              const std::vector<std::string>& names);

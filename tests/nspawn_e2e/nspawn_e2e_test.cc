@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// veeam-had under a real systemd (DESIGN.md §7, issue 7 "Real systemd"): two hosts booted as
+// veeam-had under a real systemd (docs/design.md §7, issue 7 "Real systemd"): two hosts booted as
 // systemd-nspawn containers with the package's veeam-had.service, driven the way a user drives
 // them, with systemctl inside the containers (see nspawn_cluster.h for the setup).
 //
@@ -62,13 +62,13 @@ int count(const std::string& text, const std::string& what) {
     return n;
 }
 
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
+double seconds_since(base::Clock::time_point t0) {
+    return std::chrono::duration<double>(base::Clock::now() - t0).count();
 }
 
 // `veeam-hactl status --json` inside the container.
 boost::property_tree::ptree hactl_status(NspawnCluster& c, int i) {
-    ProcessResult r = c.exec(i, {"veeam-hactl", "status", "--json"}, 30s);
+    base::ProcessResult r = c.exec(i, {"veeam-hactl", "status", "--json"}, 30s);
     if (!r.success()) throw std::runtime_error("veeam-hactl status --json on " + c.node(i) + ": " + r.describe());
     boost::property_tree::ptree tree;
     std::istringstream in(r.out);
@@ -94,7 +94,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
           "[nspawn]") {
     std::string why = NspawnCluster::cannot_run_reason();
     if (!why.empty()) VEEAMHA_SKIP_TEST(why);
-    const auto t_start = Clock::now();
+    const auto t_start = base::Clock::now();
     NspawnCluster cluster(VEEAMHA_HAD_PATH, VEEAMHA_HACTL_PATH, VEEAMHA_UNIT_FILE);
     DiagnosticsOnFailure diagnostics{cluster};
     std::cout << "containers up in " << seconds_since(t_start) << " s" << std::endl;
@@ -128,7 +128,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         // ---- 1. No READY=1, no active unit: a key file others can read stops the daemon
         // before it is ready; exit 1 = "a restart cannot fix this" (RestartPreventExitStatus).
         cluster.chmod(kN1, "/etc/veeam-ha/authkey", 0644);
-        ProcessResult refused = cluster.systemctl(kN1, {"start", "veeam-had"});
+        base::ProcessResult refused = cluster.systemctl(kN1, {"start", "veeam-had"});
         CHECK_FALSE(refused.success());
         auto failed = cluster.show(kN1, kHad, {"ActiveState", "Result", "ExecMainStatus", "NRestarts"});
         CHECK(failed["ActiveState"] == "failed");
@@ -145,8 +145,8 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         // is there by then.
         for (int i : {kN1, kN2}) REQUIRE(cluster.systemctl(i, {"enable", "veeam-had"}).success());
         for (int i : {kN1, kN2}) {
-            auto t0 = Clock::now();
-            ProcessResult started = cluster.systemctl(i, {"start", "veeam-had"});
+            auto t0 = base::Clock::now();
+            base::ProcessResult started = cluster.systemctl(i, {"start", "veeam-had"});
             INFO(cluster.node(i) << ": " << started.describe());
             REQUIRE(started.success());
             std::cout << "systemctl start veeam-had on " << cluster.node(i) << ": " << seconds_since(t0) << " s"
@@ -182,8 +182,8 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         no_fence_attempts();
 
         // ---- 3. systemctl stop on the active node: stop here, grant, start there.
-        auto t_stop = Clock::now();
-        ProcessResult stopped = cluster.systemctl(kN1, {"stop", "veeam-had"});
+        auto t_stop = base::Clock::now();
+        base::ProcessResult stopped = cluster.systemctl(kN1, {"stop", "veeam-had"});
         REQUIRE(stopped.success());
         std::cout << "systemctl stop veeam-had on the active n1: " << seconds_since(t_stop) << " s" << std::endl;
         auto u1 = cluster.show(kN1, kHad, {"ActiveState", "Result", "ExecMainCode", "ExecMainStatus", "StatusText"});
@@ -214,7 +214,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         // test's agent refuses, so the outcome would only be "no takeover".
         auto before = cluster.show(kN1, kHad, {"MainPID", "NRestarts"});
         REQUIRE(before["NRestarts"] == "0");
-        auto t_freeze = Clock::now();
+        auto t_freeze = base::Clock::now();
         REQUIRE(cluster.systemctl(kN1, {"kill", "--kill-who=main", "--signal=SIGSTOP", "veeam-had"}).success());
         REQUIRE(eventually(
             [&] {
@@ -241,7 +241,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         cluster.write_file(kN2, "/etc/veeam-ha.yaml", broken, 0644);
         // `systemctl reload` checks the file before it signals the daemon: the job fails and
         // says why (file:line, in the unit's journal); the daemon is not even disturbed.
-        ProcessResult bad_reload = cluster.systemctl(kN2, {"reload", "veeam-had"});
+        base::ProcessResult bad_reload = cluster.systemctl(kN2, {"reload", "veeam-had"});
         CHECK_FALSE(bad_reload.success());
         CHECK_THAT(cluster.journal(kN2, kHad),
                    Catch::Contains("/etc/veeam-ha.yaml:21:3: policy.failbak: unknown key; did you mean 'failback'?") &&
@@ -265,7 +265,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         // the group goes back to the preferred n1 by a clean handover.
         for (int i : {kN1, kN2}) {
             cluster.write_file(i, "/etc/veeam-ha.yaml", cluster.config_yaml(true), 0644);
-            ProcessResult reloaded = cluster.systemctl(i, {"reload", "veeam-had"});
+            base::ProcessResult reloaded = cluster.systemctl(i, {"reload", "veeam-had"});
             INFO(cluster.node(i) << ": " << reloaded.describe());
             CHECK(reloaded.success());
             CHECK_THAT(cluster.journal(i, kHad), Catch::Contains("configuration reloaded"));
@@ -278,7 +278,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         // systemd stops veeam-had before D-Bus and the network, so the daemon still stops its
         // service unit over D-Bus and hands the group over. Bounded: a daemon that could not
         // would go unclean and hold the shutdown until TimeoutStopSec (15 min).
-        auto t_off = Clock::now();
+        auto t_off = base::Clock::now();
         REQUIRE(cluster.power_off(kN1, 30s));
         std::cout << "n1 powered off in " << seconds_since(t_off) << " s" << std::endl;
         REQUIRE(eventually(

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "daemon/common/process.h"
+#include "base/process.h"
 #include "tests/common/temp_dir.h"
 
 using namespace veeamha;
@@ -29,13 +29,13 @@ void write(const std::string& path, const std::string& text, mode_t mode) {
     REQUIRE(::chmod(path.c_str(), mode) == 0);
 }
 
-ProcessResult run(std::vector<std::string> argv) {
-    ProcessSpec spec;
+base::ProcessResult run(std::vector<std::string> argv) {
+    base::ProcessSpec spec;
     spec.argv = std::move(argv);
-    spec.deadline = Clock::now() + std::chrono::seconds(30);
-    ProcessResult r = run_process(spec);
-    INFO("command: " << format_command(spec.argv) << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
-    REQUIRE(r.ended == ProcessResult::Ended::Exited);
+    spec.deadline = base::Clock::now() + std::chrono::seconds(30);
+    base::ProcessResult r = base::run_process(spec);
+    INFO("command: " << base::format_command(spec.argv) << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
+    REQUIRE(r.ended == base::ProcessResult::Ended::Exited);
     return r;
 }
 

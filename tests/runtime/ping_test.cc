@@ -12,13 +12,13 @@
 using namespace veeamha;
 
 TEST_CASE("ping: loopback answers") {
-    auto r = runtime::ping_any({"127.0.0.1"}, Clock::now() + std::chrono::seconds(2));
+    auto r = runtime::ping_any({"127.0.0.1"}, base::Clock::now() + std::chrono::seconds(2));
     CHECK(r.reachable);
     CHECK(r.detail.find("127.0.0.1 answered in") == 0);
 }
 
 TEST_CASE("ping: IPv6 loopback answers") {
-    auto r = runtime::ping_any({"::1"}, Clock::now() + std::chrono::seconds(2));
+    auto r = runtime::ping_any({"::1"}, base::Clock::now() + std::chrono::seconds(2));
     CHECK(r.reachable);
 }
 
@@ -30,9 +30,9 @@ TEST_CASE("ping: unanswered targets fail at the deadline, naming them") {
     if (child == 0) {
         // An empty network namespace: only a loopback that is down, no routes.
         if (::unshare(CLONE_NEWNET) != 0) ::_exit(3);
-        auto t0 = Clock::now();
+        auto t0 = base::Clock::now();
         auto r = runtime::ping_any({"10.200.0.1", "fd00:200::1"}, t0 + std::chrono::milliseconds(300));
-        bool in_time = Clock::now() - t0 < std::chrono::seconds(2);
+        bool in_time = base::Clock::now() - t0 < std::chrono::seconds(2);
         std::string out = (r.reachable ? "reachable " : "unreachable ") + r.detail;
         ssize_t ignored = ::write(fds[1], out.data(), out.size());
         (void)ignored;

@@ -5,7 +5,7 @@
 
 using namespace veeamha;
 
-TEST_CASE("status JSON has the fields DESIGN.md promises, with null where nothing is set") {
+TEST_CASE("status JSON has the fields the design promises, with null where nothing is set") {
     wire::Status st;
     st.set_cluster("vbr-repo");
     st.set_local_node("n1");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Invariants, checked against the simulated world's truth (what is really active where), not
-// against what the engines believe (DESIGN.md §7).
+// against what the engines believe (docs/design.md §7).
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Named, deterministic scenarios (DESIGN.md rules 1-7 one by one). Each one scripts faults and
+// Named, deterministic scenarios (docs/design.md §3 rules 1-7 one by one). Each one scripts faults and
 // admin commands into a World with fixed latencies, checks its outcome, and produces a timeline
 // that is compared with a golden file under tests/testdata/scenarios/ (rewrite them with
 // `veeam-ha-sim --scenarios --rewrite` after an intended change, and review the diff).

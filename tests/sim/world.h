@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The simulated world both engines live in (DESIGN.md §7 tier 2): a clock, an event queue, two
+// The simulated world both engines live in (docs/design.md §7 tier 2): a clock, an event queue, two
 // machines (power, daemon process, disk), the resources' real state ("what is mounted where"),
 // a network per link and direction, a vCenter that powers machines off, and ping targets.
 // Everything random comes from one seed. The world executes the engines' outputs the way the

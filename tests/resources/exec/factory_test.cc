@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <catch2/catch.hpp>
 
-#include "daemon/resources/exec_resource.h"
+#include "daemon/resources/exec/exec_resource.h"
 #include "daemon/resources/factory.h"
+#include "daemon/resources/service/service_resource.h"
+#include "storage/lvm/lvm_resource.h"
 
 using namespace veeamha;
 using namespace veeamha::resources;
@@ -24,7 +26,7 @@ TEST_CASE("the factory builds filesystem, ip and exec resources from their specs
     fs.device = "/dev/vg/lv";
     fs.mountpoint = "/srv";
     auto f = make_resource(with(config::ResourceKind::Filesystem, fs));
-    auto* fsr = dynamic_cast<storage::FilesystemResource*>(f.get());
+    auto* fsr = dynamic_cast<storage::filesystem::FilesystemResource*>(f.get());
     REQUIRE(fsr);
     CHECK(fsr->spec().mountpoint == "/srv");
 
@@ -32,38 +34,28 @@ TEST_CASE("the factory builds filesystem, ip and exec resources from their specs
     ip.address = {AF_INET, "192.0.2.8", 24};
     ip.interface = "eth0";
     auto i = make_resource(with(config::ResourceKind::Ip, ip));
-    auto* ipr = dynamic_cast<ip::IpResource*>(i.get());
+    auto* ipr = dynamic_cast<net::ip::IpResource*>(i.get());
     REQUIRE(ipr);
     CHECK(ipr->spec().interface == "eth0");
 
     config::ExecSpec ex;
     ex.start = {"/bin/true"};
     auto e = make_resource(with(config::ResourceKind::Exec, ex));
-    auto* exr = dynamic_cast<ExecResource*>(e.get());
+    auto* exr = dynamic_cast<exec::ExecResource*>(e.get());
     REQUIRE(exr);
     CHECK(exr->spec().start == std::vector<std::string>{"/bin/true"});
 }
 
-TEST_CASE("kinds not built into this binary fail every operation, saying so") {
-    OpContext ctx;
-    ctx.deadline = Clock::now() + std::chrono::seconds(1);
+TEST_CASE("the factory builds lvm and service resources from their specs") {
     config::LvmSpec lvm;
     lvm.vg = "vg_repo";
+    auto l = make_resource(with(config::ResourceKind::Lvm, lvm));
+    REQUIRE(dynamic_cast<storage::lvm::LvmResource*>(l.get()));
+
     config::ServiceSpec svc;
     svc.unit = "veeamtransport.service";
-    for (auto& [kind, spec] : std::vector<std::pair<config::ResourceKind, decltype(config::Resource::spec)>>{
-             {config::ResourceKind::Lvm, lvm}, {config::ResourceKind::Service, svc}}) {
-        auto r = make_resource(with(kind, spec));
-        REQUIRE(r);
-        if (kind_built_in(kind)) {
-            CHECK(dynamic_cast<UnavailableResource*>(r.get()) == nullptr);
-            continue;
-        }
-        REQUIRE(dynamic_cast<UnavailableResource*>(r.get()));
-        std::string expected = std::string("resource kind ") + kind_name(kind) + " not built in this binary";
-        for (const OpResult& res : {r->start(ctx), r->stop(ctx), r->monitor(ctx)}) {
-            CHECK(res.status == OpStatus::Failed);
-            CHECK(res.reason == expected);
-        }
-    }
+    auto s = make_resource(with(config::ResourceKind::Service, svc));
+    auto* sr = dynamic_cast<service::ServiceResource*>(s.get());
+    REQUIRE(sr);
+    CHECK(sr->spec().unit == "veeamtransport.service");
 }

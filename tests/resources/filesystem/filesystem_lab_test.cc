@@ -21,7 +21,7 @@
 #include <functional>
 #include <thread>
 
-#include "daemon/common/process.h"
+#include "base/process.h"
 #include "storage/filesystem/filesystem_resource.h"
 #include "storage/filesystem/mountinfo.h"
 
@@ -32,11 +32,11 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string run_ok(std::vector<std::string> argv) {
-    ProcessSpec spec;
+    base::ProcessSpec spec;
     spec.argv = std::move(argv);
-    spec.deadline = Clock::now() + 30s;
-    ProcessResult r = run_process(spec);
-    INFO(format_command(spec.argv) << ": " << r.describe() << "\n" << r.err);
+    spec.deadline = base::Clock::now() + 30s;
+    base::ProcessResult r = base::run_process(spec);
+    INFO(base::format_command(spec.argv) << ": " << r.describe() << "\n" << r.err);
     REQUIRE(r.success());
     std::string out = r.out;
     while (!out.empty() && out.back() == '\n') out.pop_back();
@@ -53,9 +53,9 @@ bool enter_private_mount_namespace() {
     return state == 1;
 }
 
-OpContext ctx_for(std::chrono::milliseconds budget) {
-    OpContext ctx;
-    ctx.deadline = Clock::now() + budget;
+base::OpContext ctx_for(std::chrono::milliseconds budget) {
+    base::OpContext ctx;
+    ctx.deadline = base::Clock::now() + budget;
     return ctx;
 }
 
@@ -90,20 +90,20 @@ struct LoopXfs {
     void cleanup() {
         // Thaw (a frozen fs cannot be unmounted), unmount everything under our folder (deepest
         // first), detach our loop device only, remove the folder.
-        ProcessSpec thaw;
+        base::ProcessSpec thaw;
         thaw.argv = {"fsfreeze", "-u", mnt};
-        thaw.deadline = Clock::now() + 5s;
-        run_process(thaw);
+        thaw.deadline = base::Clock::now() + 5s;
+        base::run_process(thaw);
         std::string err;
-        if (auto mounts = storage::read_mountinfo(&err)) {
+        if (auto mounts = storage::filesystem::read_mountinfo(&err)) {
             for (auto it = mounts->rbegin(); it != mounts->rend(); ++it) {
                 if (it->mount_point.rfind(dir + "/", 0) == 0) ::umount2(it->mount_point.c_str(), MNT_DETACH);
             }
         }
-        ProcessSpec detach;
+        base::ProcessSpec detach;
         detach.argv = {"losetup", "-d", device};
-        detach.deadline = Clock::now() + 10s;
-        if (!device.empty()) run_process(detach);
+        detach.deadline = base::Clock::now() + 10s;
+        if (!device.empty()) base::run_process(detach);
         std::error_code ec;
         fs::remove_all(dir, ec);
     }
@@ -123,10 +123,10 @@ struct LoopXfs {
             std::string rest = backing.substr(prefix.size());
             pid_t pid = static_cast<pid_t>(std::atoi(rest.c_str()));
             if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
-            ProcessSpec detach;
+            base::ProcessSpec detach;
             detach.argv = {"losetup", "-d", "/dev/" + entry.path().filename().string()};
-            detach.deadline = Clock::now() + 10s;
-            run_process(detach);
+            detach.deadline = base::Clock::now() + 10s;
+            base::run_process(detach);
             fs::remove_all(backing.substr(0, backing.rfind('/')), ec);
         }
     }
@@ -172,7 +172,7 @@ struct Holder {
     }
     // The signal the child died of (reaps it), or 0 if it is still alive.
     int died_of(std::chrono::milliseconds wait) {
-        auto until = Clock::now() + wait;
+        auto until = base::Clock::now() + wait;
         for (;;) {
             int status = 0;
             pid_t r = ::waitpid(pid, &status, WNOHANG);
@@ -180,19 +180,19 @@ struct Holder {
                 pid = -1;
                 return WIFSIGNALED(status) ? WTERMSIG(status) : -1;
             }
-            if (Clock::now() >= until) return 0;
+            if (base::Clock::now() >= until) return 0;
             std::this_thread::sleep_for(5ms);
         }
     }
 };
 
-const storage::MountEntry* find_mount(const std::vector<storage::MountEntry>& mounts, const std::string& mp) {
-    return storage::top_mount_at(mounts, mp);
+const storage::filesystem::MountEntry* find_mount(const std::vector<storage::filesystem::MountEntry>& mounts, const std::string& mp) {
+    return storage::filesystem::top_mount_at(mounts, mp);
 }
 
-std::vector<storage::MountEntry> mounts_now() {
+std::vector<storage::filesystem::MountEntry> mounts_now() {
     std::string err;
-    auto m = storage::read_mountinfo(&err);
+    auto m = storage::filesystem::read_mountinfo(&err);
     REQUIRE(m);
     return *m;
 }
@@ -204,14 +204,14 @@ TEST_CASE("xfs: mount, monitor, idempotent start, unmount", "[lab]") {
     auto spec = disk.spec();
     spec.options = "noatime,nodev,logbufs=8";
     spec.deep_check = true;
-    storage::FilesystemResource fsr(spec);
+    storage::filesystem::FilesystemResource fsr(spec);
 
-    CHECK(fsr.monitor(ctx_for(5s)).status == OpStatus::NotRunning);
-    CHECK(fsr.stop(ctx_for(5s)).status == OpStatus::Ok);  // not mounted = stopped
+    CHECK(fsr.monitor(ctx_for(5s)).outcome == base::Outcome::NotRunning);
+    CHECK(fsr.stop(ctx_for(5s)).outcome == base::Outcome::Ok);  // not mounted = stopped
 
-    OpResult r = fsr.start(ctx_for(20s));
+    base::OpResult r = fsr.start(ctx_for(20s));
     INFO(r.reason);
-    REQUIRE(r.status == OpStatus::Ok);
+    REQUIRE(r.outcome == base::Outcome::Ok);
     struct stat st {};
     REQUIRE(::stat((disk.dir + "/mnt").c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0755);
@@ -219,25 +219,25 @@ TEST_CASE("xfs: mount, monitor, idempotent start, unmount", "[lab]") {
     const auto* m = find_mount(mounts, disk.mnt);
     REQUIRE(m);
     CHECK(m->fstype == "xfs");
-    CHECK(storage::has_option(m->mount_options, "noatime"));
-    CHECK(storage::has_option(m->mount_options, "nodev"));
-    CHECK(storage::has_option(m->super_options, "logbufs=8"));
+    CHECK(storage::filesystem::has_option(m->mount_options, "noatime"));
+    CHECK(storage::filesystem::has_option(m->mount_options, "nodev"));
+    CHECK(storage::filesystem::has_option(m->super_options, "logbufs=8"));
 
-    OpResult mon = fsr.monitor(ctx_for(5s));
+    base::OpResult mon = fsr.monitor(ctx_for(5s));
     INFO(mon.reason);
-    CHECK(mon.status == OpStatus::Ok);
+    CHECK(mon.outcome == base::Outcome::Ok);
     CHECK_FALSE(fs::exists(disk.mnt + "/.veeam-ha-probe"));  // the probe cleans up after itself
 
-    OpResult again = fsr.start(ctx_for(5s));
-    CHECK(again.status == OpStatus::Ok);
+    base::OpResult again = fsr.start(ctx_for(5s));
+    CHECK(again.outcome == base::Outcome::Ok);
     CHECK(contains(again.reason, "already mounted"));
 
-    OpResult s = fsr.stop(ctx_for(20s));
+    base::OpResult s = fsr.stop(ctx_for(20s));
     INFO(s.reason);
-    CHECK(s.status == OpStatus::Ok);
+    CHECK(s.outcome == base::Outcome::Ok);
     CHECK(find_mount(mounts_now(), disk.mnt) == nullptr);
-    CHECK(fsr.monitor(ctx_for(5s)).status == OpStatus::NotRunning);
-    CHECK(fsr.stop(ctx_for(5s)).status == OpStatus::Ok);
+    CHECK(fsr.monitor(ctx_for(5s)).outcome == base::Outcome::NotRunning);
+    CHECK(fsr.stop(ctx_for(5s)).outcome == base::Outcome::Ok);
 }
 
 TEST_CASE("xfs: a device given through a symlink is the same device", "[lab]") {
@@ -246,21 +246,21 @@ TEST_CASE("xfs: a device given through a symlink is the same device", "[lab]") {
     REQUIRE(::symlink(disk.device.c_str(), link.c_str()) == 0);
     auto spec = disk.spec();
     spec.device = link;
-    storage::FilesystemResource via_link(spec);
-    REQUIRE(via_link.start(ctx_for(20s)).status == OpStatus::Ok);
+    storage::filesystem::FilesystemResource via_link(spec);
+    REQUIRE(via_link.start(ctx_for(20s)).outcome == base::Outcome::Ok);
     // The kernel records the path we passed; the direct name of the device still matches.
-    storage::FilesystemResource direct(disk.spec());
-    CHECK(direct.monitor(ctx_for(5s)).status == OpStatus::Ok);
+    storage::filesystem::FilesystemResource direct(disk.spec());
+    CHECK(direct.monitor(ctx_for(5s)).outcome == base::Outcome::Ok);
     CHECK(contains(direct.start(ctx_for(5s)).reason, "already mounted"));
-    CHECK(direct.stop(ctx_for(20s)).status == OpStatus::Ok);
+    CHECK(direct.stop(ctx_for(20s)).outcome == base::Outcome::Ok);
 }
 
 TEST_CASE("xfs: busy unmount stops the holders and names them", "[lab]") {
     LoopXfs disk;
-    storage::FilesystemTuning tuning;
+    storage::filesystem::FilesystemTuning tuning;
     tuning.term_grace = 500ms;
-    storage::FilesystemResource fsr(disk.spec(), tuning);
-    REQUIRE(fsr.start(ctx_for(20s)).status == OpStatus::Ok);
+    storage::filesystem::FilesystemResource fsr(disk.spec(), tuning);
+    REQUIRE(fsr.start(ctx_for(20s)).outcome == base::Outcome::Ok);
     std::string mp = disk.mnt;
     {
         int fd = ::open((mp + "/data").c_str(), O_CREAT | O_WRONLY, 0644);
@@ -280,9 +280,9 @@ TEST_CASE("xfs: busy unmount stops the holders and names them", "[lab]") {
         (void)!::chdir(mp.c_str());
     });
 
-    OpResult r = fsr.stop(ctx_for(20s));
+    base::OpResult r = fsr.stop(ctx_for(20s));
     INFO(r.reason);
-    REQUIRE(r.status == OpStatus::Ok);
+    REQUIRE(r.outcome == base::Outcome::Ok);
     CHECK(find_mount(mounts_now(), mp) == nullptr);
     for (Holder* h : {&cwd, &file, &mapped, &stubborn}) {
         INFO(h->name);
@@ -301,26 +301,26 @@ TEST_CASE("xfs: busy unmount stops the holders and names them", "[lab]") {
 TEST_CASE("xfs: a holder the resource cannot stop makes the stop fail, or lazily detach", "[lab]") {
     LoopXfs disk;
     // Our own process holds the mount (we never signal ourselves): nothing can free it.
-    storage::FilesystemTuning tuning;
+    storage::filesystem::FilesystemTuning tuning;
     tuning.term_grace = 100ms;
     tuning.unmount_attempts = 2;
-    storage::FilesystemResource fsr(disk.spec(), tuning);
-    REQUIRE(fsr.start(ctx_for(20s)).status == OpStatus::Ok);
+    storage::filesystem::FilesystemResource fsr(disk.spec(), tuning);
+    REQUIRE(fsr.start(ctx_for(20s)).outcome == base::Outcome::Ok);
     int fd = ::open(disk.mnt.c_str(), O_RDONLY | O_DIRECTORY);
     REQUIRE(fd >= 0);
-    OpResult r = fsr.stop(ctx_for(3s));
+    base::OpResult r = fsr.stop(ctx_for(3s));
     INFO(r.reason);
-    CHECK(r.status == OpStatus::Failed);
+    CHECK(r.outcome == base::Outcome::Failed);
     CHECK(contains(r.reason, "still busy"));
     CHECK(find_mount(mounts_now(), disk.mnt) != nullptr);
 
     // Lazily detached, but the holder keeps the filesystem (and the device) alive: not stopped.
     auto lazy_spec = disk.spec();
     lazy_spec.on_busy = config::FilesystemSpec::OnBusy::KillThenLazy;
-    storage::FilesystemResource lazy(lazy_spec, tuning);
-    OpResult l = lazy.stop(ctx_for(3s));
+    storage::filesystem::FilesystemResource lazy(lazy_spec, tuning);
+    base::OpResult l = lazy.stop(ctx_for(3s));
     INFO(l.reason);
-    CHECK(l.status == OpStatus::TimedOut);
+    CHECK(l.outcome == base::Outcome::TimedOut);
     CHECK(contains(l.reason, "still in use at the deadline"));
     CHECK(find_mount(mounts_now(), disk.mnt) == nullptr);
     ::close(fd);
@@ -328,13 +328,13 @@ TEST_CASE("xfs: a holder the resource cannot stop makes the stop fail, or lazily
 
 TEST_CASE("xfs: lazy detach succeeds once the last holder lets go within the deadline", "[lab]") {
     LoopXfs disk;
-    storage::FilesystemTuning tuning;
+    storage::filesystem::FilesystemTuning tuning;
     tuning.term_grace = 100ms;
     tuning.unmount_attempts = 2;
     auto spec = disk.spec();
     spec.on_busy = config::FilesystemSpec::OnBusy::KillThenLazy;
-    storage::FilesystemResource fsr(spec, tuning);
-    REQUIRE(fsr.start(ctx_for(20s)).status == OpStatus::Ok);
+    storage::filesystem::FilesystemResource fsr(spec, tuning);
+    REQUIRE(fsr.start(ctx_for(20s)).outcome == base::Outcome::Ok);
     int fd = ::open(disk.mnt.c_str(), O_RDONLY | O_DIRECTORY);
     REQUIRE(fd >= 0);
     // Our own descriptor (never signalled) lets go once the stop has detached the mount.
@@ -342,10 +342,10 @@ TEST_CASE("xfs: lazy detach succeeds once the last holder lets go within the dea
         while (find_mount(mounts_now(), disk.mnt) != nullptr) std::this_thread::sleep_for(10ms);
         ::close(fd);
     });
-    OpResult r = fsr.stop(ctx_for(10s));
+    base::OpResult r = fsr.stop(ctx_for(10s));
     release.join();
     INFO(r.reason);
-    CHECK(r.status == OpStatus::Ok);
+    CHECK(r.outcome == base::Outcome::Ok);
     CHECK(contains(r.reason, "was then released"));
 }
 
@@ -353,27 +353,27 @@ TEST_CASE("xfs: stop never says 'not mounted' while the filesystem is mounted", 
     LoopXfs disk;
     // Mounted, then covered by another mount on the same directory: stop must fail, not pass.
     {
-        storage::FilesystemResource fsr(disk.spec());
-        REQUIRE(fsr.start(ctx_for(20s)).status == OpStatus::Ok);
+        storage::filesystem::FilesystemResource fsr(disk.spec());
+        REQUIRE(fsr.start(ctx_for(20s)).outcome == base::Outcome::Ok);
         REQUIRE(::mount("tmpfs", disk.mnt.c_str(), "tmpfs", 0, "size=1m") == 0);
-        OpResult r = fsr.stop(ctx_for(5s));
+        base::OpResult r = fsr.stop(ctx_for(5s));
         INFO(r.reason);
-        CHECK(r.status == OpStatus::Failed);
+        CHECK(r.outcome == base::Outcome::Failed);
         CHECK(contains(r.reason, "covered by tmpfs"));
         REQUIRE(::umount2(disk.mnt.c_str(), 0) == 0);
-        CHECK(fsr.stop(ctx_for(20s)).status == OpStatus::Ok);
+        CHECK(fsr.stop(ctx_for(20s)).outcome == base::Outcome::Ok);
     }
     // Mounted through a link that is gone by the time of the stop: still unmounted.
     std::string link = disk.dir + "/vg-lv";
     REQUIRE(::symlink(disk.device.c_str(), link.c_str()) == 0);
     auto spec = disk.spec();
     spec.device = link;
-    storage::FilesystemResource via_link(spec);
-    REQUIRE(via_link.start(ctx_for(20s)).status == OpStatus::Ok);
+    storage::filesystem::FilesystemResource via_link(spec);
+    REQUIRE(via_link.start(ctx_for(20s)).outcome == base::Outcome::Ok);
     REQUIRE(::unlink(link.c_str()) == 0);
-    OpResult r = via_link.stop(ctx_for(20s));
+    base::OpResult r = via_link.stop(ctx_for(20s));
     INFO(r.reason);
-    CHECK(r.status == OpStatus::Ok);
+    CHECK(r.outcome == base::Outcome::Ok);
     CHECK(contains(r.reason, "unmounted"));
     CHECK(find_mount(mounts_now(), disk.mnt) == nullptr);
 }
@@ -382,18 +382,18 @@ TEST_CASE("xfs: a mountpoint with another filesystem on it is refused", "[lab]")
     LoopXfs disk;
     fs::create_directories(disk.mnt);
     REQUIRE(::mount("tmpfs", disk.mnt.c_str(), "tmpfs", 0, "size=1m") == 0);
-    storage::FilesystemResource fsr(disk.spec());
-    OpResult r = fsr.start(ctx_for(10s));
+    storage::filesystem::FilesystemResource fsr(disk.spec());
+    base::OpResult r = fsr.start(ctx_for(10s));
     INFO(r.reason);
-    CHECK(r.status == OpStatus::Failed);
+    CHECK(r.outcome == base::Outcome::Failed);
     CHECK(contains(r.reason, "is busy"));
     CHECK(contains(r.reason, "tmpfs"));
     auto mounts = mounts_now();
     CHECK(find_mount(mounts, disk.mnt)->fstype == "tmpfs");
-    OpResult mon = fsr.monitor(ctx_for(5s));
-    CHECK(mon.status == OpStatus::Failed);
+    base::OpResult mon = fsr.monitor(ctx_for(5s));
+    CHECK(mon.outcome == base::Outcome::Failed);
     // stop leaves a mount that is not ours alone
-    CHECK(fsr.stop(ctx_for(5s)).status == OpStatus::Ok);
+    CHECK(fsr.stop(ctx_for(5s)).outcome == base::Outcome::Ok);
     CHECK(find_mount(mounts_now(), disk.mnt)->fstype == "tmpfs");
 }
 
@@ -402,16 +402,16 @@ TEST_CASE("xfs: a device already mounted elsewhere is refused", "[lab]") {
     std::string other = disk.dir + "/elsewhere";
     fs::create_directories(other);
     REQUIRE(::mount(disk.device.c_str(), other.c_str(), "xfs", 0, nullptr) == 0);
-    storage::FilesystemResource fsr(disk.spec());
-    OpResult r = fsr.start(ctx_for(10s));
+    storage::filesystem::FilesystemResource fsr(disk.spec());
+    base::OpResult r = fsr.start(ctx_for(10s));
     INFO(r.reason);
-    CHECK(r.status == OpStatus::Failed);
+    CHECK(r.outcome == base::Outcome::Failed);
     CHECK(contains(r.reason, "already mounted at " + other));
     CHECK(find_mount(mounts_now(), disk.mnt) == nullptr);
-    CHECK(fsr.monitor(ctx_for(5s)).status == OpStatus::Failed);
+    CHECK(fsr.monitor(ctx_for(5s)).outcome == base::Outcome::Failed);
     // A stop must not report "stopped" while the device is still mounted on this node.
-    OpResult s = fsr.stop(ctx_for(5s));
-    CHECK(s.status == OpStatus::Failed);
+    base::OpResult s = fsr.stop(ctx_for(5s));
+    CHECK(s.outcome == base::Outcome::Failed);
     CHECK(contains(s.reason, other));
 }
 
@@ -419,79 +419,79 @@ TEST_CASE("xfs: read-only remount and a shut-down filesystem fail the monitor", 
     LoopXfs disk;
     auto spec = disk.spec();
     spec.deep_check = true;
-    storage::FilesystemResource deep(spec);
-    storage::FilesystemResource shallow(disk.spec());
-    REQUIRE(deep.start(ctx_for(20s)).status == OpStatus::Ok);
-    REQUIRE(deep.monitor(ctx_for(5s)).status == OpStatus::Ok);
+    storage::filesystem::FilesystemResource deep(spec);
+    storage::filesystem::FilesystemResource shallow(disk.spec());
+    REQUIRE(deep.start(ctx_for(20s)).outcome == base::Outcome::Ok);
+    REQUIRE(deep.monitor(ctx_for(5s)).outcome == base::Outcome::Ok);
 
     REQUIRE(::mount(nullptr, disk.mnt.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0);
-    OpResult ro = deep.monitor(ctx_for(5s));
+    base::OpResult ro = deep.monitor(ctx_for(5s));
     INFO(ro.reason);
-    CHECK(ro.status == OpStatus::Failed);
+    CHECK(ro.outcome == base::Outcome::Failed);
     CHECK(contains(ro.reason, "read-only"));
     CHECK(contains(deep.start(ctx_for(5s)).reason, "read-only"));
 
     REQUIRE(::mount(nullptr, disk.mnt.c_str(), nullptr, MS_REMOUNT, nullptr) == 0);
-    REQUIRE(deep.monitor(ctx_for(5s)).status == OpStatus::Ok);
+    REQUIRE(deep.monitor(ctx_for(5s)).outcome == base::Outcome::Ok);
     // An XFS shutdown (what XFS does on metadata I/O errors) leaves mountinfo saying "rw": only
     // the write probe sees it.
     run_ok({"xfs_io", "-x", "-c", "shutdown", disk.mnt});
-    CHECK(shallow.monitor(ctx_for(5s)).status == OpStatus::Ok);
-    OpResult dead = deep.monitor(ctx_for(5s));
+    CHECK(shallow.monitor(ctx_for(5s)).outcome == base::Outcome::Ok);
+    base::OpResult dead = deep.monitor(ctx_for(5s));
     INFO(dead.reason);
-    CHECK(dead.status == OpStatus::Failed);
+    CHECK(dead.outcome == base::Outcome::Failed);
     CHECK(contains(dead.reason, "probe"));
     CHECK(contains(dead.reason, "error"));
-    CHECK(deep.stop(ctx_for(20s)).status == OpStatus::Ok);
+    CHECK(deep.stop(ctx_for(20s)).outcome == base::Outcome::Ok);
 }
 
 TEST_CASE("xfs: a deep probe on a frozen (hung) filesystem times out at the deadline", "[lab]") {
     LoopXfs disk;
     auto spec = disk.spec();
     spec.deep_check = true;
-    storage::FilesystemResource fsr(spec);
-    REQUIRE(fsr.start(ctx_for(20s)).status == OpStatus::Ok);
+    storage::filesystem::FilesystemResource fsr(spec);
+    REQUIRE(fsr.start(ctx_for(20s)).outcome == base::Outcome::Ok);
     run_ok({"fsfreeze", "-f", disk.mnt});
 
-    auto t0 = Clock::now();
-    OpResult r = fsr.monitor(ctx_for(300ms));
-    auto took = Clock::now() - t0;
+    auto t0 = base::Clock::now();
+    base::OpResult r = fsr.monitor(ctx_for(300ms));
+    auto took = base::Clock::now() - t0;
     INFO(r.reason);
-    CHECK(r.status == OpStatus::TimedOut);
+    CHECK(r.outcome == base::Outcome::TimedOut);
     CHECK(took < 2s);  // the caller got control back near the 300 ms deadline
     // The blocked probe thread is still there: no second one is piled on.
-    OpResult again = fsr.monitor(ctx_for(300ms));
-    CHECK(again.status == OpStatus::TimedOut);
+    base::OpResult again = fsr.monitor(ctx_for(300ms));
+    CHECK(again.outcome == base::Outcome::TimedOut);
     CHECK(contains(again.reason, "still blocked"));
 
     run_ok({"fsfreeze", "-u", disk.mnt});
     // Once thawed, the abandoned probe finishes and the monitor is healthy again.
-    OpResult after;
-    for (auto until = Clock::now() + 10s; Clock::now() < until;) {
+    base::OpResult after;
+    for (auto until = base::Clock::now() + 10s; base::Clock::now() < until;) {
         after = fsr.monitor(ctx_for(2s));
-        if (after.status == OpStatus::Ok) break;
+        if (after.outcome == base::Outcome::Ok) break;
         std::this_thread::sleep_for(20ms);
     }
     INFO(after.reason);
-    CHECK(after.status == OpStatus::Ok);
-    CHECK(fsr.stop(ctx_for(20s)).status == OpStatus::Ok);
+    CHECK(after.outcome == base::Outcome::Ok);
+    CHECK(fsr.stop(ctx_for(20s)).outcome == base::Outcome::Ok);
 }
 
 TEST_CASE("xfs: bad options and missing devices fail start with a clear reason", "[lab]") {
     LoopXfs disk;
     auto spec = disk.spec();
     spec.options = "noatime,bind";
-    CHECK(contains(storage::FilesystemResource(spec).start(ctx_for(5s)).reason, "'bind'"));
+    CHECK(contains(storage::filesystem::FilesystemResource(spec).start(ctx_for(5s)).reason, "'bind'"));
     spec.options = "nosuchxfsoption=1";
-    OpResult bad = storage::FilesystemResource(spec).start(ctx_for(10s));
-    CHECK(bad.status == OpStatus::Failed);
+    base::OpResult bad = storage::filesystem::FilesystemResource(spec).start(ctx_for(10s));
+    CHECK(bad.outcome == base::Outcome::Failed);
     CHECK(contains(bad.reason, "nosuchxfsoption"));
     spec = disk.spec();
     spec.device = disk.dir + "/no-such-device";
-    OpResult missing = storage::FilesystemResource(spec).start(ctx_for(5s));
-    CHECK(missing.status == OpStatus::Failed);
+    base::OpResult missing = storage::filesystem::FilesystemResource(spec).start(ctx_for(5s));
+    CHECK(missing.outcome == base::Outcome::Failed);
     CHECK(contains(missing.reason, "No such file"));
     spec = disk.spec();
     spec.mountpoint = "relative/path";
-    CHECK(contains(storage::FilesystemResource(spec).start(ctx_for(5s)).reason, "absolute"));
+    CHECK(contains(storage::filesystem::FilesystemResource(spec).start(ctx_for(5s)).reason, "absolute"));
 }

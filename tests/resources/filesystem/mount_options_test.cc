@@ -5,8 +5,8 @@
 
 #include "storage/filesystem/mount_options.h"
 
-using veeamha::storage::MountOptions;
-using veeamha::storage::parse_mount_options;
+using veeamha::storage::filesystem::MountOptions;
+using veeamha::storage::filesystem::parse_mount_options;
 
 static MountOptions parsed(const std::string& text) {
     auto r = parse_mount_options(text);

@@ -5,7 +5,7 @@
 
 #include "storage/filesystem/mountinfo.h"
 
-using namespace veeamha::storage;
+using namespace veeamha::storage::filesystem;
 
 TEST_CASE("mountinfo lines parse into fields, escapes undone") {
     const char* text =

@@ -3,7 +3,7 @@
 
 #include "net/ip/frames.h"
 
-using namespace veeamha::ip;
+using namespace veeamha::net::ip;
 
 namespace {
 const Mac kOwn{0x02, 0x00, 0x5e, 0x10, 0x20, 0x30};

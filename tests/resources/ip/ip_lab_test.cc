@@ -17,7 +17,7 @@
 #include "tests/resources/ip/netns_lab.h"
 
 using namespace veeamha;
-using namespace veeamha::ip;
+using namespace veeamha::net::ip;
 using namespace std::chrono_literals;
 using lab::in_netns;
 
@@ -38,9 +38,9 @@ config::IpSpec vip_spec(int family) {
     return s;
 }
 
-OpContext ctx(std::chrono::milliseconds budget = 5s) {
-    OpContext c;
-    c.deadline = Clock::now() + budget;
+base::OpContext ctx(std::chrono::milliseconds budget = 5s) {
+    base::OpContext c;
+    c.deadline = base::Clock::now() + budget;
     return c;
 }
 
@@ -91,7 +91,7 @@ std::optional<Mac> neighbour_mac(const IpAddress& ip) {
             }, &f);
             if (f.dst && *f.dst == st.want && f.lladdr) st.mac = f.lladdr;
         },
-        Clock::now() + 2s);
+        base::Clock::now() + 2s);
     REQUIRE(s.ok());
     return st.mac;
 }
@@ -109,7 +109,7 @@ std::vector<AddressInfo> addresses_in(const std::string& ns, int family) {
     return in_netns(ns, [family] {
         NetlinkSocket nl;
         std::vector<AddressInfo> out;
-        REQUIRE(nl.list_addresses(family, static_cast<int>(::if_nametoindex("eth0")), out, Clock::now() + 2s).ok());
+        REQUIRE(nl.list_addresses(family, static_cast<int>(::if_nametoindex("eth0")), out, base::Clock::now() + 2s).ok());
         return out;
     });
 }
@@ -128,27 +128,27 @@ void move_and_check(lab::Lab& net, int family) {
     const IpAddress vip = *IpAddress::parse(family, spec.address.address);
     IpResource on_a(spec), on_b(spec);
 
-    OpResult a_start = in_netns(net.A().ns, [&] { return on_a.start(ctx()); });
+    base::OpResult a_start = in_netns(net.A().ns, [&] { return on_a.start(ctx()); });
     INFO("A start: " << a_start.reason);
-    REQUIRE(a_start.status == OpStatus::Ok);
+    REQUIRE(a_start.outcome == base::Outcome::Ok);
     ping_from(net.C().ns, spec.address.address);
     REQUIRE(neighbour_text(net.C().ns, vip) == mac_text(net.A().mac));
 
-    OpResult a_stop = in_netns(net.A().ns, [&] { return on_a.stop(ctx()); });
-    REQUIRE(a_stop.status == OpStatus::Ok);
-    auto t0 = Clock::now();
-    OpResult b_start = in_netns(net.B().ns, [&] { return on_b.start(ctx()); });
-    auto t1 = Clock::now();
+    base::OpResult a_stop = in_netns(net.A().ns, [&] { return on_a.stop(ctx()); });
+    REQUIRE(a_stop.outcome == base::Outcome::Ok);
+    auto t0 = base::Clock::now();
+    base::OpResult b_start = in_netns(net.B().ns, [&] { return on_b.start(ctx()); });
+    auto t1 = base::Clock::now();
     INFO("B start: " << b_start.reason);
-    REQUIRE(b_start.status == OpStatus::Ok);
+    REQUIRE(b_start.outcome == base::Outcome::Ok);
 
     // Poll C's neighbour table (bounded) until it has B's MAC.
-    std::optional<Clock::time_point> seen;
+    std::optional<base::Clock::time_point> seen;
     in_netns(net.C().ns, [&] {
-        for (auto until = t1 + 2s; Clock::now() < until;) {
+        for (auto until = t1 + 2s; base::Clock::now() < until;) {
             auto mac = neighbour_mac(vip);
             if (mac && *mac == net.B().mac) {
-                seen = Clock::now();
+                seen = base::Clock::now();
                 break;
             }
             std::this_thread::sleep_for(1ms);
@@ -165,27 +165,27 @@ void move_and_check(lab::Lab& net, int family) {
     CHECK(after_start <= 100ms);
     // And C really reaches the address at B now.
     ping_from(net.C().ns, spec.address.address);
-    CHECK(in_netns(net.B().ns, [&] { return on_b.monitor(ctx()).status; }) == OpStatus::Ok);
-    CHECK(in_netns(net.A().ns, [&] { return on_a.monitor(ctx()).status; }) == OpStatus::NotRunning);
-    CHECK(in_netns(net.B().ns, [&] { return on_b.stop(ctx()).status; }) == OpStatus::Ok);
+    CHECK(in_netns(net.B().ns, [&] { return on_b.monitor(ctx()).outcome; }) == base::Outcome::Ok);
+    CHECK(in_netns(net.A().ns, [&] { return on_a.monitor(ctx()).outcome; }) == base::Outcome::NotRunning);
+    CHECK(in_netns(net.B().ns, [&] { return on_b.stop(ctx()).outcome; }) == base::Outcome::Ok);
 }
 
 void duplicate_refused(lab::Lab& net, int family) {
     const auto spec = vip_spec(family);
     IpResource on_a(spec), on_b(spec);
-    REQUIRE(in_netns(net.A().ns, [&] { return on_a.start(ctx()).status; }) == OpStatus::Ok);
-    OpResult b = in_netns(net.B().ns, [&] { return on_b.start(ctx()); });
+    REQUIRE(in_netns(net.A().ns, [&] { return on_a.start(ctx()).outcome; }) == base::Outcome::Ok);
+    base::OpResult b = in_netns(net.B().ns, [&] { return on_b.start(ctx()); });
     INFO(b.reason);
-    CHECK(b.status == OpStatus::Failed);
+    CHECK(b.outcome == base::Outcome::Failed);
     CHECK(contains(b.reason, mac_text(net.A().mac)));
     CHECK(contains(b.reason, "refusing"));
     CHECK(find(addresses_in(net.B().ns, family), spec.address.address) == nullptr);
-    CHECK(in_netns(net.B().ns, [&] { return on_b.monitor(ctx()).status; }) == OpStatus::NotRunning);
+    CHECK(in_netns(net.B().ns, [&] { return on_b.monitor(ctx()).outcome; }) == base::Outcome::NotRunning);
     // Once A let go, B may take it.
-    REQUIRE(in_netns(net.A().ns, [&] { return on_a.stop(ctx()).status; }) == OpStatus::Ok);
-    OpResult b2 = in_netns(net.B().ns, [&] { return on_b.start(ctx()); });
+    REQUIRE(in_netns(net.A().ns, [&] { return on_a.stop(ctx()).outcome; }) == base::Outcome::Ok);
+    base::OpResult b2 = in_netns(net.B().ns, [&] { return on_b.start(ctx()); });
     INFO(b2.reason);
-    CHECK(b2.status == OpStatus::Ok);
+    CHECK(b2.outcome == base::Outcome::Ok);
     in_netns(net.B().ns, [&] { return on_b.stop(ctx()); });
 }
 
@@ -200,7 +200,7 @@ public:
               opened_ = ok;
               ready_ = true;
               if (!ok) return;
-              s.receive_until(Clock::now() + window, [&](const uint8_t* f, size_t len) {
+              s.receive_until(base::Clock::now() + window, [&](const uint8_t* f, size_t len) {
                   auto arp = parse_arp(f, len);
                   if (arp && arp->op == 1 && arp->sender_mac == from && arp->sender_ip == vip && arp->target_ip == vip) {
                       ++count_;
@@ -252,7 +252,7 @@ TEST_CASE("ip: label, prefix and broadcast as configured, start and stop idempot
     auto spec = vip_spec(AF_INET);
     spec.label = "eth0:vip";
     IpResource r(spec);
-    REQUIRE(in_netns(net.A().ns, [&] { return r.start(ctx()).status; }) == OpStatus::Ok);
+    REQUIRE(in_netns(net.A().ns, [&] { return r.start(ctx()).outcome; }) == base::Outcome::Ok);
     auto list = addresses_in(net.A().ns, AF_INET);
     const AddressInfo* a = find(list, kVip4);
     REQUIRE(a);
@@ -261,8 +261,8 @@ TEST_CASE("ip: label, prefix and broadcast as configured, start and stop idempot
     REQUIRE(a->broadcast);
     CHECK(a->broadcast->text() == "198.51.100.255");
 
-    OpResult again = in_netns(net.A().ns, [&] { return r.start(ctx()); });
-    CHECK(again.status == OpStatus::Ok);
+    base::OpResult again = in_netns(net.A().ns, [&] { return r.start(ctx()); });
+    CHECK(again.outcome == base::Outcome::Ok);
     CHECK(contains(again.reason, "already present"));
     CHECK(contains(again.reason, "gratuitous ARP sent"));  // still announced
     CHECK(r.announcements_sent() >= 1);
@@ -271,17 +271,17 @@ TEST_CASE("ip: label, prefix and broadcast as configured, start and stop idempot
     auto other = spec;
     other.address.prefix = 25;
     other.label.clear();
-    OpResult wrong = in_netns(net.A().ns, [&] { return IpResource(other).start(ctx()); });
-    CHECK(wrong.status == OpStatus::Failed);
+    base::OpResult wrong = in_netns(net.A().ns, [&] { return IpResource(other).start(ctx()); });
+    CHECK(wrong.outcome == base::Outcome::Failed);
     CHECK(contains(wrong.reason, "/24"));
 
-    CHECK(in_netns(net.A().ns, [&] { return r.stop(ctx()).status; }) == OpStatus::Ok);
+    CHECK(in_netns(net.A().ns, [&] { return r.stop(ctx()).outcome; }) == base::Outcome::Ok);
     CHECK(find(addresses_in(net.A().ns, AF_INET), kVip4) == nullptr);
-    CHECK(in_netns(net.A().ns, [&] { return r.stop(ctx()).status; }) == OpStatus::Ok);
-    CHECK(in_netns(net.A().ns, [&] { return r.monitor(ctx()).status; }) == OpStatus::NotRunning);
+    CHECK(in_netns(net.A().ns, [&] { return r.stop(ctx()).outcome; }) == base::Outcome::Ok);
+    CHECK(in_netns(net.A().ns, [&] { return r.monitor(ctx()).outcome; }) == base::Outcome::NotRunning);
 
     auto v6 = vip_spec(AF_INET6);
-    REQUIRE(in_netns(net.A().ns, [&] { return IpResource(v6).start(ctx()).status; }) == OpStatus::Ok);
+    REQUIRE(in_netns(net.A().ns, [&] { return IpResource(v6).start(ctx()).outcome; }) == base::Outcome::Ok);
     auto list6 = addresses_in(net.A().ns, AF_INET6);
     const AddressInfo* a6 = find(list6, kVip6);
     REQUIRE(a6);
@@ -292,36 +292,36 @@ TEST_CASE("ip: label, prefix and broadcast as configured, start and stop idempot
 TEST_CASE("ip: monitor fails when the link loses carrier or goes down", "[lab]") {
     lab::Lab net;
     IpResource r(vip_spec(AF_INET));
-    REQUIRE(in_netns(net.A().ns, [&] { return r.start(ctx()).status; }) == OpStatus::Ok);
-    REQUIRE(in_netns(net.A().ns, [&] { return r.monitor(ctx()).status; }) == OpStatus::Ok);
+    REQUIRE(in_netns(net.A().ns, [&] { return r.start(ctx()).outcome; }) == base::Outcome::Ok);
+    REQUIRE(in_netns(net.A().ns, [&] { return r.monitor(ctx()).outcome; }) == base::Outcome::Ok);
 
     // The switch port goes down: A's veth loses carrier.
     lab::run_ok({"ip", "-n", net.switch_ns(), "link", "set", "pA", "down"});
     lab::run_ok({"ip", "-n", net.C().ns, "link", "set", "eth0", "down"});  // not involved: must not matter
-    OpResult m;
-    for (auto until = Clock::now() + 3s; Clock::now() < until;) {
+    base::OpResult m;
+    for (auto until = base::Clock::now() + 3s; base::Clock::now() < until;) {
         m = in_netns(net.A().ns, [&] { return r.monitor(ctx()); });
-        if (m.status != OpStatus::Ok) break;
+        if (m.outcome != base::Outcome::Ok) break;
         std::this_thread::sleep_for(5ms);
     }
     INFO(m.reason);
-    CHECK(m.status == OpStatus::Failed);
+    CHECK(m.outcome == base::Outcome::Failed);
     CHECK(contains(m.reason, "carrier"));
     // A start refuses a link without carrier.
     CHECK(contains(in_netns(net.A().ns, [&] { return IpResource(vip_spec(AF_INET)).start(ctx()).reason; }), "carrier"));
 
     lab::run_ok({"ip", "-n", net.switch_ns(), "link", "set", "pA", "up"});
-    for (auto until = Clock::now() + 3s; Clock::now() < until;) {
+    for (auto until = base::Clock::now() + 3s; base::Clock::now() < until;) {
         m = in_netns(net.A().ns, [&] { return r.monitor(ctx()); });
-        if (m.status == OpStatus::Ok) break;
+        if (m.outcome == base::Outcome::Ok) break;
         std::this_thread::sleep_for(5ms);
     }
-    CHECK(m.status == OpStatus::Ok);
+    CHECK(m.outcome == base::Outcome::Ok);
 
     lab::run_ok({"ip", "-n", net.A().ns, "link", "set", "eth0", "down"});
     m = in_netns(net.A().ns, [&] { return r.monitor(ctx()); });
     INFO(m.reason);
-    CHECK(m.status == OpStatus::Failed);
+    CHECK(m.outcome == base::Outcome::Failed);
     CHECK(contains(m.reason, "administratively down"));
 }
 
@@ -338,24 +338,24 @@ TEST_CASE("ip: the announcement burst is count x interval, repeated once, stoppe
     IpResource r(spec, tuning);
 
     GarpCounter counter(net.C().ns, vip, b_mac, 6, 3s);
-    auto t0 = Clock::now();
-    REQUIRE(in_netns(net.B().ns, [&] { return r.start(ctx()).status; }) == OpStatus::Ok);
-    auto start_took = Clock::now() - t0;
+    auto t0 = base::Clock::now();
+    REQUIRE(in_netns(net.B().ns, [&] { return r.start(ctx()).outcome; }) == base::Outcome::Ok);
+    auto start_took = base::Clock::now() - t0;
     CHECK(counter.join() == 6);  // 3 rounds + the 3 repeated
     CHECK(r.announcements_sent() == 6);
     // start() did not wait for the burst: only the probe window and the first round.
     CHECK(start_took < IpTuning{}.duplicate_probe_window + 150ms);
-    REQUIRE(in_netns(net.B().ns, [&] { return r.stop(ctx()).status; }) == OpStatus::Ok);
+    REQUIRE(in_netns(net.B().ns, [&] { return r.stop(ctx()).outcome; }) == base::Outcome::Ok);
 
     // stop() ends a long burst at once: nothing more reaches C afterwards (observed for 10
     // intervals, where a running burst would have sent 10 frames).
     spec.garp_count = 1000;
     spec.garp_repeat_after = 0ms;
     IpResource longer(spec, tuning);
-    REQUIRE(in_netns(net.B().ns, [&] { return longer.start(ctx()).status; }) == OpStatus::Ok);
-    auto s0 = Clock::now();
-    REQUIRE(in_netns(net.B().ns, [&] { return longer.stop(ctx()).status; }) == OpStatus::Ok);
-    CHECK(Clock::now() - s0 < 500ms);
+    REQUIRE(in_netns(net.B().ns, [&] { return longer.start(ctx()).outcome; }) == base::Outcome::Ok);
+    auto s0 = base::Clock::now();
+    REQUIRE(in_netns(net.B().ns, [&] { return longer.stop(ctx()).outcome; }) == base::Outcome::Ok);
+    CHECK(base::Clock::now() - s0 < 500ms);
     GarpCounter after_stop(net.C().ns, vip, b_mac, 0, 200ms);
     CHECK(after_stop.join() == 0);
 }
@@ -365,7 +365,7 @@ TEST_CASE("ip: configuration mistakes fail start with a clear reason", "[lab]") 
     auto spec = vip_spec(AF_INET);
     spec.interface = "nosuch0";
     CHECK(contains(in_netns(net.A().ns, [&] { return IpResource(spec).start(ctx()).reason; }), "nosuch0 not found"));
-    CHECK(in_netns(net.A().ns, [&] { return IpResource(spec).stop(ctx()).status; }) == OpStatus::Ok);
+    CHECK(in_netns(net.A().ns, [&] { return IpResource(spec).stop(ctx()).outcome; }) == base::Outcome::Ok);
     spec = vip_spec(AF_INET);
     spec.label = "eth1:x";
     CHECK(contains(in_netns(net.A().ns, [&] { return IpResource(spec).start(ctx()).reason; }), "must begin with"));

@@ -9,7 +9,7 @@
 
 #include "net/ip/netlink.h"
 
-using namespace veeamha::ip;
+using namespace veeamha::net::ip;
 
 namespace {
 

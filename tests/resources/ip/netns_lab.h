@@ -20,23 +20,23 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/common/process.h"
+#include "base/process.h"
 #include "net/ip/netlink.h"
 
 namespace lab {
 
 using namespace std::chrono_literals;
 
-inline veeamha::ProcessResult run(std::vector<std::string> argv, std::chrono::milliseconds budget = 10s) {
-    veeamha::ProcessSpec spec;
+inline veeamha::base::ProcessResult run(std::vector<std::string> argv, std::chrono::milliseconds budget = 10s) {
+    veeamha::base::ProcessSpec spec;
     spec.argv = std::move(argv);
-    spec.deadline = veeamha::Clock::now() + budget;
-    return veeamha::run_process(spec);
+    spec.deadline = veeamha::base::Clock::now() + budget;
+    return veeamha::base::run_process(spec);
 }
 
 inline std::string run_ok(std::vector<std::string> argv) {
     auto r = run(argv);
-    INFO(veeamha::format_command(argv) << ": " << r.describe());
+    INFO(veeamha::base::format_command(argv) << ": " << r.describe());
     REQUIRE(r.success());
     return r.out;
 }
@@ -79,7 +79,7 @@ struct Host {
     std::string ns;
     std::string ipv4;  // own address on eth0
     std::string ipv6;
-    veeamha::ip::Mac mac{};
+    veeamha::net::ip::Mac mac{};
 };
 
 class Lab {
@@ -119,11 +119,11 @@ public:
             run_ok({"ip", "-n", h.ns, "addr", "add", h.ipv4 + "/24", "dev", "eth0"});
             run_ok({"ip", "-n", h.ns, "addr", "add", h.ipv6 + "/64", "dev", "eth0", "nodad"});
             h.mac = in_netns(h.ns, [] {
-                veeamha::ip::NetlinkSocket nl;
-                veeamha::ip::LinkInfo link;
+                veeamha::net::ip::NetlinkSocket nl;
+                veeamha::net::ip::LinkInfo link;
                 int idx = static_cast<int>(::if_nametoindex("eth0"));
-                nl.get_link(idx, link, veeamha::Clock::now() + 2s);
-                return link.mac.value_or(veeamha::ip::Mac{});
+                nl.get_link(idx, link, veeamha::base::Clock::now() + 2s);
+                return link.mac.value_or(veeamha::net::ip::Mac{});
             });
         }
     }

@@ -13,17 +13,17 @@
 #include <string>
 #include <vector>
 
-#include "daemon/common/process.h"
+#include "base/process.h"
 #include "storage/lvm/lvm_commands.h"
 
 namespace veeamha::test {
 
-inline ProcessResult run_cmd(std::vector<std::string> argv, int seconds = 30) {
-    ProcessSpec spec;
+inline base::ProcessResult run_cmd(std::vector<std::string> argv, int seconds = 30) {
+    base::ProcessSpec spec;
     spec.argv = std::move(argv);
-    spec.deadline = Clock::now() + std::chrono::seconds(seconds);
+    spec.deadline = base::Clock::now() + std::chrono::seconds(seconds);
     spec.extra_env = {"LVM_SUPPRESS_FD_WARNINGS=1", "LC_ALL=C"};
-    return run_process(spec);
+    return base::run_process(spec);
 }
 
 class LoopDisks {
@@ -65,16 +65,16 @@ inline std::string node_config(const std::string& system_id) {
     return c + " global/system_id_source=\"lvmlocal\" local/system_id=\"" + system_id + "\"";
 }
 
-inline lvm::LvmCommandOptions node_options(const std::vector<std::string>& devices,
+inline storage::lvm::LvmCommandOptions node_options(const std::vector<std::string>& devices,
                                            const std::string& system_id) {
-    lvm::LvmCommandOptions o;
+    storage::lvm::LvmCommandOptions o;
     o.devices = devices;
     o.config = node_config(system_id);
     return o;
 }
 
 // `lvm SUB --devices ... --config CONFIG ARGS...` as node `system_id`.
-inline ProcessResult lvm_as(const std::vector<std::string>& devices, const std::string& system_id,
+inline base::ProcessResult lvm_as(const std::vector<std::string>& devices, const std::string& system_id,
                             const std::string& sub, std::vector<std::string> args,
                             const std::string& extra_config = {}) {
     std::vector<std::string> argv{"lvm", sub};

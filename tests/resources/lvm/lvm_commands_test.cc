@@ -5,8 +5,8 @@
 #include "storage/lvm/lvm_commands.h"
 #include "storage/lvm/lvm_resource.h"
 
-using namespace veeamha::lvm;
-using veeamha::ProcessResult;
+using namespace veeamha::storage::lvm;
+using veeamha::base::ProcessResult;
 
 TEST_CASE("plain commands, no test overrides") {
     LvmCommands c({});
@@ -74,8 +74,8 @@ TEST_CASE("identifiers that may go into --config and --systemid") {
 }
 
 TEST_CASE("lvm error text drops lvm's noise and keeps every real line") {
-    ProcessResult r;
-    r.ended = ProcessResult::Ended::Exited;
+    veeamha::base::ProcessResult r;
+    r.ended = veeamha::base::ProcessResult::Ended::Exited;
     r.exit_code = 5;
     r.err =
         "File descriptor 9 (/dev/null) leaked on lvm invocation. Parent PID 1: x\n"
@@ -88,7 +88,7 @@ TEST_CASE("lvm error text drops lvm's noise and keeps every real line") {
           "vgextend --restoremissing. / Cannot process volume group vg");
     r.err.clear();
     CHECK(lvm_error_text(r) == "exit 5");
-    r.ended = ProcessResult::Ended::CouldNotStart;
+    r.ended = veeamha::base::ProcessResult::Ended::CouldNotStart;
     r.error = "lvm: No such file or directory";
     CHECK(lvm_error_text(r) == "could not start: lvm: No such file or directory");
 }

@@ -7,7 +7,7 @@
 #include "storage/lvm/lvm_check.h"
 #include "storage/lvm/lvm_report.h"
 
-using namespace veeamha::lvm;
+using namespace veeamha::storage::lvm;
 
 namespace {
 
@@ -246,7 +246,7 @@ TEST_CASE("device-mapper names split into VG, LV and layer") {
     CHECK(dashes->lv == "my-lv");
     CHECK(dashes->layer == "tpool");
 
-    using veeamha::lvm::DmDevice;
+    using veeamha::storage::lvm::DmDevice;
     std::vector<DmDevice> all = {
         {"vg-lv", "LVM-aaaa", 253, 0, 0, false, true, false},
         {"vg-lv-real", "LVM-aaaa-real", 253, 1, 1, false, true, false},

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     std::string op = argv[1];
     config::LvmSpec spec;
     spec.vg = argv[2];
-    OpContext ctx;
+    base::OpContext ctx;
     ctx.local_node = argv[3];
     ctx.peer_node = argv[4];
     long timeout_ms = 60000;
@@ -47,9 +47,9 @@ int main(int argc, char** argv) {
             return 64;
         }
     }
-    ctx.deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    lvm::LvmResource resource(spec, ctx.local_node);
-    OpResult r;
+    ctx.deadline = base::Clock::now() + std::chrono::milliseconds(timeout_ms);
+    storage::lvm::LvmResource resource(spec, ctx.local_node);
+    base::OpResult r;
     if (op == "start") r = resource.start(ctx);
     else if (op == "stop") r = resource.stop(ctx);
     else if (op == "monitor") r = resource.monitor(ctx);
@@ -57,12 +57,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "unknown operation %s\n", op.c_str());
         return 64;
     }
-    std::printf("RESULT %s: %s\n", to_string(r.status), r.reason.c_str());
-    switch (r.status) {
-        case OpStatus::Ok: return 0;
-        case OpStatus::NotRunning: return 7;
-        case OpStatus::TimedOut: return 2;
-        case OpStatus::Failed: return 1;
+    std::printf("RESULT %s: %s\n", base::to_string(r.outcome), r.reason.c_str());
+    switch (r.outcome) {
+        case base::Outcome::Ok: return 0;
+        case base::Outcome::NotRunning: return 7;
+        case base::Outcome::TimedOut: return 2;
+        case base::Outcome::Failed: return 1;
     }
     return 1;
 }

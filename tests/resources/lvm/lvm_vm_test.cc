@@ -16,7 +16,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "daemon/common/process.h"
+#include "base/process.h"
 #include "tests/resources/lvm/qemu_vm.h"
 #include "tests/common/skip.h"
 
@@ -40,10 +40,10 @@ void progress(const std::string& what) {
 }
 
 bool have(const char* program) {
-    ProcessSpec p;
+    base::ProcessSpec p;
     p.argv = {"sh", "-c", std::string("command -v ") + program};
-    p.deadline = Clock::now() + 10s;
-    return run_process(p).success();
+    p.deadline = base::Clock::now() + 10s;
+    return base::run_process(p).success();
 }
 
 // A per-run folder under /var/tmp, removed with everything in it.
@@ -80,11 +80,11 @@ TEST_CASE("two VMs sharing a disk: exclusive activation, refusal, fenced takeove
     }
     RunDir run;
     progress("building the VM fixture (kernel + initramfs, cached in " VEEAMHA_TEST_CACHE ")");
-    ProcessSpec build;
+    base::ProcessSpec build;
     build.argv = {VEEAMHA_SOURCE_DIR "/tests/resources/lvm/vm/build-vm-fixture.sh", VEEAMHA_TEST_CACHE,
                   run.path, VEEAMHA_LVM_TOOL};
-    build.deadline = Clock::now() + 15min;
-    ProcessResult built = run_process(build);
+    build.deadline = base::Clock::now() + 15min;
+    base::ProcessResult built = base::run_process(build);
     INFO(built.err);
     REQUIRE(built.success());
     std::string kernel, initrd;

@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-namespace veeamha {
+namespace veeamha::base {
 
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
@@ -17,4 +17,4 @@ inline std::chrono::milliseconds remaining(Deadline deadline) {
 
 inline bool expired(Deadline deadline) { return Clock::now() >= deadline; }
 
-}  // namespace veeamha
+}  // namespace veeamha::base

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// SystemdUnitResource against a real systemd: this machine's root booted read-only in a
+// ServiceResource against a real systemd: this machine's root booted read-only in a
 // systemd-nspawn container (one per test case), driven from the host over the container's
 // system bus. Units are written into the container's /run/systemd/system.
 #include <catch2/catch.hpp>
@@ -11,11 +11,12 @@
 #include <functional>
 #include <thread>
 
-#include "daemon/systemd_unit/systemd_unit_resource.h"
+#include "daemon/resources/service/service_resource.h"
 #include "tests/resources/service/nspawn_container.h"
 #include "tests/common/skip.h"
 
 using namespace veeamha;
+using namespace veeamha::resources::service;
 using veeamha::test::NspawnContainer;
 using namespace std::chrono_literals;
 
@@ -25,20 +26,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
-OpContext ctx(std::chrono::milliseconds budget = 30s) {
-    OpContext c;
-    c.deadline = Clock::now() + budget;
+base::OpContext ctx(std::chrono::milliseconds budget = 30s) {
+    base::OpContext c;
+    c.deadline = base::Clock::now() + budget;
     return c;
 }
 
-SystemdUnitResource resource(const NspawnContainer& c, const std::string& unit) {
-    return SystemdUnitResource(config::ServiceSpec{unit}, SystemdUnitOptions{c.bus_address()});
+ServiceResource resource(const NspawnContainer& c, const std::string& unit) {
+    return ServiceResource(config::ServiceSpec{unit}, ServiceOptions{c.bus_address()});
 }
 
 // Polls `probe` until it returns true, at most `limit`.
 bool eventually(const std::function<bool()>& probe, std::chrono::milliseconds limit = 15s) {
-    auto until = Clock::now() + limit;
-    while (Clock::now() < until) {
+    auto until = base::Clock::now() + limit;
+    while (base::Clock::now() < until) {
         if (probe()) return true;
         std::this_thread::sleep_for(50ms);
     }
@@ -62,32 +63,32 @@ TEST_CASE("simple unit: start, monitor, stop, monitor (system bus from DBUS_SYST
 
     // Default options: sd_bus_open_system(), which must follow the environment variable.
     REQUIRE(::setenv("DBUS_SYSTEM_BUS_ADDRESS", c.bus_address().c_str(), 1) == 0);
-    SystemdUnitResource svc(config::ServiceSpec{"vh-simple.service"});
+    ServiceResource svc(config::ServiceSpec{"vh-simple.service"});
 
-    OpResult before = svc.monitor(ctx());
+    base::OpResult before = svc.monitor(ctx());
     INFO(before.reason);
-    CHECK(before.status == OpStatus::NotRunning);
+    CHECK(before.outcome == base::Outcome::NotRunning);
 
-    OpResult started = svc.start(ctx());
+    base::OpResult started = svc.start(ctx());
     INFO(started.reason);
     REQUIRE(started.is_ok());
     CHECK_THAT(started.reason, Catch::Contains("active (running)"));
 
-    OpResult running = svc.monitor(ctx());
+    base::OpResult running = svc.monitor(ctx());
     INFO(running.reason);
     CHECK(running.is_ok());
 
     // Starting an active unit again is fine (the job finishes at once).
     CHECK(svc.start(ctx()).is_ok());
 
-    OpResult stopped = svc.stop(ctx());
+    base::OpResult stopped = svc.stop(ctx());
     INFO(stopped.reason);
     REQUIRE(stopped.is_ok());
     CHECK_THAT(stopped.reason, Catch::Contains("inactive (dead)"));
 
-    OpResult after = svc.monitor(ctx());
+    base::OpResult after = svc.monitor(ctx());
     INFO(after.reason);
-    CHECK(after.status == OpStatus::NotRunning);
+    CHECK(after.outcome == base::Outcome::NotRunning);
     ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
 }
 
@@ -100,20 +101,20 @@ TEST_CASE("a unit that fails to start reports its Result and where to look") {
                    "[Service]\nType=notify\nExecStart=/opt/veeamha-test/veeamha_test_notify 100 4\n");
 
     auto fail = resource(c, "vh-fail.service");
-    OpResult r = fail.start(ctx());
+    base::OpResult r = fail.start(ctx());
     INFO(r.reason);
-    CHECK(r.status == OpStatus::Failed);
+    CHECK(r.outcome == base::Outcome::Failed);
     CHECK_THAT(r.reason, Catch::Contains("job failed") && Catch::Contains("result exit-code") &&
                              Catch::Contains("see: journalctl -u vh-fail.service -n 20"));
-    OpResult m = fail.monitor(ctx());
+    base::OpResult m = fail.monitor(ctx());
     INFO(m.reason);
-    CHECK(m.status == OpStatus::Failed);
+    CHECK(m.outcome == base::Outcome::Failed);
     CHECK_THAT(m.reason, Catch::Contains("failed (failed)") && Catch::Contains("exit-code"));
 
     auto dies = resource(c, "vh-notify-dies.service");
-    OpResult d = dies.start(ctx());
+    base::OpResult d = dies.start(ctx());
     INFO(d.reason);
-    CHECK(d.status == OpStatus::Failed);
+    CHECK(d.outcome == base::Outcome::Failed);
     CHECK_THAT(d.reason, Catch::Contains("result exit-code"));
 
     // Stopping a failed unit is a clean stop: nothing of it runs.
@@ -127,17 +128,17 @@ TEST_CASE("Type=notify: start returns once the service sent READY=1") {
                    "[Service]\nType=notify\nExecStart=/opt/veeamha-test/veeamha_test_notify 800\n"
                    "WatchdogSec=5\n");
     auto svc = resource(c, "vh-notify.service");
-    OpResult r = svc.start(ctx());
+    base::OpResult r = svc.start(ctx());
     INFO(r.reason);
     REQUIRE(r.is_ok());
     // READY=1 and STATUS= arrive in one datagram: the status is there the moment start returns.
     CHECK(c.unit_property("vh-notify.service", "org.freedesktop.systemd1.Service", "StatusText") ==
           "veeamha-test ready");
     CHECK(svc.monitor(ctx()).is_ok());
-    OpResult s = svc.stop(ctx());
+    base::OpResult s = svc.stop(ctx());
     INFO(s.reason);
     CHECK(s.is_ok());
-    CHECK(svc.monitor(ctx()).status == OpStatus::NotRunning);
+    CHECK(svc.monitor(ctx()).outcome == base::Outcome::NotRunning);
 }
 
 TEST_CASE("monitor after the main process is killed: SIGKILL fails, SIGTERM is a clean stop") {
@@ -148,24 +149,24 @@ TEST_CASE("monitor after the main process is killed: SIGKILL fails, SIGTERM is a
 
     REQUIRE(svc.start(ctx()).is_ok());
     c.kill_main("vh-simple.service", SIGKILL);
-    OpResult killed;
+    base::OpResult killed;
     REQUIRE(eventually([&] {
         killed = svc.monitor(ctx());
         return !killed.is_ok();
     }));
     INFO(killed.reason);
-    CHECK(killed.status == OpStatus::Failed);
+    CHECK(killed.outcome == base::Outcome::Failed);
     CHECK_THAT(killed.reason, Catch::Contains("result signal") && Catch::Contains("journalctl -u vh-simple.service"));
 
     REQUIRE(svc.start(ctx()).is_ok());
     c.kill_main("vh-simple.service", SIGTERM);
-    OpResult termed;
+    base::OpResult termed;
     REQUIRE(eventually([&] {
         termed = svc.monitor(ctx());
         return !termed.is_ok();
     }));
     INFO(termed.reason);
-    CHECK(termed.status == OpStatus::NotRunning);
+    CHECK(termed.outcome == base::Outcome::NotRunning);
 }
 
 TEST_CASE("start is bounded by the deadline and stop cancels the pending start") {
@@ -175,39 +176,39 @@ TEST_CASE("start is bounded by the deadline and stop cancels the pending start")
                    "[Service]\nType=notify\nTimeoutStartSec=120\n"
                    "ExecStart=/opt/veeamha-test/veeamha_test_notify 60000\n");
     auto svc = resource(c, "vh-slow.service");
-    auto t0 = Clock::now();
-    OpResult r = svc.start(ctx(1500ms));
-    auto took = Clock::now() - t0;
+    auto t0 = base::Clock::now();
+    base::OpResult r = svc.start(ctx(1500ms));
+    auto took = base::Clock::now() - t0;
     INFO(r.reason);
-    CHECK(r.status == OpStatus::TimedOut);
+    CHECK(r.outcome == base::Outcome::TimedOut);
     CHECK_THAT(r.reason, Catch::Contains("still running at the deadline"));
     CHECK(took < 10s);  // generous: the deadline was 1.5 s
 
-    OpResult m = svc.monitor(ctx());
+    base::OpResult m = svc.monitor(ctx());
     INFO(m.reason);
-    CHECK(m.status == OpStatus::Failed);  // activating (start) is not healthy
+    CHECK(m.outcome == base::Outcome::Failed);  // activating (start) is not healthy
     CHECK_THAT(m.reason, Catch::Contains("activating"));
 
-    OpResult s = svc.stop(ctx());
+    base::OpResult s = svc.stop(ctx());
     INFO(s.reason);
     CHECK(s.is_ok());
-    CHECK(svc.monitor(ctx()).status == OpStatus::NotRunning);
+    CHECK(svc.monitor(ctx()).outcome == base::Outcome::NotRunning);
 }
 
 TEST_CASE("unknown unit: start fails with systemd's reason, stop is a no-op, monitor not running") {
     SKIP_UNLESS_NSPAWN_RUNS();
     NspawnContainer c(VEEAMHA_TEST_HELPER_DIR);
     auto svc = resource(c, "vh-does-not-exist.service");
-    OpResult r = svc.start(ctx());
+    base::OpResult r = svc.start(ctx());
     INFO(r.reason);
-    CHECK(r.status == OpStatus::Failed);
+    CHECK(r.outcome == base::Outcome::Failed);
     CHECK_THAT(r.reason, Catch::Contains("vh-does-not-exist.service") && Catch::Contains("not found"));
-    OpResult s = svc.stop(ctx());
+    base::OpResult s = svc.stop(ctx());
     INFO(s.reason);
     CHECK(s.is_ok());
-    OpResult m = svc.monitor(ctx());
+    base::OpResult m = svc.monitor(ctx());
     INFO(m.reason);
-    CHECK(m.status == OpStatus::NotRunning);
+    CHECK(m.outcome == base::Outcome::NotRunning);
     CHECK_THAT(m.reason, Catch::Contains("no such unit file"));
 }
 
@@ -237,7 +238,7 @@ TEST_CASE("the resource reconnects after the container's dbus-daemon restarts") 
         30s));
     // The same resource object must come back by itself (systemd re-registers on the new bus
     // shortly after it starts).
-    OpResult last;
+    base::OpResult last;
     bool recovered = eventually(
         [&] {
             last = svc.monitor(ctx(5s));

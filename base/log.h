@@ -6,9 +6,9 @@
 
 #include <string_view>
 
-namespace veeamha::log {
+#include "base/level.h"
 
-enum class Level { Error = 3, Warning = 4, Notice = 5, Info = 6, Debug = 7 };
+namespace veeamha::base::log {
 
 void set_max_level(Level level);
 void write(Level level, std::string_view text);
@@ -19,4 +19,4 @@ inline void notice(std::string_view t) { write(Level::Notice, t); }
 inline void info(std::string_view t) { write(Level::Info, t); }
 inline void debug(std::string_view t) { write(Level::Debug, t); }
 
-}  // namespace veeamha::log
+}  // namespace veeamha::base::log

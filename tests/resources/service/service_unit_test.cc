@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// SystemdUnitResource without systemd: an address where nothing listens fails at once with the
+// ServiceResource without systemd: an address where nothing listens fails at once with the
 // address named; a bus that accepts the connection and never answers is abandoned at the
 // deadline (every sd-bus step is bounded), and the next operation tries again.
 #include <catch2/catch.hpp>
@@ -10,16 +10,17 @@
 
 #include <chrono>
 
-#include "daemon/systemd_unit/systemd_unit_resource.h"
+#include "daemon/resources/service/service_resource.h"
 
 using namespace veeamha;
+using namespace veeamha::resources::service;
 using namespace std::chrono_literals;
 
 namespace {
 
-OpContext ctx(std::chrono::milliseconds budget) {
-    OpContext c;
-    c.deadline = Clock::now() + budget;
+base::OpContext ctx(std::chrono::milliseconds budget) {
+    base::OpContext c;
+    c.deadline = base::Clock::now() + budget;
     return c;
 }
 
@@ -46,28 +47,28 @@ struct SilentBus {
 
 TEST_CASE("no bus at the address: failed at once, the address named") {
     std::string address = "unix:path=/tmp/veeamha-no-bus-" + std::to_string(::getpid());
-    SystemdUnitResource svc(config::ServiceSpec{"x.service"}, SystemdUnitOptions{address});
-    auto t0 = Clock::now();
-    OpResult r = svc.monitor(ctx(5s));
+    ServiceResource svc(config::ServiceSpec{"x.service"}, ServiceOptions{address});
+    auto t0 = base::Clock::now();
+    base::OpResult r = svc.monitor(ctx(5s));
     INFO(r.reason);
-    CHECK(r.status == OpStatus::Failed);
+    CHECK(r.outcome == base::Outcome::Failed);
     CHECK_THAT(r.reason, Catch::Contains("cannot connect to " + address));
-    CHECK(Clock::now() - t0 < 3s);
+    CHECK(base::Clock::now() - t0 < 3s);
 }
 
 TEST_CASE("a bus that never answers: each operation ends at its deadline") {
     SilentBus bus;
-    SystemdUnitResource svc(config::ServiceSpec{"x.service"},
-                            SystemdUnitOptions{"unix:path=" + bus.path});
+    ServiceResource svc(config::ServiceSpec{"x.service"},
+                            ServiceOptions{"unix:path=" + bus.path});
     for (auto op : {"start", "stop", "monitor"}) {
-        auto t0 = Clock::now();
-        OpContext c = ctx(700ms);
-        OpResult r = std::string(op) == "start"  ? svc.start(c)
+        auto t0 = base::Clock::now();
+        base::OpContext c = ctx(700ms);
+        base::OpResult r = std::string(op) == "start"  ? svc.start(c)
                      : std::string(op) == "stop" ? svc.stop(c)
                                                  : svc.monitor(c);
-        auto took = Clock::now() - t0;
+        auto took = base::Clock::now() - t0;
         INFO(op << ": " << r.reason);
-        CHECK(r.status == OpStatus::TimedOut);
+        CHECK(r.outcome == base::Outcome::TimedOut);
         CHECK(took >= 650ms);
         CHECK(took < 5s);  // generous upper bound on a 0.7 s deadline
     }
@@ -75,9 +76,9 @@ TEST_CASE("a bus that never answers: each operation ends at its deadline") {
 
 TEST_CASE("an operation with no time left does not touch the bus") {
     SilentBus bus;
-    SystemdUnitResource svc(config::ServiceSpec{"x.service"},
-                            SystemdUnitOptions{"unix:path=" + bus.path});
-    OpResult r = svc.start(ctx(0ms));
+    ServiceResource svc(config::ServiceSpec{"x.service"},
+                            ServiceOptions{"unix:path=" + bus.path});
+    base::OpResult r = svc.start(ctx(0ms));
     INFO(r.reason);
-    CHECK(r.status == OpStatus::TimedOut);
+    CHECK(r.outcome == base::Outcome::TimedOut);
 }

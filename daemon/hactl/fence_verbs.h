@@ -15,14 +15,14 @@
 
 #include "config/config.h"
 
-namespace veeamha {
+namespace veeamha::hactl {
 
 // `args` are the words after "fence". `local_node_index` is this host's index in
 // config.nodes (-1 if unknown: then no node counts as local, and off/on/reboot are refused).
 // Returns the exit code: 0 done (fence confirmed, state read, list printed), 1 the operation
 // failed or was not confirmed, 2 usage error or refused.
-int hactl_fence(const config::Config& config, int local_node_index, const std::vector<std::string>& args);
-int hactl_fence(const config::Config& config, int local_node_index, const std::vector<std::string>& args,
+int fence_command(const config::Config& config, int local_node_index, const std::vector<std::string>& args);
+int fence_command(const config::Config& config, int local_node_index, const std::vector<std::string>& args,
                 std::ostream& out, std::ostream& err);
 
-}  // namespace veeamha
+}  // namespace veeamha::hactl

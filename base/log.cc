@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "log.h"
+#include "base/log.h"
 
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-namespace veeamha::log {
+namespace veeamha::base::log {
 namespace {
 std::atomic<int> g_max_level{static_cast<int>(Level::Info)};
 }
@@ -57,4 +57,4 @@ void write(Level level, std::string_view text) {
     (void)ignored;
 }
 
-}  // namespace veeamha::log
+}  // namespace veeamha::base::log

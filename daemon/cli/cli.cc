@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "daemon/hactl/cli.h"
+#include "daemon/cli/cli.h"
 #include "storage/lvm/lvm_check.h"
 
 #include <algorithm>
@@ -13,19 +13,21 @@ std::string count(size_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-void print_warnings(const config::LoadResult& result, std::ostream& err) {
+// Loads `path` and prints every error and warning to `err`.
+config::LoadResult load_and_report(const std::string& path, bool check_files, std::ostream& err) {
+    config::LoadOptions options;
+    options.check_files = check_files;
+    config::LoadResult result = config::load_file(path, options);
+    for (const auto& e : result.errors) err << e.to_string() << "\n";
     for (const auto& w : result.warnings) err << "warning: " << w.to_string() << "\n";
+    return result;
 }
 
 }  // namespace
 
 std::optional<config::Config> load_config(const std::string& path, bool check_files,
                                           std::ostream& err) {
-    config::LoadOptions options;
-    options.check_files = check_files;
-    config::LoadResult result = config::load_file(path, options);
-    for (const auto& e : result.errors) err << e.to_string() << "\n";
-    print_warnings(result, err);
+    config::LoadResult result = load_and_report(path, check_files, err);
     if (!result.config) {
         err << count(result.errors.size(), "error", "errors") << " in " << path << "\n";
         return std::nullopt;
@@ -35,11 +37,7 @@ std::optional<config::Config> load_config(const std::string& path, bool check_fi
 
 int check_config(const std::string& path, const std::string& node_override, bool check_files,
                  std::ostream& out, std::ostream& err) {
-    config::LoadOptions options;
-    options.check_files = check_files;
-    config::LoadResult result = config::load_file(path, options);
-    for (const auto& e : result.errors) err << e.to_string() << "\n";
-    print_warnings(result, err);
+    config::LoadResult result = load_and_report(path, check_files, err);
     if (!result.config) {
         err << count(result.errors.size(), "error", "errors") << ", "
             << count(result.warnings.size(), "warning", "warnings") << " in " << path << "\n";
@@ -64,7 +62,7 @@ int check_config(const std::string& path, const std::string& node_override, bool
         for (const auto& r : config.resources)
             if (r.kind == config::ResourceKind::Lvm) vgs.push_back(std::get<config::LvmSpec>(r.spec));
         if (!vgs.empty())
-            for (const auto& w : lvm::lvm_config_warnings(vgs, config.nodes[size_t(local)].name))
+            for (const auto& w : storage::lvm::lvm_config_warnings(vgs, config.nodes[size_t(local)].name))
                 err << "warning: lvm: " << w << "\n";
     }
     out << path << " is valid"

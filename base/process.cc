@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "process.h"
+#include "base/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -14,7 +14,7 @@
 
 extern char** environ;
 
-namespace veeamha {
+namespace veeamha::base {
 namespace {
 
 struct Pipe {
@@ -78,23 +78,20 @@ std::string ProcessResult::describe() const {
     return what;
 }
 
-ProcessResult run_process(const ProcessSpec& spec) {
-    ProcessResult result;
+pid_t spawn(const SpawnSpec& spec, std::string& error) {
     if (spec.argv.empty()) {
-        result.error = "empty command";
-        return result;
+        error = "empty command";
+        return -1;
     }
-    Pipe in, out, err;
-    if (!in.open() || !out.open() || !err.open()) {
-        result.error = std::string("pipe: ") + std::strerror(errno);
-        return result;
-    }
-
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in.fd[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, out.fd[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err.fd[1], 2);
+    const int fds[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
+    for (int target = 0; target < 3; ++target) {
+        if (fds[target] >= 0)
+            posix_spawn_file_actions_adddup2(&actions, fds[target], target);
+        else
+            posix_spawn_file_actions_addopen(&actions, target, "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0);
+    }
     // Nothing else of the caller: Boost.Asio opens its sockets without SOCK_CLOEXEC, and a
     // command that leaves a daemon behind (an exec resource's service) would keep the daemon's
     // heartbeat, peer-channel and admin sockets open forever; a restarted veeam-had then
@@ -103,16 +100,18 @@ ProcessResult run_process(const ProcessSpec& spec) {
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
-    // Own process group, so the deadline kills helpers the command started too; default signal
-    // dispositions and an empty mask, whatever the daemon has blocked.
+    // Default signal dispositions and an empty mask, whatever the caller has blocked.
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (spec.own_process_group) {
+        posix_spawnattr_setpgroup(&attr, 0);
+        flags |= POSIX_SPAWN_SETPGROUP;
+    }
+    posix_spawnattr_setflags(&attr, flags);
 
     // The inherited environment, with every key of extra_env replaced (not duplicated: with
     // two LC_ALL entries the first one wins in most programs).
@@ -138,9 +137,32 @@ ProcessResult run_process(const ProcessSpec& spec) {
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
-        result.error = spec.argv[0] + ": " + std::strerror(rc);
+        error = spec.argv[0] + ": " + std::strerror(rc);
+        return -1;
+    }
+    return pid;
+}
+
+ProcessResult run_process(const ProcessSpec& spec) {
+    ProcessResult result;
+    if (spec.argv.empty()) {
+        result.error = "empty command";
         return result;
     }
+    Pipe in, out, err;
+    if (!in.open() || !out.open() || !err.open()) {
+        result.error = std::string("pipe: ") + std::strerror(errno);
+        return result;
+    }
+
+    SpawnSpec child;
+    child.argv = spec.argv;
+    child.extra_env = spec.extra_env;
+    child.stdin_fd = in.fd[0];
+    child.stdout_fd = out.fd[1];
+    child.stderr_fd = err.fd[1];
+    pid_t pid = spawn(child, result.error);
+    if (pid < 0) return result;
     in.close_end(0);
     out.close_end(1);
     err.close_end(1);
@@ -221,4 +243,4 @@ ProcessResult run_process(const ProcessSpec& spec) {
     return result;
 }
 
-}  // namespace veeamha
+}  // namespace veeamha::base

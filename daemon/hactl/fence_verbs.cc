@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "daemon/hactl_fence.h"
+#include "daemon/hactl/fence_verbs.h"
 
 #include <algorithm>
 #include <iomanip>
 #include <iostream>
 
+#include "daemon/cli/cli.h"
 #include "fencing/factory.h"
 
-namespace veeamha {
+namespace veeamha::hactl {
 
 namespace {
 
@@ -22,12 +23,12 @@ std::string node_names(const config::Config& config) {
     return out;
 }
 
-int print_list(const config::Config& config, fencing::Fencer& fencer, Deadline deadline, std::ostream& out,
+int print_list(const config::Config& config, fencing::Fencer& fencer, base::Deadline deadline, std::ostream& out,
                std::ostream& err) {
     fencing::ListResult list = fencer.list(deadline);
     if (!list.ok) {
         err << "fence list failed: " << list.error << "\n";
-        return 1;
+        return cli::kExitFailure;
     }
     std::sort(list.vms.begin(), list.vms.end(),
               [](const fencing::VmInfo& a, const fencing::VmInfo& b) { return a.name < b.name; });
@@ -56,35 +57,35 @@ int print_list(const config::Config& config, fencing::Fencer& fencer, Deadline d
             << std::setw(static_cast<int>(w[3])) << r.power << "  " << r.node << "\n";
     }
     out << list.vms.size() << " VM" << (list.vms.size() == 1 ? "" : "s") << "\n";
-    return 0;
+    return cli::kExitOk;
 }
 
 }  // namespace
 
-int hactl_fence(const config::Config& config, int local_node_index, const std::vector<std::string>& args) {
-    return hactl_fence(config, local_node_index, args, std::cout, std::cerr);
+int fence_command(const config::Config& config, int local_node_index, const std::vector<std::string>& args) {
+    return fence_command(config, local_node_index, args, std::cout, std::cerr);
 }
 
-int hactl_fence(const config::Config& config, int local_node_index, const std::vector<std::string>& args,
+int fence_command(const config::Config& config, int local_node_index, const std::vector<std::string>& args,
                 std::ostream& out, std::ostream& err) {
     if (args.empty()) {
         err << kUsage;
-        return 2;
+        return cli::kExitRefused;
     }
     const std::string& action = args[0];
     auto chain = fencing::make_fence_levels(config);
-    Deadline deadline = Clock::now() + config.fencing.timeout;
+    base::Deadline deadline = base::Clock::now() + config.fencing.timeout;
 
     if (action == "list") {
         if (args.size() != 1) {
             err << kUsage;
-            return 2;
+            return cli::kExitRefused;
         }
         return print_list(config, *chain, deadline, out, err);
     }
     if (action != "status" && action != "off" && action != "on" && action != "reboot") {
         err << "unknown fence action '" << action << "'\n" << kUsage;
-        return 2;
+        return cli::kExitRefused;
     }
     bool yes = false;
     std::vector<std::string> words;
@@ -96,60 +97,60 @@ int hactl_fence(const config::Config& config, int local_node_index, const std::v
     }
     if (words.size() != 1) {
         err << kUsage;
-        return 2;
+        return cli::kExitRefused;
     }
     const std::string& node = words[0];
     auto it = std::find_if(config.nodes.begin(), config.nodes.end(),
                            [&](const config::Node& n) { return n.name == node; });
     if (it == config.nodes.end()) {
         err << "unknown node '" << node << "'; the configured nodes are: " << node_names(config) << "\n";
-        return 2;
+        return cli::kExitRefused;
     }
     if (chain->levels_for(node).empty()) {
         err << "no fencing is configured for " << node << " (fencing.vsphere with its vm_uuid, or fencing.levels)\n";
-        return 2;
+        return cli::kExitRefused;
     }
 
     if (action == "status") {
         fencing::FenceResult r = chain->status(node, deadline);
         if (!r.confirmed) {
             err << "cannot read the power state of " << node << ": " << r.detail << "\n";
-            return 1;
+            return cli::kExitFailure;
         }
         out << node << ": " << fencing::to_string(r.state) << " (" << r.fencer << ": " << r.detail << ")\n";
-        return 0;
+        return cli::kExitOk;
     }
 
     int index = static_cast<int>(it - config.nodes.begin());
     if (index == local_node_index) {
         err << "refusing to " << action << " " << node << ": it is this node; run it on the peer\n";
-        return 2;
+        return cli::kExitRefused;
     }
     if (local_node_index < 0) {
         err << "refusing to " << action << " " << node
             << ": cannot tell which node this host is (give --node NAME)\n";
-        return 2;
+        return cli::kExitRefused;
     }
     if (!yes) {
         err << "this powers " << (action == "on" ? "on " : "off ") << node
             << (action == "reboot" ? " and on again" : "") << "; add --yes to do it\n";
-        return 2;
+        return cli::kExitRefused;
     }
     fencing::FenceResult r = action == "off"  ? chain->off(node, deadline)
                              : action == "on" ? chain->on(node, deadline)
                                               : chain->reboot(node, deadline);
     if (!r.confirmed) {
         err << "fence " << action << " of " << node << " NOT confirmed: " << r.detail << "\n";
-        return 1;
+        return cli::kExitFailure;
     }
     if (action == "reboot" && r.state != fencing::PowerState::On) {
         // The off was confirmed (the peer may be taken over), but the node did not come back.
         err << "fence reboot of " << node << ": powered off, but NOT on again (" << r.fencer << ": " << r.detail
             << "); power it on by hand (`veeam-hactl fence on " << node << " --yes` or vCenter)\n";
-        return 1;
+        return cli::kExitFailure;
     }
     out << "fence " << action << " of " << node << " confirmed by " << r.fencer << ": " << r.detail << "\n";
-    return 0;
+    return cli::kExitOk;
 }
 
-}  // namespace veeamha
+}  // namespace veeamha::hactl

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "daemon/systemd_unit/systemd_unit_resource.h"
+#include "daemon/resources/service/service_resource.h"
 
 #include <systemd/sd-bus.h>
 
@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/common/log.h"
+#include "base/log.h"
 
-namespace veeamha {
+namespace veeamha::resources::service {
 namespace {
 
 constexpr const char* kSystemd = "org.freedesktop.systemd1";
@@ -68,13 +68,13 @@ CallFailure failure_from(int r, const sd_bus_error& e) {
     return f;
 }
 
-uint64_t usec_left(Deadline deadline) {
-    return static_cast<uint64_t>(remaining(deadline).count()) * 1000;
+uint64_t usec_left(base::Deadline deadline) {
+    return static_cast<uint64_t>(base::remaining(deadline).count()) * 1000;
 }
 
 // A method call to systemd, bounded by the deadline. `append` adds the arguments.
 template <typename Append>
-bool call(sd_bus* bus, Deadline deadline, const char* path, const char* iface, const char* member,
+bool call(sd_bus* bus, base::Deadline deadline, const char* path, const char* iface, const char* member,
           Append append, Message& reply, CallFailure& failure) {
     uint64_t left = usec_left(deadline);
     if (left == 0) {  // sd_bus_call treats 0 as "the default timeout"
@@ -100,7 +100,7 @@ bool call(sd_bus* bus, Deadline deadline, const char* path, const char* iface, c
     return true;
 }
 
-bool get_string_property(sd_bus* bus, Deadline deadline, const std::string& path, const char* iface,
+bool get_string_property(sd_bus* bus, base::Deadline deadline, const std::string& path, const char* iface,
                          const char* property, std::string& value, CallFailure& failure) {
     Message reply;
     if (!call(bus, deadline, path.c_str(), "org.freedesktop.DBus.Properties", "Get",
@@ -130,17 +130,17 @@ std::string type_interface(const std::string& unit) {
 
 // What an operation ended with, plus whether a reconnect may help.
 struct Outcome {
-    OpResult result;
+    base::OpResult result;
     bool connection_lost = false;
 };
 
 Outcome bus_failure(const std::string& unit, const std::string& step, const CallFailure& f) {
     if (f.timed_out())
-        return {OpResult::timed_out("unit " + unit + ": " + step + " did not finish before the deadline"), false};
-    return {OpResult::failed("unit " + unit + ": " + step + ": " + f.text()), f.connection_lost()};
+        return {base::OpResult::timed_out("unit " + unit + ": " + step + " did not finish before the deadline"), false};
+    return {base::OpResult::failed("unit " + unit + ": " + step + ": " + f.text()), f.connection_lost()};
 }
 
-bool read_unit_state(sd_bus* bus, Deadline deadline, const std::string& unit, UnitState& state,
+bool read_unit_state(sd_bus* bus, base::Deadline deadline, const std::string& unit, UnitState& state,
                      CallFailure& failure) {
     Message reply;
     if (!call(bus, deadline, kManagerPath, kManager, "LoadUnit",
@@ -199,12 +199,12 @@ std::string UnitState::describe() const {
     return out;
 }
 
-SystemdUnitResource::SystemdUnitResource(config::ServiceSpec spec, SystemdUnitOptions options)
+ServiceResource::ServiceResource(config::ServiceSpec spec, ServiceOptions options)
     : spec_(std::move(spec)), options_(std::move(options)) {}
 
-SystemdUnitResource::~SystemdUnitResource() { drop_bus(); }
+ServiceResource::~ServiceResource() { drop_bus(); }
 
-void SystemdUnitResource::drop_bus() {
+void ServiceResource::drop_bus() {
     if (!bus_) return;
     sd_bus_close(bus_);  // not flush: a dead peer must not block us
     sd_bus_unref(bus_);
@@ -213,7 +213,7 @@ void SystemdUnitResource::drop_bus() {
 
 namespace {
 
-int open_bus(const SystemdUnitOptions& options, sd_bus** out) {
+int open_bus(const ServiceOptions& options, sd_bus** out) {
     if (options.bus_address.empty()) return sd_bus_open_system(out);
     sd_bus* bus = nullptr;
     int r = sd_bus_new(&bus);
@@ -229,14 +229,14 @@ int open_bus(const SystemdUnitOptions& options, sd_bus** out) {
 
 // sd_bus_call() first waits for the connection's authentication and Hello with sd-bus' own
 // timeout (90 s), not the caller's: drive the handshake here, within the deadline.
-Outcome wait_until_ready(sd_bus* bus, const std::string& unit, Deadline deadline) {
+Outcome wait_until_ready(sd_bus* bus, const std::string& unit, base::Deadline deadline) {
     for (;;) {
         int r = sd_bus_is_ready(bus);
-        if (r > 0) return {OpResult::ok(), false};
+        if (r > 0) return {base::OpResult::ok(), false};
         if (r < 0) return bus_failure(unit, "connecting to the bus", failure_from(r, SD_BUS_ERROR_NULL));
         uint64_t left = usec_left(deadline);
         if (left == 0)
-            return {OpResult::timed_out("unit " + unit + ": the bus did not complete the connection "
+            return {base::OpResult::timed_out("unit " + unit + ": the bus did not complete the connection "
                                         "handshake before the deadline"),
                     false};
         r = sd_bus_process(bus, nullptr);
@@ -251,8 +251,8 @@ Outcome wait_until_ready(sd_bus* bus, const std::string& unit, Deadline deadline
 // Runs `op(bus)` on the resource's connection, connecting first if needed; after a lost
 // connection it reconnects once and tries again within the same deadline.
 template <typename Op>
-OpResult with_bus(sd_bus*& bus, const SystemdUnitOptions& options, const std::string& unit,
-                  Deadline deadline, Op op) {
+base::OpResult with_bus(sd_bus*& bus, const ServiceOptions& options, const std::string& unit,
+                  base::Deadline deadline, Op op) {
     for (int attempt = 0;; ++attempt) {
         if (bus && sd_bus_is_open(bus) <= 0) {
             sd_bus_close(bus);
@@ -263,22 +263,22 @@ OpResult with_bus(sd_bus*& bus, const SystemdUnitOptions& options, const std::st
             if (r < 0) {
                 bus = nullptr;
                 std::string where = options.bus_address.empty() ? "the system bus" : options.bus_address;
-                return OpResult::failed("unit " + unit + ": cannot connect to " + where + ": " +
+                return base::OpResult::failed("unit " + unit + ": cannot connect to " + where + ": " +
                                         std::strerror(-r));
             }
             sd_bus_set_description(bus, "veeam-had");
         }
         Outcome outcome = wait_until_ready(bus, unit, deadline);
         if (outcome.result.is_ok()) outcome = op(bus);
-        if (outcome.result.status == OpStatus::TimedOut) {
+        if (outcome.result.outcome == base::Outcome::TimedOut) {
             // Replies may still arrive for what we gave up on: start the next operation on a
             // fresh connection.
             sd_bus_close(bus);
             bus = sd_bus_unref(bus);
             return outcome.result;
         }
-        if (!outcome.connection_lost || attempt > 0 || expired(deadline)) return outcome.result;
-        log::warning("unit " + unit + ": bus connection lost (" + outcome.result.reason + "), reconnecting");
+        if (!outcome.connection_lost || attempt > 0 || base::expired(deadline)) return outcome.result;
+        base::log::warning("unit " + unit + ": bus connection lost (" + outcome.result.reason + "), reconnecting");
         sd_bus_close(bus);
         bus = sd_bus_unref(bus);
     }
@@ -286,7 +286,7 @@ OpResult with_bus(sd_bus*& bus, const SystemdUnitOptions& options, const std::st
 
 }  // namespace
 
-OpResult SystemdUnitResource::run_job(JobKind kind, Deadline deadline) {
+base::OpResult ServiceResource::run_job(JobKind kind, base::Deadline deadline) {
     const std::string& unit = spec_.unit;
     const char* method = kind == JobKind::Start ? "StartUnit" : "StopUnit";
     return with_bus(bus_, options_, unit, deadline, [&](sd_bus* bus) -> Outcome {
@@ -302,17 +302,17 @@ OpResult SystemdUnitResource::run_job(JobKind kind, Deadline deadline) {
 
         Message reply;
         CallFailure failure;
-        log::info(std::string("unit ") + unit + ": " + method);
+        base::log::info(std::string("unit ") + unit + ": " + method);
         if (!call(bus, deadline, kManagerPath, kManager, method,
                   [&](sd_bus_message* m) { return sd_bus_message_append(m, "ss", unit.c_str(), "replace"); },
                   reply, failure)) {
             if (kind == JobKind::Stop && failure.name == "org.freedesktop.systemd1.NoSuchUnit")
-                return {OpResult::ok("unit " + unit + " is not loaded: nothing to stop"), false};
+                return {base::OpResult::ok("unit " + unit + " is not loaded: nothing to stop"), false};
             return bus_failure(unit, method, failure);
         }
         const char* job_raw = nullptr;
         if (sd_bus_message_read(reply.get(), "o", &job_raw) < 0 || !job_raw)
-            return {OpResult::failed("unit " + unit + ": " + method + " returned no job path"), false};
+            return {base::OpResult::failed("unit " + unit + ": " + method + " returned no job path"), false};
         const std::string job = job_raw;
 
         std::string job_result;
@@ -325,8 +325,8 @@ OpResult SystemdUnitResource::run_job(JobKind kind, Deadline deadline) {
                 }
             }
             if (found) break;
-            if (expired(deadline))
-                return {OpResult::timed_out("unit " + unit + ": job " + job + " (" + method +
+            if (base::expired(deadline))
+                return {base::OpResult::timed_out("unit " + unit + ": job " + job + " (" + method +
                                             ") still running at the deadline; " + journal_hint(unit)),
                         false};
             r = sd_bus_process(bus, nullptr);
@@ -345,35 +345,35 @@ OpResult SystemdUnitResource::run_job(JobKind kind, Deadline deadline) {
             return bus_failure(unit, "reading its state", failure);
         if (kind == JobKind::Start) {
             if (job_result == "done" && (state.active_state == "active" || state.active_state == "reloading"))
-                return {OpResult::ok("unit " + unit + " " + state.describe()), false};
-            return {OpResult::failed("unit " + unit + " did not start: job " + job_result + ", unit " +
+                return {base::OpResult::ok("unit " + unit + " " + state.describe()), false};
+            return {base::OpResult::failed("unit " + unit + " did not start: job " + job_result + ", unit " +
                                      state.describe() + "; " + journal_hint(unit)),
                     false};
         }
         if (state.active_state == "inactive" || state.active_state == "failed")
-            return {OpResult::ok("unit " + unit + " stopped: " + state.describe()), false};
-        return {OpResult::failed("unit " + unit + " did not stop: job " + job_result + ", unit " +
+            return {base::OpResult::ok("unit " + unit + " stopped: " + state.describe()), false};
+        return {base::OpResult::failed("unit " + unit + " did not stop: job " + job_result + ", unit " +
                                  state.describe() + "; " + journal_hint(unit)),
                 false};
     });
 }
 
-OpResult SystemdUnitResource::start(const OpContext& ctx) {
+base::OpResult ServiceResource::start(const base::OpContext& ctx) {
     std::lock_guard lock(mutex_);
     return run_job(JobKind::Start, ctx.deadline);
 }
 
-OpResult SystemdUnitResource::stop(const OpContext& ctx) {
+base::OpResult ServiceResource::stop(const base::OpContext& ctx) {
     std::lock_guard lock(mutex_);
     return run_job(JobKind::Stop, ctx.deadline);
 }
 
-OpResult SystemdUnitResource::monitor(const OpContext& ctx) {
+base::OpResult ServiceResource::monitor(const base::OpContext& ctx) {
     std::lock_guard lock(mutex_);
     return monitor_locked(ctx.deadline);
 }
 
-OpResult SystemdUnitResource::monitor_locked(Deadline deadline) {
+base::OpResult ServiceResource::monitor_locked(base::Deadline deadline) {
     const std::string& unit = spec_.unit;
     return with_bus(bus_, options_, unit, deadline, [&](sd_bus* bus) -> Outcome {
         UnitState state;
@@ -382,14 +382,14 @@ OpResult SystemdUnitResource::monitor_locked(Deadline deadline) {
             return bus_failure(unit, "reading its state", failure);
         const std::string& active = state.active_state;
         if (active == "active" || active == "reloading")
-            return {OpResult::ok("unit " + unit + " " + state.describe()), false};
+            return {base::OpResult::ok("unit " + unit + " " + state.describe()), false};
         if (active == "inactive") {
             std::string why = "unit " + unit + " " + state.describe();
             if (state.load_state == "not-found") why += ": no such unit file";
-            return {OpResult::not_running(why), false};
+            return {base::OpResult::not_running(why), false};
         }
-        return {OpResult::failed("unit " + unit + " " + state.describe() + "; " + journal_hint(unit)), false};
+        return {base::OpResult::failed("unit " + unit + " " + state.describe() + "; " + journal_hint(unit)), false};
     });
 }
 
-}  // namespace veeamha
+}  // namespace veeamha::resources::service

@@ -16,6 +16,7 @@ namespace veeamha::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;       // invalid configuration, or the operation failed
 inline constexpr int kExitRefused = 2;       // refused by a safety check (fence without --yes, ...)
+inline constexpr int kExitRestart = 3;       // veeam-had: a failure a restart may fix (systemd restarts)
 inline constexpr int kExitUsage = 64;        // bad command line (EX_USAGE)
 
 inline constexpr const char* kDefaultConfig = "/etc/veeam-ha.yaml";

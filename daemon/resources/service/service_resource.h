@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The `service` resource kind (DESIGN.md §5): a systemd unit driven over D-Bus with sd-bus.
+// The `service` resource kind (docs/design.md §5): a systemd unit driven over D-Bus with sd-bus.
 //   start   = Manager.StartUnit(unit, "replace"), wait for the job's JobRemoved signal (the match
 //             is installed before the call, so a job that finishes at once is not missed), then
 //             read the unit's ActiveState: active -> ok; anything else -> failed, with the job
@@ -15,13 +15,13 @@
 #include <string>
 
 #include "config/config.h"
-#include "daemon/common/resource.h"
+#include "base/resource.h"
 
 struct sd_bus;
 
-namespace veeamha {
+namespace veeamha::resources::service {
 
-struct SystemdUnitOptions {
+struct ServiceOptions {
     // Empty: the system bus (sd_bus_open_system, which honours DBUS_SYSTEM_BUS_ADDRESS).
     // Otherwise a D-Bus address ("unix:path=/proc/PID/root/run/dbus/system_bus_socket").
     std::string bus_address;
@@ -36,29 +36,29 @@ struct UnitState {
     std::string describe() const;  // "failed (failed), result exit-code"
 };
 
-class SystemdUnitResource final : public Resource {
+class ServiceResource final : public base::Resource {
 public:
-    explicit SystemdUnitResource(config::ServiceSpec spec, SystemdUnitOptions options = {});
-    ~SystemdUnitResource() override;
-    SystemdUnitResource(const SystemdUnitResource&) = delete;
-    SystemdUnitResource& operator=(const SystemdUnitResource&) = delete;
+    explicit ServiceResource(config::ServiceSpec spec, ServiceOptions options = {});
+    ~ServiceResource() override;
+    ServiceResource(const ServiceResource&) = delete;
+    ServiceResource& operator=(const ServiceResource&) = delete;
 
-    OpResult start(const OpContext& ctx) override;
-    OpResult stop(const OpContext& ctx) override;
-    OpResult monitor(const OpContext& ctx) override;
+    base::OpResult start(const base::OpContext& ctx) override;
+    base::OpResult stop(const base::OpContext& ctx) override;
+    base::OpResult monitor(const base::OpContext& ctx) override;
 
     const config::ServiceSpec& spec() const { return spec_; }
 
 private:
     enum class JobKind { Start, Stop };
-    OpResult run_job(JobKind kind, Deadline deadline);
-    OpResult monitor_locked(Deadline deadline);
+    base::OpResult run_job(JobKind kind, base::Deadline deadline);
+    base::OpResult monitor_locked(base::Deadline deadline);
     void drop_bus();
 
     config::ServiceSpec spec_;
-    SystemdUnitOptions options_;
+    ServiceOptions options_;
     std::mutex mutex_;        // sd-bus objects are not thread-safe
     sd_bus* bus_ = nullptr;   // guarded by mutex_
 };
 
-}  // namespace veeamha
+}  // namespace veeamha::resources::service
