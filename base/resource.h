@@ -16,11 +16,16 @@ namespace veeamha::base {
 struct OpResult {
     Outcome outcome = Outcome::Failed;
     std::string reason;
+    // TimedOut only: the call was left running past the deadline (a mount(2) blocked in the
+    // kernel) and may still take effect. The resource's stop must not report it stopped while
+    // such a call may still land.
+    bool still_running = false;
 
     static OpResult ok(std::string why = {}) { return {Outcome::Ok, std::move(why)}; }
     static OpResult not_running(std::string why = {}) { return {Outcome::NotRunning, std::move(why)}; }
     static OpResult failed(std::string why) { return {Outcome::Failed, std::move(why)}; }
     static OpResult timed_out(std::string why) { return {Outcome::TimedOut, std::move(why)}; }
+    static OpResult left_running(std::string why) { return {Outcome::TimedOut, std::move(why), true}; }
     bool is_ok() const { return outcome == Outcome::Ok; }
 };
 
@@ -38,6 +43,9 @@ struct OpContext {
     std::string hand_over_to;
 };
 
+// The contract of monitor: Ok = running and healthy; NotRunning = nothing of it runs (also a
+// unit that failed and is dead); Failed = broken and perhaps partly running; TimedOut = could
+// not tell. A stop counts as done only once a monitor after it says NotRunning.
 class Resource {
 public:
     virtual ~Resource() = default;

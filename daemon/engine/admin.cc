@@ -13,7 +13,7 @@ Reply not_here(std::string text) { return Reply{0, ReplyCode::NotHere, std::move
 
 }  // namespace
 
-Reply Engine::admin(const AdminCommand& cmd) {
+std::optional<Reply> Engine::admin(const AdminCommand& cmd) {
     const std::string& arg = cmd.argument;
     const bool about_peer = arg == peer_name();
     const bool about_self = arg.empty() || arg == local_name();
@@ -77,6 +77,12 @@ Reply Engine::admin(const AdminCommand& cmd) {
             return ok(std::string("maintenance mode ") + (on ? "on" : "off") + " (cluster-wide)");
         }
         case AdminVerb::Cleanup: {
+            for (size_t i = 0; i < res_.size(); ++i)
+                if (res_[i].abandoned_op)
+                    return refuse("the start of " + config_.resources[i].name +
+                                  " left running at its deadline has not returned: it may still take effect, "
+                                  "so this node cannot be made clean. Wait for it, or reboot this node "
+                                  "(its peer then takes the group over)");
             bool found = arg.empty();
             for (size_t i = 0; i < res_.size(); ++i) {
                 if (!arg.empty() && config_.resources[i].name != arg) continue;
@@ -88,6 +94,7 @@ Reply Engine::admin(const AdminCommand& cmd) {
             dirty_ = true;
             bool was_unclean = unclean_;
             unclean_ = false;
+            persisted_.unclean = false;
             if (was_unclean) {
                 for (auto& r : res_)
                     if (r.state == ResourceState::StopFailed) r.state = ResourceState::Unknown;
@@ -111,11 +118,16 @@ Reply Engine::admin(const AdminCommand& cmd) {
                                    ? "; it is unclean: power it off (then confirm-fenced), or fix what "
                                      "failed to stop and run `veeam-hactl cleanup` on it"
                                    : ""));
-            fence_.target_incarnation = peer_.incarnation;
-            peer_.fenced_by_admin = true;
-            mark_peer_fenced("admin confirmed " + peer_name() + " is powered off (confirm-fenced)");
-            fence_ = FenceState{};
-            return ok("recorded: " + peer_name() + " is off; this node may now take over");
+            if (confirm_request_) return refuse("a confirm-fenced is already waiting for its power check");
+            // The admin's word is taken only if no fencer can read the peer as powered on: a
+            // mistaken confirm-fenced for a running node is how a group ends up on both.
+            fence_.op_id = next_op_id();  // a fence in flight is superseded; its result is ignored
+            fence_.action = FenceAction::Check;
+            fence_.guard = now_.mono + ms(config_.fencing.timeout) + 5000;
+            confirm_request_ = cmd.request_id;
+            act(Fence{*fence_.op_id, peer_name(), FenceAction::Check, ms(config_.fencing.timeout),
+                      "the admin says " + peer_name() + " is off (confirm-fenced): reading its power"});
+            return std::nullopt;
         }
     }
     return refuse("unknown command");

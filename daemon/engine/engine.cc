@@ -21,7 +21,9 @@ Outputs Engine::step(Time now, const Input& input) {
     Outputs outputs;
     if (exited_) return outputs;
     out_ = &outputs;
+    const Millis gap = now.mono - now_.mono;
     if (now.mono > now_.mono || !started_) now_ = now;
+    if (started_ && gap >= std::max<Millis>(1500, ms(config_.heartbeat.timeout) * 3 / 2)) resumed(gap);
     if (!started_ && !std::holds_alternative<Started>(input)) {
         out_ = nullptr;
         return outputs;  // nothing is decided before the persisted state is known
@@ -29,9 +31,15 @@ Outputs Engine::step(Time now, const Input& input) {
     std::visit([this](const auto& in) { on(in); }, input);
     if (!exited_) {
         reconcile();
-        if (dirty_) persist_now();
         publish_if_changed();
     }
+    // Whatever changed in this step is written before any of its actions is carried out (the
+    // type says so: Outputs::persist). A planted bug may hold the write back one step.
+    if (dirty_ && !(MUTANT(PersistAfterStart) && persist_late_)) {
+        outputs.persist = persisted_;
+        dirty_ = false;
+    }
+    persist_late_ = false;
     out_ = nullptr;
     return outputs;
 }
@@ -45,17 +53,49 @@ void Engine::on(const Started& in) {
     rng_.seed(in.seed);
     persisted_ = in.state;
     persisted_.failures.resize(config_.resources.size());
+    owner_at_start_ = persisted_.owner;
+    // A daemon restart finds the state of its own boot; after a reboot the state is older than
+    // everything running here, which the OS started, not veeam-had (and a reboot ends an
+    // unclean state: whatever failed to stop is gone).
+    same_boot_ = !in.boot_id.empty() && in.state.boot_id == in.boot_id;
+    if (!same_boot_) persisted_.unclean = false;
+    unclean_ = persisted_.unclean;
+    persisted_.boot_id = boot_id_ = in.boot_id;
+    persist_now();
     event(Level::Notice, "start",
-          "started as " + local_name() + " (epoch " + std::to_string(persisted_.epoch) +
+          "started as " + local_name() + (same_boot_ ? " (daemon restart" : " (after a reboot") +
+              ", epoch " + std::to_string(persisted_.epoch) +
               (persisted_.owner.empty() ? ", no owner yet" : ", last owner " + persisted_.owner) +
               (persisted_.maintenance ? ", maintenance mode on" : "") +
-              (persisted_.standby ? ", standby" : "") + "); probing resources",
+              (persisted_.standby ? ", standby" : "") + (unclean_ ? ", UNCLEAN" : "") +
+              "); probing resources",
           false);
     for (size_t i = 0; i < res_.size(); ++i) start_probe(i);
 }
 
+// This process did not run for `gap` (SIGSTOP, a paused VM, starved of CPU): what the peer
+// sent meanwhile waits in the socket, seconds old, and may come from a process that has died
+// since. It is not taken as contact (a node must not believe it heard a peer it never heard),
+// and the peer gets a full heartbeat timeout from now to be heard afresh.
+void Engine::resumed(Millis gap) {
+    discard_until_ = now_.mono + ms(config_.heartbeat.interval);
+    if (peer_.membership == Membership::Up) {
+        for (Millis& t : peer_.heard)
+            if (t >= 0) t = now_.mono;
+        if (peer_.channel_heard >= 0) peer_.channel_heard = now_.mono;
+    } else if (peer_.membership == Membership::Unknown) {
+        started_at_ = now_.mono;  // the startup grace begins again
+    }
+    event(Level::Warning, "resumed",
+          "this process did not run for " + format_ms(gap) + " (paused, or starved of CPU): what " + peer_name() +
+              " sent meanwhile is ignored, and it gets " + format_ms(ms(config_.heartbeat.timeout)) +
+              " from now to be heard",
+          false);
+}
+
 void Engine::on(const PeerStateIn& in) {
-    if (is_dead_incarnation(in.incarnation)) return;  // fenced or replaced: a ghost
+    if (now_.mono < discard_until_) return;  // the backlog of a pause
+    if (is_dead_incarnation(in.incarnation) && !heard_ghost(in.incarnation)) return;
     if (in.incarnation != peer_.incarnation) peer_incarnation_changed(in.incarnation);
     if (in.link >= 0 && static_cast<size_t>(in.link) < peer_.heard.size())
         peer_.heard[in.link] = now_.mono;
@@ -76,7 +116,11 @@ void Engine::on(const PeerStateIn& in) {
     peer_.state = s;
     peer_.have_state = true;
     peer_max_epoch_ = std::max(peer_max_epoch_, s.epoch);
-    if (s.maintenance_version > persisted_.maintenance_version) {
+    // After a partition both sides may have set maintenance at the same version: on wins (it is
+    // the state in which nothing is touched), so that both end with the same value.
+    bool tie_on = !MUTANT(MaintenanceLastWriterWins) && s.maintenance_version == persisted_.maintenance_version &&
+                  s.maintenance && !persisted_.maintenance;
+    if (s.maintenance_version > persisted_.maintenance_version || tie_on) {
         persisted_.maintenance = s.maintenance;
         persisted_.maintenance_version = s.maintenance_version;
         dirty_ = true;
@@ -105,48 +149,73 @@ void Engine::on(const ResourceDone& in) {
     ResourceView& r = res_[in.index];
     if (!r.op_id || *r.op_id != in.op_id) return;  // abandoned (guard fired) or unknown
     r.op_id.reset();
-    const std::string& name = config_.resources[in.index].name;
+    const config::Resource& rc = config_.resources[in.index];
+    const std::string& name = rc.name;
     std::string why = in.reason.empty() ? "" : ": " + in.reason;
     switch (in.op) {
         case Op::Start:
             if (in.outcome == Outcome::Ok) {
                 r.state = ResourceState::Started;
                 r.last_error.clear();
-                r.next_monitor = now_.mono + ms(config_.resources[in.index].monitor_interval);
+                r.next_monitor = now_.mono + ms(rc.monitor_interval);
                 event(Level::Info, "resource-started", name + " started", false);
-            } else {
-                r.state = ResourceState::Failed;
-                r.last_error = std::string("start ") + to_string(in.outcome) + why;
-                record_failure(in.index, "start of " + name + " " + to_string(in.outcome) + why);
+                break;
             }
+            r.state = ResourceState::Failed;
+            r.last_error = std::string("start ") + to_string(in.outcome) + why;
+            if (in.still_running && !MUTANT(ForgetAbandonedStart)) {
+                // The call may still take effect (a mount(2) that finishes its log recovery
+                // later): until it returns, nothing is done to this resource, and a node that
+                // cannot wait for it (it must not be reported stopped) is unclean.
+                r.abandoned_op = in.op_id;
+                r.abandoned_until = now_.mono + ms(rc.stop_timeout);
+                event(Level::Warning, "start-abandoned",
+                      "start of " + name + " left running at its deadline" + why + "; it may still take "
+                      "effect: waiting up to " + format_ms(ms(rc.stop_timeout)) + " for it to return");
+            }
+            record_failure(in.index, "start of " + name + " " + to_string(in.outcome) + why);
             break;
         case Op::Stop:
             if (in.outcome == Outcome::Ok || in.outcome == Outcome::NotRunning) {
-                r.state = ResourceState::Stopped;
-                event(Level::Info, "resource-stopped", name + " stopped", false);
-            } else {
-                r.state = ResourceState::StopFailed;
-                r.last_error = std::string("stop ") + to_string(in.outcome) + why;
-                if (!unclean_) {
-                    unclean_ = true;
-                    event(Level::Error, "unclean",
-                          "stop of " + name + " " + to_string(in.outcome) + why +
-                              "; this node is UNCLEAN: it stops acting and " + peer_name() +
-                              " must fence it before running the group (fix, then `veeam-hactl "
-                              "cleanup`)");
+                if (MUTANT(TrustStop)) {
+                    r.state = ResourceState::Stopped;
+                    break;
                 }
+                // A stop is believed only when a monitor then finds the resource not running
+                // (an exec script or a unit may report success and leave it up).
+                r.verify = true;
+                run(in.index, Op::Monitor, "verify the stop");
+                break;
             }
+            r.state = ResourceState::StopFailed;
+            r.last_error = std::string("stop ") + to_string(in.outcome) + why;
+            become_unclean("stop of " + name + " " + to_string(in.outcome) + why);
             break;
         case Op::Monitor: {
-            bool probe = r.probe;
-            r.probe = false;
+            bool probe = r.probe, verify = r.verify;
+            r.probe = r.verify = false;
+            if (verify) {
+                // Stopped only if the monitor says nothing of it runs (failed or timed out:
+                // something may still run; ok: the stop lied).
+                if (in.outcome != Outcome::NotRunning) {
+                    r.state = ResourceState::StopFailed;
+                    r.last_error = in.outcome == Outcome::Ok
+                                       ? "stop reported success, but the resource still runs"
+                                       : "stop not verified: the monitor after it " + std::string(to_string(in.outcome)) + why;
+                    become_unclean(name + ": " + r.last_error);
+                } else {
+                    r.state = ResourceState::Stopped;
+                    event(Level::Info, "resource-stopped", name + " stopped", false);
+                }
+                break;
+            }
             if (probe) {
                 r.state = in.outcome == Outcome::Ok           ? ResourceState::Started
                           : in.outcome == Outcome::NotRunning ? ResourceState::Stopped
                                                               : ResourceState::Failed;
                 if (r.state == ResourceState::Failed) r.last_error = "probe " + std::string(to_string(in.outcome)) + why;
                 if (r.state == ResourceState::Started)
-                    r.next_monitor = now_.mono + ms(config_.resources[in.index].monitor_interval);
+                    r.next_monitor = now_.mono + ms(rc.monitor_interval);
                 if (probes_done()) {
                     std::string running;
                     for (size_t i = 0; i < res_.size(); ++i)
@@ -161,7 +230,7 @@ void Engine::on(const ResourceDone& in) {
             }
             if (r.state != ResourceState::Started) break;  // a stop or restart overtook it
             if (in.outcome == Outcome::Ok) {
-                r.next_monitor = now_.mono + ms(config_.resources[in.index].monitor_interval);
+                r.next_monitor = now_.mono + ms(rc.monitor_interval);
             } else {
                 r.state = ResourceState::Failed;
                 r.last_error = std::string("monitor ") + to_string(in.outcome) + why;
@@ -180,14 +249,56 @@ void Engine::on(const ResourceDone& in) {
     }
 }
 
+void Engine::on(const AbandonedDone& in) {
+    if (in.index >= res_.size()) return;
+    ResourceView& r = res_[in.index];
+    if (r.abandoned_op != in.op_id) return;
+    r.abandoned_op.reset();
+    r.abandoned_until = -1;
+    event(Level::Notice, "abandoned-returned",
+          "the abandoned start of " + config_.resources[in.index].name + " has returned" +
+              (unclean_ ? "; `veeam-hactl cleanup` can now clear the unclean state" : "; probing it to learn what it did"));
+    if (!r.op_id && !unclean_) start_probe(in.index);
+}
+
+void Engine::become_unclean(const std::string& why) {
+    if (unclean_) return;
+    unclean_ = true;
+    persisted_.unclean = true;
+    persist_now();
+    event(Level::Error, "unclean",
+          why + "; this node is UNCLEAN: it stops acting and " + peer_name() +
+              " must fence it before running the group (fix, then `veeam-hactl cleanup`)");
+}
+
 void Engine::on(const FenceDone& in) {
+    if (power_on_op_ && *power_on_op_ == in.op_id) {
+        power_on_op_.reset();
+        if (in.confirmed)
+            event(Level::Notice, "powered-on", peer_name() + " powered on again after the fence (" + in.reason + ")");
+        else
+            event(Level::Warning, "power-on-failed",
+                  peer_name() + " is off but could not be powered on again (" + in.reason +
+                      "); power it on by hand: `veeam-hactl fence on " + peer_name() + " --yes`");
+        return;
+    }
     if (!fence_.op_id || *fence_.op_id != in.op_id) return;
     fence_.op_id.reset();
+    if (fence_.action == FenceAction::Check) {
+        on_check(in);
+        return;
+    }
     if (in.confirmed) {
         fence_.attempts = 0;
         peer_.fenced_by_admin = false;
         mark_peer_fenced("fence of " + peer_name() + " confirmed" +
                          (in.reason.empty() ? "" : " (" + in.reason + ")"));
+        if (config_.fencing.action == config::FenceAction::Reboot) {
+            // The second half of a reboot, once every process of the peer is known dead.
+            power_on_op_ = next_op_id();
+            act(Fence{*power_on_op_, peer_name(), FenceAction::On, ms(config_.fencing.timeout),
+                      "fencing.action reboot: powering it on again"});
+        }
         return;
     }
     ++fence_.attempts;
@@ -233,9 +344,10 @@ void Engine::on(const PingDone& in) {
 }
 
 void Engine::on(const AdminCommand& in) {
-    Reply r = admin(in);
-    r.request_id = in.request_id;
-    out_->push_back(std::move(r));
+    std::optional<Reply> r = admin(in);
+    if (!r) return;  // answered later (confirm-fenced waits for its power check)
+    r->request_id = in.request_id;
+    act(std::move(*r));
 }
 
 void Engine::on(const Shutdown&) {
@@ -245,7 +357,7 @@ void Engine::on(const Shutdown&) {
               "shutting down in maintenance mode: resources are left as they are");
         exited_ = true;
         persist_now();
-        out_->push_back(Exit{});
+        act(Exit{});
         return;
     }
     shutting_down_ = true;
@@ -257,6 +369,7 @@ void Engine::on(const Shutdown&) {
 
 void Engine::reconcile() {
     check_op_guards();
+    check_abandoned();
     expire_failures();
     update_membership();
     resolve_double_holding();
@@ -281,14 +394,9 @@ void Engine::reconcile() {
             exited_ = true;
             persist_now();
             publish_if_changed();
-            out_->push_back(Exit{});
+            act(Exit{});
         }
     }
-}
-
-void Engine::persist_now() {
-    dirty_ = false;
-    out_->push_back(Persist{persisted_});
 }
 
 void Engine::publish_if_changed() {
@@ -307,12 +415,13 @@ void Engine::publish_if_changed() {
     s.maintenance = persisted_.maintenance;
     s.maintenance_version = persisted_.maintenance_version;
     s.config_digest = config_digest_;
+    s.priority = config_.nodes[local_idx_].priority;
     s.version = published_.version;
     if (ever_published_ && s == published_) return;
     s.version = published_.version + 1;
     published_ = s;
     ever_published_ = true;
-    out_->push_back(Publish{s});
+    act(Publish{s});
 }
 
 void Engine::event(Level level, std::string kind, std::string text, bool history) {
@@ -321,7 +430,7 @@ void Engine::event(Level level, std::string kind, std::string text, bool history
         while (persisted_.history.size() > kHistoryLimit) persisted_.history.pop_front();
         dirty_ = true;
     }
-    out_->push_back(Event{level, std::move(kind), std::move(text)});
+    act(Event{level, std::move(kind), std::move(text)});
 }
 
 GroupState Engine::group_state() const {
@@ -378,6 +487,7 @@ Millis Engine::next_wakeup() const {
         // A monitor already due and not running is held back (unclean, probes, a sequence in
         // progress); what releases it is an input, not time: waking for it would only spin.
         else if (r.state == ResourceState::Started && r.next_monitor > now_.mono) consider(r.next_monitor);
+        if (r.abandoned_op && r.abandoned_until >= 0) consider(r.abandoned_until);
     }
     if (shutdown_leave_by_ >= 0) consider(shutdown_leave_by_);
     return next;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "daemon/engine/mutants.h"
 #include "daemon/engine/types.h"
 
 namespace veeamha::engine {
@@ -21,13 +22,14 @@ enum class Membership { Unknown, Up, Lost, Fenced, Left };
 const char* to_string(Membership m);
 
 // How this node came to hold the group (for logs, history and the simulator's checks).
-enum class Acquired { None, Grant, PeerLeft, Fence, AdminConfirm, Adopted, Unsafe };
+//   PeerOff: the peer, never heard since this node started, was read back as powered off.
+enum class Acquired { None, Grant, PeerLeft, Fence, PeerOff, AdminConfirm, Adopted, Unsafe };
 const char* to_string(Acquired a);
 
 struct EngineOptions {
-    // TEST ONLY: take over when the peer times out, without fencing. Exists so the simulator
-    // can prove it catches the bug this product exists to prevent. Never set by the daemon.
-    bool unsafe_takeover_on_timeout = false;
+    // TEST ONLY: a planted bug (mutants.h). Has an effect only in the simulator's build of the
+    // engine; the daemon never sets it and its engine has no planted code.
+    Mutant mutant = Mutant::None;
 };
 
 // What the engine knows about the peer, for status and the simulator.
@@ -41,6 +43,7 @@ struct PeerView {
     Millis lost_at = -1;        // when it became Lost
     bool was_holding = false;   // its last state before it went silent said holding
     bool fenced_by_admin = false;  // confirm-fenced rather than a fence we confirmed
+    bool read_off = false;         // a never-heard peer read back as powered off (Acquired::PeerOff)
 };
 
 struct ResourceView {
@@ -49,13 +52,23 @@ struct ResourceView {
     std::optional<uint64_t> op_id;  // operation in flight
     Op op = Op::Monitor;
     bool probe = false;             // the in-flight monitor is a probe (state unknown before)
+    bool verify = false;            // the in-flight monitor checks that a stop really stopped it
     Millis op_guard = 0;            // the op counts as timed out after this
     Millis next_monitor = -1;
+    // A start left running at its deadline (it may still take effect): nothing more is done to
+    // this resource until it returns; if it has not by abandoned_until, the node turns unclean.
+    std::optional<uint64_t> abandoned_op;
+    Millis abandoned_until = -1;
+    bool foreign = false;           // found active after a reboot: started by the OS, not by us
 };
 
 class Engine {
 public:
     Engine(const config::Config& config, int local_index, EngineOptions options = {});
+
+    // How often the power of a peer never heard since start is read again (it may be powered
+    // off meanwhile).
+    static constexpr Millis kCheckInterval = 5000;
 
     // The only way in. `now` must not go backwards.
     Outputs step(Time now, const Input& input);
@@ -74,7 +87,7 @@ public:
     Acquired acquired_via() const { return acquired_via_; }
     bool unclean() const { return unclean_; }
     bool maintenance() const { return effective_maintenance(); }
-    bool shutting_down() const { return shutting_down_; }
+    bool same_boot() const { return same_boot_; }
     GroupState group_state() const;
     const PersistedState& persisted() const { return persisted_; }
     const PeerView& peer() const { return peer_; }
@@ -89,8 +102,8 @@ public:
 private:
     struct FenceState {
         std::optional<uint64_t> op_id;
+        FenceAction action = FenceAction::Off;
         Millis guard = 0;
-        Millis requested_at = 0;
         uint64_t target_incarnation = 0;  // the peer process the fence is meant to kill
         int attempts = 0;
         Millis next_attempt = 0;   // earliest next attempt (delay, backoff)
@@ -109,14 +122,19 @@ private:
     void on(const Tick&) {}
     void on(const PeerStateIn& in);
     void on(const ResourceDone& in);
+    void on(const AbandonedDone& in);
     void on(const FenceDone& in);
     void on(const PingDone& in);
     void on(const AdminCommand& in);
     void on(const Shutdown&);
+    void resumed(Millis gap);
     void reconcile();
     void publish_if_changed();
-    void persist_now();
+    void persist_now() { dirty_ = true; }
+    void become_unclean(const std::string& why);
     void event(Level level, std::string kind, std::string text, bool history = true);
+    template <class A>
+    void act(A action) { out_->actions.push_back(std::move(action)); }
     uint64_t next_op_id() { return ++op_counter_; }
     Millis ms(config::Duration d) const { return static_cast<Millis>(d.count()); }
 
@@ -125,8 +143,9 @@ private:
     bool peer_up() const { return peer_.membership == Membership::Up; }
     Millis peer_last_heard() const;
     void peer_incarnation_changed(uint64_t incarnation);
-    void bury_incarnation(uint64_t incarnation);  // never listened to again
+    void bury_incarnation(uint64_t incarnation, bool fenced);  // never listened to again
     bool is_dead_incarnation(uint64_t incarnation) const;
+    bool heard_ghost(uint64_t incarnation);  // a fenced process heard again: did the fence lie?
     void mark_peer_fenced(const std::string& why);
 
     // ownership.cc: who should run the group, grants, fencing, acquisition
@@ -139,6 +158,9 @@ private:
     void decide_ownership();
     void consider_grant();
     void pursue_fence(const std::string& why);
+    void check_peer_off(const std::string& why);  // a never-heard peer: read its power, never fence it
+    void on_check(const FenceDone& in);
+    uint64_t next_epoch_for(const std::string& node) const;  // disjoint epoch spaces
     void acquire(Acquired via, uint64_t epoch, const std::string& why);
     void release(const std::string& why);
     void resolve_double_holding();
@@ -154,11 +176,15 @@ private:
     bool over_threshold() const;
     bool all_stopped() const;
     bool probes_done() const;
+    bool any_foreign() const;
+    bool peer_may_be_active() const;
+    void check_abandoned();
     void reprobe_all(const std::string& why);
     void check_op_guards();
 
-    // admin.cc
-    Reply admin(const AdminCommand& cmd);
+    // admin.cc; nothing when the reply comes later (confirm-fenced checks the peer's power)
+    std::optional<Reply> admin(const AdminCommand& cmd);
+
 
     bool effective_maintenance() const;
 
@@ -178,7 +204,8 @@ private:
     uint64_t op_counter_ = 0;
 
     PersistedState persisted_;
-    bool dirty_ = false;  // persisted_ changed since the last Persist output
+    bool dirty_ = false;  // persisted_ changed since the last Outputs::persist
+    bool persist_late_ = false;  // Mutant::PersistAfterStart: hold this step's write back
 
     bool holding_ = false;
     Acquired acquired_via_ = Acquired::None;
@@ -187,6 +214,20 @@ private:
     std::optional<size_t> restart_from_;  // recovery: stop down to here, then start again
     bool move_away_ = false;
     bool shutting_down_ = false;
+    bool same_boot_ = false;  // the persisted state was written in this boot (a daemon restart)
+    Millis discard_until_ = -1;  // after a pause: peer messages until then are its backlog
+    std::string boot_id_;
+    std::string owner_at_start_;  // Mutant::AdoptWithoutPeerCheck only
+    std::optional<uint64_t> confirm_request_;  // confirm-fenced waiting for its power check
+    std::optional<uint64_t> power_on_op_;      // fencing.action reboot: the power-on after a fence
+    Millis peer_on_reported_ = -1;  // when "a never-heard peer is powered on" was last said
+    // A fenced process heard again: the fence may have lied (heard_ghost).
+    struct Ghost {
+        uint64_t incarnation = 0;
+        Millis first = -1;  // the first of an unbroken run of its messages
+        Millis last = -1;
+        int count = 0;
+    } ghost_;
     Millis shutdown_leave_by_ = -1;  // after leaving is published: exit by then at the latest
     bool exited_ = false;
     bool adoption_decided_ = false;
@@ -199,8 +240,9 @@ private:
 
     std::vector<ResourceView> res_;
     PeerView peer_;
-    // Fenced or replaced peer processes, oldest first; bounded (bury_incarnation).
-    std::deque<uint64_t> dead_incarnations_;
+    // Replaced and fenced peer processes, oldest first; bounded (bury_incarnation).
+    std::deque<uint64_t> replaced_incarnations_;
+    std::deque<uint64_t> fenced_incarnations_;
     uint64_t peer_max_epoch_ = 0;
     FenceState fence_;
     PingState ping_;

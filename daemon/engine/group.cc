@@ -16,8 +16,35 @@ bool Engine::probes_done() const {
 
 bool Engine::all_stopped() const {
     for (const auto& r : res_)
-        if (r.state != ResourceState::Stopped || r.op_id) return false;
+        if (r.state != ResourceState::Stopped || r.op_id || r.abandoned_op) return false;
     return true;
+}
+
+bool Engine::peer_may_be_active() const {
+    if (!peer_up() || !peer_.have_state) return false;
+    if (peer_.state.unclean) return true;
+    for (ResourceState r : peer_.state.resources)
+        if (r != ResourceState::Stopped) return true;
+    return false;
+}
+
+bool Engine::any_foreign() const {
+    for (const auto& r : res_)
+        if (r.foreign && r.state != ResourceState::Stopped) return true;
+    return false;
+}
+
+void Engine::check_abandoned() {
+    for (size_t i = 0; i < res_.size(); ++i) {
+        ResourceView& r = res_[i];
+        if (!r.abandoned_op || r.abandoned_until < 0 || now_.mono < r.abandoned_until) continue;
+        r.abandoned_until = -1;  // waited long enough; the call is still remembered
+        r.state = ResourceState::StopFailed;
+        r.last_error = "start abandoned at its deadline and still running";
+        become_unclean("the start of " + config_.resources[i].name +
+                       " left running at its deadline has not returned: it may still take effect "
+                       "at any time, so it cannot be reported stopped");
+    }
 }
 
 bool Engine::over_threshold() const {
@@ -33,6 +60,15 @@ void Engine::expire_failures() {
     if (window <= 0) return;
     for (size_t i = 0; i < persisted_.failures.size(); ++i) {
         auto& f = persisted_.failures[i];
+        // Failures are stamped with the wall clock (they must age across restarts). One from
+        // the future means the clock was set back: it counts from now, or it would stick for
+        // as long as the clock jumped.
+        for (int64_t& at : f) {
+            if (at > now_.wall) {
+                at = now_.wall;
+                dirty_ = true;
+            }
+        }
         auto keep = std::remove_if(f.begin(), f.end(),
                                    [&](int64_t at) { return now_.wall - at >= window; });
         if (keep != f.end()) {
@@ -87,6 +123,7 @@ void Engine::run(size_t i, Op op, const std::string& why) {
     cmd.reason = why;
     if (op == Op::Start) {
         r.state = ResourceState::Starting;
+        r.foreign = false;
         cmd.peer_released_or_fenced = acquired_via_ != Acquired::None && acquired_via_ != Acquired::Adopted;
     } else if (op == Op::Stop) {
         r.state = ResourceState::Stopping;
@@ -100,18 +137,19 @@ void Engine::run(size_t i, Op op, const std::string& why) {
     if (op != Op::Monitor)
         event(Level::Info, op == Op::Start ? "resource-start" : "resource-stop",
               std::string(op == Op::Start ? "starting " : "stopping ") + rc.name + ": " + why, false);
-    out_->push_back(std::move(cmd));
+    act(std::move(cmd));
 }
 
 void Engine::check_op_guards() {
     for (size_t i = 0; i < res_.size(); ++i) {
         ResourceView& r = res_[i];
+        // A runtime that lost a start cannot say whether it is still running: assume it is.
         if (r.op_id && now_.mono >= r.op_guard)
             on(ResourceDone{*r.op_id, i, r.op, Outcome::TimedOut,
-                            "no result from the daemon within the operation's timeout"});
+                            "no result from the daemon within the operation's timeout", r.op == Op::Start});
     }
     if (fence_.op_id && now_.mono >= fence_.guard)
-        on(FenceDone{*fence_.op_id, false, "no result within fencing.timeout"});
+        on(FenceDone{*fence_.op_id, false, Power::Unknown, "no result within fencing.timeout"});
     if (ping_.op_id && now_.mono >= ping_.guard)
         on(PingDone{*ping_.op_id, false, "no answer within policy.ping_timeout"});
 }
@@ -121,16 +159,18 @@ bool Engine::group_target_started() const {
 }
 
 void Engine::drive_group() {
-    if (!started_ || unclean_ || !probes_done()) return;
+    if (!started_ || unclean_ || !probes_done() || !adoption_decided_) return;
     const size_t n = res_.size();
-    const bool maintenance = effective_maintenance();
+    // What the OS started at boot is stopped even in maintenance mode: this node never runs the
+    // group after a reboot without acquiring it anew, and the peer may be running it.
+    const bool maintenance = effective_maintenance() && !any_foreign();
 
     if (!maintenance && group_target_started()) {
         if (restart_from_) {
             // Recovery: stop from the top down to the failed resource, then start again.
             for (size_t j = n; j-- > *restart_from_;) {
                 ResourceView& r = res_[j];
-                if (r.op_id) return;
+                if (r.op_id || r.abandoned_op) return;
                 if (r.state != ResourceState::Stopped) {
                     run(j, Op::Stop, "restarting after " + config_.resources[*restart_from_].name + " failed");
                     return;
@@ -145,9 +185,12 @@ void Engine::drive_group() {
                 if (r.op == Op::Monitor && r.state == ResourceState::Started) continue;
                 return;  // wait for it
             }
+            if (r.abandoned_op) return;  // an abandoned start may still land: wait for it
             if (r.state == ResourceState::Stopped) {
-                if (j == 0 && peer_up() && peer_.have_state && peer_.state.unclean)
-                    return;  // a cold start waits until the unclean peer is fenced
+                // Nothing starts while the peer is alive and may have something of the group
+                // active: unclean (a stop failed there: it is fenced first), or reporting a
+                // resource not stopped (what its OS started at boot, a stop in progress).
+                if (!MUTANT(IgnoreUncleanPeer) && peer_may_be_active()) return;
                 run(j, Op::Start, acquired_via_ == Acquired::Adopted ? "completing the adopted group"
                                                                      : "group start in order");
             } else {
@@ -170,7 +213,7 @@ void Engine::drive_group() {
     } else if (!maintenance) {
         for (size_t j = n; j-- > 0;) {
             ResourceView& r = res_[j];
-            if (r.op_id) return;
+            if (r.op_id || r.abandoned_op) return;
             if (r.state != ResourceState::Stopped) {
                 run(j, Op::Stop, holding_ ? "handing over or stopping the group"
                                           : "this node does not hold the group");

@@ -3,9 +3,14 @@
 //  - A node runs the group only while it *holds* it, and it comes to hold it only by
 //    (a) a grant from the peer (the peer is stopped, persisted the new epoch as the peer's and
 //        published it), (b) the peer leaving cleanly, (c) a confirmed fence of the peer,
-//    (d) an admin's confirm-fenced, or (e) adopting a group it already ran before a daemon
-//    restart. Never on a timeout alone.
-//  - Each acquisition takes a new epoch, persisted before any resource starts.
+//    (d) an admin's confirm-fenced, (e) a peer never heard since this node started and read
+//    back as powered off, or (f) adopting a group it already ran before a daemon restart in
+//    the same boot. Never on a timeout alone.
+//  - Each acquisition takes a new epoch, persisted before any resource starts. The two nodes
+//    draw epochs from disjoint sequences, so that no epoch is ever taken by both.
+//  - A node never fences a peer it has not heard since it started: it reads the peer's power
+//    instead, and waits for a peer that is on (a rebooted node that cannot hear its peer would
+//    otherwise fence it in turn, and so on: the fence loop).
 //  - A holder that should not run the group any more stops it, then releases; a stopped node
 //    grants the group to a peer that asks for it and should have it.
 //  - Before fencing a lost peer a node waits fence_delay if it is the non-preferred one and the
@@ -35,9 +40,12 @@ bool Engine::peer_holding() const {
     return peer_up() && peer_.have_state && peer_.state.holding && !peer_.state.unclean;
 }
 
-// The same order as config::Config::preferred_node(): priority, then the node listed first.
+// The same order as config::Config::preferred_node(): priority, then the node listed first. The
+// peer's priority is what it says of itself: if the two files differ, both nodes still agree
+// on who is preferred (else both would wait for the other's grant, or both fence at once).
 bool Engine::outranks_peer() const {
     int mine = config_.nodes[local_idx_].priority, theirs = config_.nodes[peer_idx_].priority;
+    if (peer_.have_state && peer_.state.priority) theirs = *peer_.state.priority;
     if (mine != theirs) return mine > theirs;
     return local_idx_ < peer_idx_;
 }
@@ -67,14 +75,42 @@ void Engine::decide_ownership() {
     // Adopt a group this node was running before its daemon restarted (rule 7): probe first,
     // never restart a healthy group. Decided once, right after the first probe.
     if (!adoption_decided_) {
+        // Only what this node started in this boot (a daemon restart); after a reboot even a
+        // group this node ran is the OS's doing (and so after a later daemon restart too).
+        bool same_boot = (!boot_id_.empty() && persisted_.owner_boot_id == boot_id_) || MUTANT(AdoptAfterReboot);
+        // The owner as the peer told it since (a passive follows the holder's epoch and owner)
+        // counts, not only as it was on disk at start.
+        const std::string& owner = MUTANT(AdoptWithoutPeerCheck) ? owner_at_start_ : persisted_.owner;
+        bool could_adopt = !holding_ && same_boot && owner == local_name() && !res_.empty() &&
+                           res_[0].state == ResourceState::Started && !unclean_;
+        // Decided once, knowing whether the peer holds the group: with its state, or when it
+        // has not been heard within the startup grace. Until then nothing is started or stopped.
+        if (could_adopt && !peer_.have_state && peer_.membership != Membership::Lost) return;
         adoption_decided_ = true;
-        if (!holding_ && persisted_.owner == local_name() && !res_.empty() &&
-            res_[0].state == ResourceState::Started && !peer_holding() && !unclean_) {
+        bool peer_has_it = peer_holding() && !MUTANT(AdoptWithoutPeerCheck);
+        if (could_adopt && !peer_has_it) {
             holding_ = true;
             acquired_via_ = Acquired::Adopted;
             event(Level::Notice, "adopt",
                   "adopting the group already running here (epoch " +
                       std::to_string(persisted_.epoch) + "); nothing is restarted");
+        } else if (persisted_.owner_boot_id != boot_id_ || boot_id_.empty()) {
+            // Not taken in this boot: nothing running here was started by veeam-had; the OS
+            // did (an fstab line, LVM autoactivation, an enabled unit), and the peer may be
+            // running the group. It is stopped, never adopted.
+            std::string found;
+            for (size_t i = 0; i < res_.size(); ++i) {
+                if (res_[i].state == ResourceState::Stopped) continue;
+                res_[i].foreign = true;
+                found += (found.empty() ? "" : ", ") + config_.resources[i].name;
+            }
+            if (!found.empty())
+                event(Level::Error, "found-active-at-boot",
+                      "after a reboot " + found + " " + (found.find(',') == std::string::npos ? "was" : "were") +
+                          " found active, started by the OS and not by veeam-had: stopping " +
+                          (found.find(',') == std::string::npos ? "it" : "them") +
+                          " (make the OS leave the group's resources alone at boot: fstab noauto, "
+                          "LVM system IDs, units disabled)");
         }
     }
 
@@ -128,28 +164,36 @@ void Engine::decide_ownership() {
             return;
         }
         case Membership::Left:
-            acquire(Acquired::PeerLeft, highest_epoch_seen() + 1,
+            acquire(Acquired::PeerLeft, next_epoch_for(local_name()),
                     peer_name() + " left cleanly with the group stopped");
             return;
-        case Membership::Fenced:
+        case Membership::Fenced: {
+            const uint64_t epoch = next_epoch_for(local_name());
             if (peer_.fenced_by_admin)
-                acquire(Acquired::AdminConfirm, highest_epoch_seen() + 1,
+                acquire(Acquired::AdminConfirm, epoch,
                         "the admin confirmed " + peer_name() + " is off (confirm-fenced)");
+            else if (peer_.read_off)
+                acquire(Acquired::PeerOff, epoch,
+                        peer_name() + ", not heard since this node started, is powered off (read back)");
             else
-                acquire(Acquired::Fence, highest_epoch_seen() + 1,
-                        peer_name() + " was fenced (power-off confirmed)");
+                acquire(Acquired::Fence, epoch, peer_name() + " was fenced (power-off confirmed)");
             return;
+        }
         case Membership::Lost: {
-            if (options_.unsafe_takeover_on_timeout) {
-                acquire(Acquired::Unsafe, highest_epoch_seen() + 1,
-                        "TEST-ONLY unsafe rule: " + peer_name() + " timed out");
+            if (MUTANT(TakeoverOnTimeout)) {
+                acquire(Acquired::Unsafe, next_epoch_for(local_name()),
+                        "PLANTED BUG: " + peer_name() + " timed out");
                 return;
             }
             bool never_seen = peer_.incarnation == 0;
             if (never_seen && !config_.policy.startup_fencing) {
-                acquire(Acquired::Unsafe, highest_epoch_seen() + 1,
+                acquire(Acquired::Unsafe, next_epoch_for(local_name()),
                         peer_name() + " not seen since start and policy.startup_fencing is false "
                                       "(UNSAFE: if it runs the group, the data is at risk)");
+                return;
+            }
+            if (never_seen && !MUTANT(StartupFence)) {
+                check_peer_off(peer_name() + " has not been heard since this node started");
                 return;
             }
             pursue_fence(never_seen ? peer_name() + " has not been seen since this node started"
@@ -163,7 +207,9 @@ void Engine::decide_ownership() {
 }
 
 void Engine::consider_grant() {
-    bool can_grant = !holding_ && !unclean_ && probes_done() && all_stopped() && peer_up() &&
+    // Never while fencing the peer: the power-off may still land on the process that got it.
+    bool fencing_peer = fence_.op_id && fence_.action != FenceAction::Check;
+    bool can_grant = !holding_ && !unclean_ && !fencing_peer && probes_done() && all_stopped() && peer_up() &&
                      peer_.have_state && peer_.state.wants_group && !peer_.state.holding &&
                      peer_eligible() && !effective_maintenance() && !wants_group();
     if (!can_grant) {
@@ -171,10 +217,14 @@ void Engine::consider_grant() {
         return;
     }
     if (grant_epoch_ != 0 && grant_epoch_ > peer_.state.epoch) return;  // already granted
-    grant_epoch_ = highest_epoch_seen() + 1;
-    persisted_.epoch = grant_epoch_;
-    persisted_.owner = peer_name();
-    persist_now();  // before the grant is published: after a restart this node knows it
+    grant_epoch_ = next_epoch_for(peer_name());
+    if (!MUTANT(GrantBeforePersist)) {
+        // In this step's persist, which is written before the grant is published: after a
+        // restart this node knows it gave the epoch away.
+        persisted_.epoch = grant_epoch_;
+        persisted_.owner = peer_name();
+        persist_now();
+    }
     event(Level::Notice, "grant",
           "granting the group to " + peer_name() + " at epoch " + std::to_string(grant_epoch_) +
               " (" + (yielding() ? "this node does not want it" : peer_name() + " is preferred") +
@@ -203,21 +253,91 @@ void Engine::pursue_fence(const std::string& why) {
             if (!ping_.op_id && now_.mono >= ping_.retry_at) {
                 ping_.op_id = next_op_id();
                 ping_.guard = now_.mono + ms(config_.policy.ping_timeout) + 2000;
-                out_->push_back(Ping{*ping_.op_id, "before fencing " + peer_name() + ": " + why});
+                act(Ping{*ping_.op_id, "before fencing " + peer_name() + ": " + why});
             }
             return;
         }
         ping_.reachable_ok = false;  // one answer, one fence attempt
     }
     fence_.op_id = next_op_id();
-    fence_.requested_at = now_.mono;
+    fence_.action = FenceAction::Off;
     fence_.target_incarnation = peer_.incarnation;
     fence_.guard = now_.mono + ms(config_.fencing.timeout) + 5000;
+    act(Fence{*fence_.op_id, peer_name(), fence_.action, ms(config_.fencing.timeout), why});
     bool reboot = config_.fencing.action == config::FenceAction::Reboot;
-    out_->push_back(Fence{*fence_.op_id, peer_name(), reboot, ms(config_.fencing.timeout), why});
     event(Level::Warning, "fence-request",
-          "fencing " + peer_name() + (reboot ? " (reboot)" : " (power off)") +
-              " before taking over: " + why);
+          "fencing " + peer_name() + (reboot ? " (reboot)" : " (power off)") + " before taking over: " + why);
+}
+
+void Engine::check_peer_off(const std::string& why) {
+    if (fence_.op_id || now_.mono < fence_.next_attempt) return;
+    fence_.op_id = next_op_id();
+    fence_.action = FenceAction::Check;
+    fence_.target_incarnation = 0;
+    fence_.guard = now_.mono + ms(config_.fencing.timeout) + 5000;
+    act(Fence{*fence_.op_id, peer_name(), FenceAction::Check, ms(config_.fencing.timeout),
+              why + ": is it powered off?"});
+}
+
+void Engine::on_check(const FenceDone& in) {
+    // Every few seconds again while the peer stays unheard: it may be powered off meanwhile.
+    fence_.next_attempt = now_.mono + kCheckInterval;
+    if (confirm_request_) {
+        // confirm-fenced: the admin says the peer is off; a fencer that can read it says so too,
+        // or the command is refused.
+        uint64_t request = *confirm_request_;
+        confirm_request_.reset();
+        Reply reply{request, ReplyCode::Ok, ""};
+        if (peer_up()) {
+            reply = Reply{request, ReplyCode::Refused, peer_name() + " is alive and talking: confirm-fenced is only for a node that is down"};
+        } else if (in.confirmed && in.power == Power::On) {
+            reply = Reply{request, ReplyCode::Refused,
+                          "the fencers read " + peer_name() + " as powered ON (" + in.reason + "): it is not off. "
+                          "Power it off first (`veeam-hactl fence off " + peer_name() + " --yes`), or fix the "
+                          "cluster links so that the nodes hear each other"};
+        } else {
+            fence_.target_incarnation = peer_.incarnation;
+            peer_.fenced_by_admin = true;
+            mark_peer_fenced("admin confirmed " + peer_name() + " is powered off (confirm-fenced" +
+                             (in.confirmed ? ", read back: off)" : "; its power could not be read: " + in.reason + ")"));
+            reply.text = "recorded: " + peer_name() + " is off; this node may now take over";
+        }
+        act(std::move(reply));
+        return;
+    }
+    if (peer_.membership != Membership::Lost || peer_.incarnation != 0) return;  // heard meanwhile
+    if (in.confirmed && in.power == Power::Off) {
+        peer_.read_off = true;
+        peer_.membership = Membership::Fenced;
+        event(Level::Notice, "peer-off",
+              peer_name() + ", not heard since this node started, is powered off (" + in.reason + ")");
+        return;
+    }
+    // Reported once a minute: the state does not change while nobody acts.
+    if (peer_on_reported_ >= 0 && now_.mono - peer_on_reported_ < 60000) return;
+    peer_on_reported_ = now_.mono;
+    if (in.confirmed)
+        event(Level::Warning, "waiting-for-peer",
+              "waiting for " + peer_name() + ": not heard since this node started, and the fencers read it as " +
+                  to_string(in.power) + " (" + in.reason + "). A node never fences a peer it has not heard "
+                  "since it started (that is how fence loops start). Fix the cluster links; or, if " +
+                  peer_name() + " is dead, power it off (`veeam-hactl fence off " + peer_name() +
+                  " --yes`) and this node takes over");
+    else
+        event(Level::Warning, "waiting-for-peer",
+              "waiting for " + peer_name() + ": not heard since this node started, and its power cannot be read (" +
+                  in.reason + "); this node starts the group only once " + peer_name() +
+                  " is heard or read back as powered off");
+}
+
+uint64_t Engine::next_epoch_for(const std::string& node) const {
+    uint64_t next = highest_epoch_seen() + 1;
+    if (MUTANT(SharedEpochs)) return next;
+    // By name, not by position in the configuration: the same on both nodes even if their
+    // files list the nodes in another order.
+    const std::string& other = node == local_name() ? peer_name() : local_name();
+    uint64_t parity = node < other ? 0 : 1;
+    return next % 2 == parity ? next : next + 1;
 }
 
 void Engine::acquire(Acquired via, uint64_t epoch, const std::string& why) {
@@ -226,15 +346,22 @@ void Engine::acquire(Acquired via, uint64_t epoch, const std::string& why) {
     acquired_via_ = via;
     grant_epoch_ = 0;
     move_away_ = false;
+    if (confirm_request_) {  // its power check is dropped with the rest of the fencing
+        act(Reply{*confirm_request_, ReplyCode::Ok, "nothing left to confirm: this node took the group meanwhile (" + why + ")"});
+        confirm_request_.reset();
+    }
     fence_ = FenceState{};
     ping_.reachable_ok = false;
     persisted_.epoch = epoch;
     persisted_.owner = local_name();
-    persist_now();  // rule 2: the epoch is on disk before the first resource starts
+    persisted_.owner_boot_id = boot_id_;
+    persist_now();  // rule 2: written before this step's actions, the first start among them
+    if (MUTANT(PersistAfterStart)) persist_late_ = true;
     // A failover is timed from the last moment the peer was heard (the outage as this node
     // saw it); a handover from the moment this node got the grant. A cold start (nobody ran
     // the group before) is not a failover and is not recorded as one.
-    bool failover = via == Acquired::Fence || via == Acquired::AdminConfirm || via == Acquired::Unsafe;
+    bool failover = via == Acquired::Fence || via == Acquired::PeerOff || via == Acquired::AdminConfirm ||
+                    via == Acquired::Unsafe;
     Millis heard = peer_last_heard();
     takeover_began_ = failover && heard >= 0 ? heard : now_.mono;
     takeover_since_ = failover && heard >= 0 ? peer_name() + " was last heard" : "it began";
@@ -255,6 +382,7 @@ void Engine::release(const std::string& why) {
         peer_.lost_at = now_.mono;
         peer_.was_holding = false;
         peer_.fenced_by_admin = false;
+        peer_.read_off = false;
     }
     event(Level::Notice, "release", "group stopped and released: " + why);
 }

@@ -15,21 +15,49 @@ Millis Engine::peer_last_heard() const {
     return last;
 }
 
-void Engine::bury_incarnation(uint64_t incarnation) {
+void Engine::bury_incarnation(uint64_t incarnation, bool fenced) {
     if (is_dead_incarnation(incarnation)) return;
-    dead_incarnations_.push_back(incarnation);
+    auto& list = fenced ? fenced_incarnations_ : replaced_incarnations_;
+    list.push_back(incarnation);
     // Bounded: a peer restarting in a loop must not grow memory. The oldest go first (the one
     // just fenced stays); a process that old has long stopped sending.
-    while (dead_incarnations_.size() > 16) dead_incarnations_.pop_front();
+    while (list.size() > 16) list.pop_front();
 }
 
 bool Engine::is_dead_incarnation(uint64_t incarnation) const {
-    return std::find(dead_incarnations_.begin(), dead_incarnations_.end(), incarnation) != dead_incarnations_.end();
+    auto in = [incarnation](const std::deque<uint64_t>& list) {
+        return std::find(list.begin(), list.end(), incarnation) != list.end();
+    };
+    return in(replaced_incarnations_) || in(fenced_incarnations_);
+}
+
+// A process this node fenced (power-off read back) is heard again. A datagram delayed in the
+// network or a paused VM's backlog may arrive late, once; a process that keeps sending for a
+// heartbeat timeout is alive, and the fence that "confirmed" it off lied (a wrong UUID, a
+// fencer that reports off while the VM runs). Then it is taken back as alive: the normal rules
+// (the lower epoch yields) decide, and the admin is told at once.
+bool Engine::heard_ghost(uint64_t incarnation) {
+    if (std::find(fenced_incarnations_.begin(), fenced_incarnations_.end(), incarnation) ==
+        fenced_incarnations_.end())
+        return false;  // replaced by a newer process: its late datagrams mean nothing
+    const Millis timeout = ms(config_.heartbeat.timeout);
+    if (ghost_.incarnation != incarnation || now_.mono - ghost_.last > timeout)
+        ghost_ = Ghost{incarnation, now_.mono, now_.mono, 0};  // a new run of messages
+    ghost_.last = now_.mono;
+    if (++ghost_.count < 3 || now_.mono - ghost_.first < timeout) return false;
+    fenced_incarnations_.erase(std::find(fenced_incarnations_.begin(), fenced_incarnations_.end(), incarnation));
+    ghost_ = Ghost{};
+    event(Level::Error, "fence-lied",
+          peer_name() + "'s process " + std::to_string(incarnation) + ", which a fence reported powered off, is "
+          "still sending: the FENCE LIED (a wrong VM UUID? a fencer that reports off while the VM runs?). "
+          "Taking it back as alive; check the fencing configuration (`veeam-hactl fence status " + peer_name() + "`)");
+    peer_.incarnation = 0;  // heard as a new peer from now on
+    return true;
 }
 
 void Engine::peer_incarnation_changed(uint64_t incarnation) {
     bool rejoin = peer_.incarnation != 0;
-    if (rejoin) bury_incarnation(peer_.incarnation);
+    if (rejoin) bury_incarnation(peer_.incarnation, false);
     Membership before = peer_.membership;
     peer_.incarnation = incarnation;
     peer_.have_state = false;
@@ -38,6 +66,7 @@ void Engine::peer_incarnation_changed(uint64_t incarnation) {
     peer_.channel_heard = -1;
     peer_.membership = Membership::Up;
     peer_.lost_at = -1;
+    peer_.read_off = peer_.fenced_by_admin = false;
     fence_.delay_applied = false;
     ping_.reachable_ok = false;
     ping_.op_id.reset();  // as for peer-back: an answer in flight is stale
@@ -96,19 +125,17 @@ void Engine::update_membership() {
 }
 
 void Engine::mark_peer_fenced(const std::string& why) {
-    // Only the process the fence was aimed at (and any before it) is known dead. A newer
-    // incarnation heard meanwhile booted after the power-off (fencing by reboot) and is alive,
-    // though necessarily not running the group: it could only get it from this node.
-    bool newer_alive = fence_.target_incarnation != 0 && peer_.incarnation != fence_.target_incarnation &&
-                       peer_.membership == Membership::Up;
-    if (fence_.target_incarnation != 0) bury_incarnation(fence_.target_incarnation);
-    if (!newer_alive) {
-        if (peer_.incarnation != 0) bury_incarnation(peer_.incarnation);
-        peer_.membership = Membership::Fenced;
-        peer_.have_state = false;
-        peer_.state.holding = false;
-    }
-    event(Level::Notice, "fenced", why + (newer_alive ? "; it has already booted again" : ""));
+    // Every process of the peer heard so far ran before the power-off was read back: they are
+    // all dead (with fencing.action reboot the engine powers the peer on only after this, so
+    // no new one can have started in between; one that does, powered on by someone else, is
+    // heard again and reported by heard_ghost).
+    peer_.read_off = false;  // a fence or the admin's word, not a power read
+    if (fence_.target_incarnation != 0) bury_incarnation(fence_.target_incarnation, true);
+    if (peer_.incarnation != 0) bury_incarnation(peer_.incarnation, true);
+    peer_.membership = Membership::Fenced;
+    peer_.have_state = false;
+    peer_.state.holding = false;
+    event(Level::Notice, "fenced", why);
 }
 
 }  // namespace veeamha::engine

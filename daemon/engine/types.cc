@@ -41,6 +41,24 @@ const char* to_string(Op op) {
     return "?";
 }
 
+const char* to_string(Power p) {
+    switch (p) {
+        case Power::Unknown: return "unknown";
+        case Power::On: return "powered on";
+        case Power::Off: return "powered off";
+    }
+    return "?";
+}
+
+const char* to_string(FenceAction a) {
+    switch (a) {
+        case FenceAction::Off: return "off";
+        case FenceAction::On: return "on";
+        case FenceAction::Check: return "check";
+    }
+    return "?";
+}
+
 const char* to_string(AdminVerb v) {
     switch (v) {
         case AdminVerb::Move: return "move";
@@ -71,6 +89,7 @@ const char* to_string(Acquired a) {
         case Acquired::Grant: return "grant";
         case Acquired::PeerLeft: return "peer-left";
         case Acquired::Fence: return "fence";
+        case Acquired::PeerOff: return "peer-off";
         case Acquired::AdminConfirm: return "admin-confirm";
         case Acquired::Adopted: return "adopted";
         case Acquired::Unsafe: return "unsafe";

@@ -49,6 +49,7 @@ struct NodeState {
     bool maintenance = false;
     uint64_t maintenance_version = 0;
     uint64_t config_digest = 0;
+    std::optional<int> priority;  // its own nodes[].priority; none from an older version
     bool operator==(const NodeState&) const = default;
 };
 
@@ -70,6 +71,10 @@ struct FailoverRecord {
 struct PersistedState {
     uint64_t epoch = 0;
     std::string owner;
+    std::string boot_id;        // the boot of the daemon that wrote it
+    std::string owner_boot_id;  // the boot in which this node took the group it owns: adoption
+                                // is for a daemon restart in that same boot only
+    bool unclean = false;       // a stop failed in boot_id: a daemon restart keeps it, a reboot clears it
     bool standby = false;
     bool maintenance = false;
     uint64_t maintenance_version = 0;
@@ -91,7 +96,8 @@ struct Started {
     PersistedState state;
     uint64_t incarnation = 0;
     uint64_t config_digest = 0;
-    uint64_t seed = 0;  // for backoff jitter
+    uint64_t seed = 0;     // for backoff jitter
+    std::string boot_id;   // /proc/sys/kernel/random/boot_id: tells a daemon restart from a reboot
 };
 struct Tick {};
 // A verified NodeState from the peer (net/ checked tag, cluster, replay, version major).
@@ -106,10 +112,24 @@ struct ResourceDone {
     Op op = Op::Monitor;
     Outcome outcome = Outcome::Failed;
     std::string reason;
+    // TimedOut only: the call was left running at its deadline (a mount(2) stuck in the kernel)
+    // and may still take effect; AbandonedDone says when it has returned.
+    bool still_running = false;
 };
+// A call reported still_running has returned: whatever it did has now happened.
+struct AbandonedDone {
+    uint64_t op_id = 0;
+    size_t index = 0;
+};
+// What a fencer read of a node's power.
+enum class Power { Unknown, On, Off };
+const char* to_string(Power p);
 struct FenceDone {
     uint64_t op_id = 0;
-    bool confirmed = false;  // power state read back as off (for reboot: off, then on)
+    // Off: the power state was read back as off. On: read back as on. Check: the power state
+    // could be read (it is in `power`).
+    bool confirmed = false;
+    Power power = Power::Unknown;  // the last state read, if any
     std::string reason;
 };
 struct PingDone {
@@ -128,8 +148,8 @@ struct AdminCommand {
 // SIGTERM: hand the group over cleanly if it can, else stop it; then Exit.
 struct Shutdown {};
 
-using Input = std::variant<Started, Tick, PeerStateIn, ResourceDone, FenceDone, PingDone,
-                           AdminCommand, Shutdown>;
+using Input = std::variant<Started, Tick, PeerStateIn, ResourceDone, AbandonedDone, FenceDone,
+                           PingDone, AdminCommand, Shutdown>;
 
 // ---- outputs ----
 
@@ -147,10 +167,16 @@ struct Run {
     std::string hand_over_to;              // stop: give ownership marks to this node
     std::string reason;
 };
+// Off and On act on the node's power and confirm by reading it back; Check only reads it (is a
+// peer that was never heard powered off?) and changes nothing. fencing.action reboot is Off,
+// confirmed, then On, each asked for by the engine: no process of the peer can start between
+// the power-off and its confirmation, so every process heard before it is known dead.
+enum class FenceAction { Off, On, Check };
+const char* to_string(FenceAction a);
 struct Fence {
     uint64_t op_id = 0;
     std::string node;
-    bool reboot = false;
+    FenceAction action = FenceAction::Off;
     Millis timeout = 0;
     std::string reason;
 };
@@ -158,9 +184,6 @@ struct Fence {
 struct Ping {
     uint64_t op_id = 0;
     std::string reason;
-};
-struct Persist {
-    PersistedState state;
 };
 enum class ReplyCode { Ok, Refused, NotHere /* forward to the peer */ };
 struct Reply {
@@ -179,7 +202,15 @@ struct Exit {};
 // "1.5s", "200ms", "2m": durations in event texts.
 std::string format_ms(Millis ms);
 
-using Output = std::variant<Publish, Run, Fence, Ping, Persist, Reply, Event, Exit>;
-using Outputs = std::vector<Output>;
+// What one step asks for. The order safety needs is in the type: `persist` is written durably
+// (fsync) before any action is carried out, and if it cannot be written no action of the step
+// may be (the daemon exits without acting; its peer then fences it). An action therefore never
+// depends on state that is not yet on disk: an epoch before the first start, a grant before it
+// is published.
+using Action = std::variant<Publish, Run, Fence, Ping, Reply, Event, Exit>;
+struct Outputs {
+    std::optional<PersistedState> persist;
+    std::vector<Action> actions;
+};
 
 }  // namespace veeamha::engine

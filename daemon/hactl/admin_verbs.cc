@@ -32,7 +32,10 @@ int call(const Invocation& inv, const wire::AdminRequest& req, wire::AdminRespon
     }
     std::string error;
     // Forwarded commands may wait for the peer (5 s) and for the engine; stay above that.
-    if (!runtime::admin_call(config->cluster.admin_socket, req, resp, 10s, error)) {
+    // confirm-fenced first reads the peer's power through the fencers (up to fencing.timeout).
+    std::chrono::milliseconds timeout = 10s;
+    if (req.has_confirm_fenced()) timeout += config->fencing.timeout;
+    if (!runtime::admin_call(config->cluster.admin_socket, req, resp, timeout, error)) {
         std::cerr << inv.program << ": " << error << "\n";
         return cli::kExitFailure;
     }

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <stdexcept>
 
 #include "base/log.h"
@@ -106,7 +107,7 @@ int Runtime::run() {
     };
     wait_signal();
 
-    feed(engine::Started{state, incarnation_, config_digest(config_), net::random_u64()});
+    feed(engine::Started{state, incarnation_, config_digest(config_), net::random_u64(), read_boot_id()});
 
     // A Tick every second besides the engine's own wake-ups (the simulator does the same).
     std::function<void()> tick = [this, &tick] {
@@ -193,8 +194,10 @@ void Runtime::stop_subsystems() {
 void Runtime::feed(const engine::Input& input) {
     if (!engine_ || exiting_) return;
     engine::Outputs outs = engine_->step(now(), input);
-    for (auto& o : outs) {
-        execute(o);
+    // The step's state first (fsync); its actions only once that is on disk.
+    if (outs.persist && !persist(*outs.persist)) return;
+    for (auto& a : outs.actions) {
+        execute(a);
         if (exiting_) return;
     }
     arm_wake();
@@ -210,7 +213,7 @@ void Runtime::arm_wake() {
     });
 }
 
-void Runtime::execute(engine::Output& out) {
+void Runtime::execute(engine::Action& out) {
     if (auto* p = std::get_if<engine::Publish>(&out)) {
         publish(p->state);
     } else if (auto* r = std::get_if<engine::Run>(&out)) {
@@ -219,8 +222,6 @@ void Runtime::execute(engine::Output& out) {
         run_fence(*f);
     } else if (auto* ping = std::get_if<engine::Ping>(&out)) {
         run_ping(*ping);
-    } else if (auto* s = std::get_if<engine::Persist>(&out)) {
-        persist(s->state);
     } else if (auto* rep = std::get_if<engine::Reply>(&out)) {
         on_engine_reply(*rep);
     } else if (auto* e = std::get_if<engine::Event>(&out)) {
@@ -256,9 +257,9 @@ void Runtime::publish(const engine::NodeState& state) {
     update_systemd_status();
 }
 
-void Runtime::persist(const engine::PersistedState& state) {
+bool Runtime::persist(const engine::PersistedState& state) {
     std::string error;
-    if (store_.save(state, error)) return;
+    if (store_.save(state, error)) return true;
     // The engine acts as if this state were on disk (an epoch before a start, a grant before it
     // is published). If it cannot be made durable, stop at once without acting: the peer sees
     // this node lost and fences it, which is safe; going on is not.
@@ -267,6 +268,7 @@ void Runtime::persist(const engine::PersistedState& state) {
     exit_code_ = cli::kExitRestart;
     exiting_ = true;
     io_.stop();
+    return false;
 }
 
 void Runtime::run_resource_op(const engine::Run& r) {
@@ -282,13 +284,12 @@ void Runtime::run_resource_op(const engine::Run& r) {
     const engine::Op op = r.op;
     ops_in_flight_.insert(id);
 
-    auto finish = [this, id, index, op](engine::Outcome outcome, const std::string& reason) {
-        if (!ops_in_flight_.erase(id)) return;  // already reported (abandoned at the deadline)
+    auto report = [this, id, index, op](base::Outcome outcome, const std::string& reason, bool still_running) {
         if (auto it = op_timers_.find(id); it != op_timers_.end()) {
             it->second->cancel();
             op_timers_.erase(it);
         }
-        feed(engine::ResourceDone{id, index, op, outcome, reason});
+        feed(engine::ResourceDone{id, index, op, outcome, reason, still_running});
     };
     bool started = blocking_.run<base::OpResult>(
         [res, ctx, op]() {
@@ -299,45 +300,76 @@ void Runtime::run_resource_op(const engine::Run& r) {
             }
             return base::OpResult::failed("unknown operation");
         },
-        [finish](base::OpResult result) { finish(result.outcome, result.reason); });
+        [this, report, id, index](base::OpResult result) {
+            if (ops_in_flight_.erase(id)) {
+                report(result.outcome, result.reason, result.still_running);
+            } else if (abandoned_ops_.erase(id)) {
+                // Reported TimedOut at its deadline and left running: now it has returned.
+                feed(engine::AbandonedDone{id, index});
+            }
+        });
     if (!started) {
-        asio::post(io_, [finish] {
-            finish(engine::Outcome::Failed, "too many operations still running (stuck in the kernel?)");
+        asio::post(io_, [this, report, id] {
+            if (ops_in_flight_.erase(id))
+                report(base::Outcome::Failed, "too many operations still running (stuck in the kernel?)", false);
         });
         return;
     }
-    // An operation that overruns its deadline is abandoned and reported; its thread is left to
-    // finish (or stay stuck) on its own.
+    // An operation that overruns its deadline is reported TimedOut and left running on its
+    // thread; the engine learns when it returns (AbandonedDone), since it may still take effect.
     auto timer = std::make_shared<asio::steady_timer>(io_, ctx.deadline + 500ms);
     op_timers_[id] = timer;
-    timer->async_wait([finish, op, timeout = r.timeout](const boost::system::error_code& ec) {
-        if (ec) return;
-        finish(engine::Outcome::TimedOut,
+    timer->async_wait([this, report, id, op, timeout = r.timeout](const boost::system::error_code& ec) {
+        if (ec || !ops_in_flight_.erase(id)) return;
+        abandoned_ops_.insert(id);
+        report(base::Outcome::TimedOut,
                std::string(engine::to_string(op)) + " still running after its " +
-                   engine::format_ms(timeout) + " timeout: abandoned");
+                   engine::format_ms(timeout) + " timeout: left running",
+               true);
     });
 }
+
+namespace {
+
+engine::Power power_of(fencing::PowerState state) {
+    switch (state) {
+        case fencing::PowerState::On: return engine::Power::On;
+        case fencing::PowerState::Off: return engine::Power::Off;
+        case fencing::PowerState::Suspended: return engine::Power::On;  // it may resume: not off
+        case fencing::PowerState::Unknown: break;
+    }
+    return engine::Power::Unknown;
+}
+
+}  // namespace
 
 void Runtime::run_fence(const engine::Fence& f) {
     std::shared_ptr<fencing::Fencer> fencer = fencer_;
     base::Deadline deadline = base::Clock::now() + std::chrono::milliseconds(f.timeout);
     const uint64_t id = f.op_id;
     std::string node = f.node;
-    bool reboot = f.reboot;
+    engine::FenceAction action = f.action;
     bool started = blocking_.run<fencing::FenceResult>(
-        [fencer, node, reboot, deadline] {
+        [fencer, node, action, deadline] {
             if (!fencer) return fencing::FenceResult{false, fencing::PowerState::Unknown, "",
                                                      "no fencer configured"};
-            return reboot ? fencer->reboot(node, deadline) : fencer->off(node, deadline);
+            switch (action) {
+                case engine::FenceAction::Off: return fencer->off(node, deadline);
+                case engine::FenceAction::On: return fencer->on(node, deadline);
+                case engine::FenceAction::Check: return fencer->status(node, deadline);
+            }
+            return fencing::FenceResult{false, fencing::PowerState::Unknown, "", "unknown fence action"};
         },
-        [this, id](fencing::FenceResult r) {
+        [this, id, action](fencing::FenceResult r) {
             std::string text = r.fencer.empty() ? r.detail : r.fencer + ": " + r.detail;
             // A confirmed fence proves the path; the last check ("... is poweredOn") is stale.
-            if (r.confirmed) record_fencing_check(true, "fence confirmed: " + text);
-            feed(engine::FenceDone{id, r.confirmed, text});
+            if (r.confirmed && action == engine::FenceAction::Off) record_fencing_check(true, "fence confirmed: " + text);
+            feed(engine::FenceDone{id, r.confirmed, power_of(r.state), text});
         });
     if (!started)
-        asio::post(io_, [this, id] { feed(engine::FenceDone{id, false, "too many operations in flight"}); });
+        asio::post(io_, [this, id] {
+            feed(engine::FenceDone{id, false, engine::Power::Unknown, "too many operations in flight"});
+        });
 }
 
 void Runtime::run_ping(const engine::Ping& p) {
@@ -360,19 +392,38 @@ void Runtime::log_event(const engine::Event& e) {
 }
 
 void Runtime::run_alerts(const engine::Event& e) {
+    // One at a time, in the order the events happened (an alert program that appends to a file
+    // or a chat sees them in order); a bounded queue, the oldest dropped and counted when full.
     for (const auto& alert : config_.alerts) {
-        base::ProcessSpec spec;
-        spec.argv = {alert.exec, e.kind, e.text};
-        spec.extra_env = {"VEEAMHA_CLUSTER=" + config_.cluster.name, "VEEAMHA_NODE=" + local_name_,
-                          "VEEAMHA_EVENT=" + e.kind, "VEEAMHA_TEXT=" + e.text};
-        spec.deadline = base::Clock::now() + 30s;
-        std::string exec = alert.exec;
-        bool started = blocking_.run<base::ProcessResult>(
-            [spec] { return base::run_process(spec); },
-            [exec](base::ProcessResult r) {
-                if (!r.success()) base::log::warning("alert " + exec + " failed: " + r.describe());
-            });
-        if (!started) base::log::warning("alert " + alert.exec + " skipped: too many operations in flight");
+        if (alert_queue_.size() >= kAlertQueueLimit) {
+            alert_queue_.pop_front();
+            if (alerts_dropped_++ == 0) base::log::warning("alerts: queue full, the oldest dropped (a hanging alert program?)");
+        }
+        alert_queue_.push_back(Alert{alert.exec, e.kind, e.text});
+    }
+    pump_alerts();
+}
+
+void Runtime::pump_alerts() {
+    if (alert_running_ || alert_queue_.empty()) return;
+    Alert a = std::move(alert_queue_.front());
+    alert_queue_.pop_front();
+    base::ProcessSpec spec;
+    spec.argv = {a.exec, a.kind, a.text};
+    spec.extra_env = {"VEEAMHA_CLUSTER=" + config_.cluster.name, "VEEAMHA_NODE=" + local_name_,
+                      "VEEAMHA_EVENT=" + a.kind, "VEEAMHA_TEXT=" + a.text};
+    spec.deadline = base::Clock::now() + 30s;
+    alert_running_ = true;
+    bool started = blocking_.run<base::ProcessResult>(
+        [spec] { return base::run_process(spec); },
+        [this, exec = a.exec](base::ProcessResult r) {
+            if (!r.success()) base::log::warning("alert " + exec + " failed: " + r.describe());
+            alert_running_ = false;
+            pump_alerts();
+        });
+    if (!started) {
+        alert_running_ = false;
+        base::log::warning("alert " + a.exec + " skipped: too many operations in flight");
     }
 }
 
@@ -455,6 +506,15 @@ void Runtime::pet_watchdog() {
     watchdog_.async_wait([this](const boost::system::error_code& ec) {
         if (!ec) pet_watchdog();
     });
+}
+
+std::string Runtime::read_boot_id() {
+    // The kernel's id of this boot: a daemon restart sees the same one, a reboot a new one.
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string id;
+    std::getline(in, id);
+    if (id.empty()) base::log::warning("cannot read /proc/sys/kernel/random/boot_id: every start counts as a reboot (nothing is adopted)");
+    return id;
 }
 
 void Runtime::update_systemd_status() {

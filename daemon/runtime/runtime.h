@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <map>
 #include <optional>
 #include <memory>
@@ -64,16 +65,19 @@ private:
     void start_subsystems();
     void stop_subsystems();
     void feed(const engine::Input& input);
-    void execute(engine::Output& out);
+    void execute(engine::Action& out);
     void arm_wake();
     engine::Time now() const;
     void run_resource_op(const engine::Run& run);
     void run_fence(const engine::Fence& fence);
     void run_ping(const engine::Ping& ping);
-    void persist(const engine::PersistedState& state);
+    // false: not written, and the daemon is exiting without acting on it.
+    bool persist(const engine::PersistedState& state);
+    static std::string read_boot_id();
     void publish(const engine::NodeState& state);
     void log_event(const engine::Event& e);
     void run_alerts(const engine::Event& e);
+    void pump_alerts();
     void on_signal(int signo);
     void pet_watchdog();
     void update_systemd_status();
@@ -122,9 +126,10 @@ private:
     uint64_t incarnation_ = 0;
     uint64_t generation_ = 0;
 
-    // Resource operations in flight (the runtime reports TimedOut at the deadline itself and
-    // ignores a result that comes after it).
+    // Resource operations in flight, and those reported TimedOut at their deadline whose thread
+    // has not returned yet (the engine hears when it does: AbandonedDone).
     std::set<uint64_t> ops_in_flight_;
+    std::set<uint64_t> abandoned_ops_;
     std::map<uint64_t, std::shared_ptr<boost::asio::steady_timer>> op_timers_;
 
     // Admin requests waiting for the engine or for the peer.
@@ -142,6 +147,15 @@ private:
     std::string last_status_line_;
     uint64_t watchdog_usec_ = 0;
     std::map<std::string, uint64_t> event_counts_;
+
+    // Alert programs run one at a time, in order (run_alerts).
+    struct Alert {
+        std::string exec, kind, text;
+    };
+    static constexpr size_t kAlertQueueLimit = 256;
+    std::deque<Alert> alert_queue_;
+    bool alert_running_ = false;
+    uint64_t alerts_dropped_ = 0;
 };
 
 }  // namespace veeamha::runtime

@@ -98,6 +98,9 @@ bool StateStore::load(engine::PersistedState& state, std::string& error) {
     state.standby = pb.standby();
     state.maintenance = pb.maintenance();
     state.maintenance_version = pb.maintenance_version();
+    state.boot_id = pb.boot_id();
+    state.unclean = pb.unclean();
+    state.owner_boot_id = pb.owner_boot_id();
     for (size_t i = 0; i < config_.resources.size(); ++i) {
         auto it = pb.failures().find(config_.resources[i].name);
         if (it != pb.failures().end())
@@ -123,6 +126,9 @@ bool StateStore::save(const engine::PersistedState& state, std::string& error) {
     pb.set_standby(state.standby);
     pb.set_maintenance(state.maintenance);
     pb.set_maintenance_version(state.maintenance_version);
+    pb.set_boot_id(state.boot_id);
+    pb.set_unclean(state.unclean);
+    pb.set_owner_boot_id(state.owner_boot_id);
     for (size_t i = 0; i < state.failures.size() && i < config_.resources.size(); ++i) {
         if (state.failures[i].empty()) continue;
         auto& f = (*pb.mutable_failures())[config_.resources[i].name];

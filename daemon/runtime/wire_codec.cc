@@ -79,6 +79,7 @@ wire::NodeState to_wire(const engine::NodeState& s) {
     w.set_maintenance(s.maintenance);
     w.set_maintenance_version(s.maintenance_version);
     w.set_config_digest(s.config_digest);
+    if (s.priority) w.set_priority(*s.priority);
     return w;
 }
 
@@ -99,6 +100,7 @@ engine::NodeState from_wire(const wire::NodeState& w) {
     s.maintenance = w.maintenance();
     s.maintenance_version = w.maintenance_version();
     s.config_digest = w.config_digest();
+    if (w.has_priority()) s.priority = w.priority();
     return s;
 }
 

@@ -213,7 +213,7 @@ base::OpResult FilesystemResource::start(const base::OpContext& ctx) {
         },
         ctx.deadline, hung_ops_);
     if (!done) {
-        return base::OpResult::timed_out("mount(2) of " + spec_.device + " at " + mp +
+        return base::OpResult::left_running("mount(2) of " + spec_.device + " at " + mp +
                                    " did not finish by the deadline (log recovery of a large journal, "
                                    "or a hung device); it may still complete");
     }
@@ -235,6 +235,12 @@ base::OpResult FilesystemResource::stop(const base::OpContext& ctx) {
     auto mounts = read_mountinfo(&error);
     if (!mounts) return base::OpResult::failed(error);
 
+    // A mount or unmount left running at an earlier deadline may still land: whatever the
+    // mount table says now, this is not "stopped" until it has returned.
+    if (*hung_ops_ > 0) {
+        return base::OpResult::timed_out("an earlier mount/unmount of " + mp +
+                                   " is still blocked in the kernel and may still complete");
+    }
     const MountEntry* top = top_mount_at(*mounts, mp);
     const DeviceId* known = std::get_if<DeviceId>(&dev_or);
     DeviceId dev = known ? *known : DeviceId{};
@@ -263,9 +269,6 @@ base::OpResult FilesystemResource::stop(const base::OpContext& ctx) {
         stacked += (stacked.empty() ? "" : ", ") + s->mount_point;
     }
 
-    if (*hung_ops_ > 0) {
-        return base::OpResult::timed_out("an earlier mount/unmount of " + mp + " is still blocked in the kernel");
-    }
     // Flush first: the unmount then has little left to write, and a hung device shows up here
     // with a clear name rather than inside umount2.
     auto synced = call_with_deadline(

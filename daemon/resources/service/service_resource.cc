@@ -388,6 +388,10 @@ base::OpResult ServiceResource::monitor_locked(base::Deadline deadline) {
             if (state.load_state == "not-found") why += ": no such unit file";
             return {base::OpResult::not_running(why), false};
         }
+        // A failed unit runs nothing: not running (on a started resource that is a failure all
+        // the same), with systemd's result and where to look.
+        if (active == "failed")
+            return {base::OpResult::not_running("unit " + unit + " " + state.describe() + "; " + journal_hint(unit)), false};
         return {base::OpResult::failed("unit " + unit + " " + state.describe() + "; " + journal_hint(unit)), false};
     });
 }
