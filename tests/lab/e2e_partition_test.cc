@@ -141,6 +141,7 @@ TEST_CASE("e2e: vCenter unreachable during a crash: no takeover until a fence is
     CHECK(in_order(l2, {"peer-lost: n1 lost", "fence-request: fencing n1", "fence-failed: fencing n1 failed",
                         "fenced: fence of n1 confirmed", "takeover: taking over the group"}));
     REQUIRE(Cluster::eventually(5s, [&] { return c.alerts(kN2).find("group-started") != std::string::npos; }));
+    INFO("alerts on n2:\n" << c.alerts(kN2));
     CHECK(in_order(c.alerts(kN2), {"fence-failed", "fenced fence of n1 confirmed", "takeover", "group-started"}));
     REQUIRE(c.wait_more_acks(50, 20s));
     check_records_and_mounts(c);

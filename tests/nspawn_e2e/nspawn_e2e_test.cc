@@ -158,7 +158,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
             CHECK(u["StatusText"].rfind("passive: ", 0) == 0);  // nobody holds the group yet
             CHECK(u["NRestarts"] == "0");
         }
-        REQUIRE(eventually([&] { return group_on(kN1, 1); }, 20s));
+        REQUIRE(eventually([&] { return group_on(kN1, 2); }, 20s));
         CHECK_THAT(cluster.journal(kN1, kHad), Catch::Contains("veeam-had n1 ready"));
         // n2's host name is no node's: it runs as n2 because of /etc/default/veeam-had.
         CHECK(cluster.exec(kN2, {"hostname"}).out == "backup-b\n");
@@ -169,7 +169,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
             CHECK(st.get<std::string>("cluster") == "vhtest");
             CHECK(st.get<std::string>("local_node") == cluster.node(i));
             CHECK(st.get<std::string>("owner") == "n1");
-            CHECK(st.get<int>("epoch") == 1);
+            CHECK(st.get<int>("epoch") == 2);  // n1 draws even epochs, n2 odd ones
             CHECK(node_state(st, cluster.node(1 - i)).rfind("up", 0) == 0);
             CHECK(resource_state(st, "svc_app") == (i == kN1 ? "started" : "stopped"));
             CHECK(resource_state(st, "ip_app") == (i == kN1 ? "started" : "stopped"));
@@ -194,7 +194,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         CHECK(u1["StatusText"] == "stopped: n2 runs the group");
         CHECK(app_state(kN1) == "inactive");
         CHECK_FALSE(cluster.has_floating_ip(kN1));
-        REQUIRE(eventually([&] { return status_text(kN2) == "active: group started (epoch 2)"; }, 15s));
+        REQUIRE(eventually([&] { return status_text(kN2) == "active: group started (epoch 3)"; }, 15s));
         CHECK(app_state(kN2) == "active");
         CHECK(cluster.has_floating_ip(kN2));
         std::cout << "handover: n2 runs the group " << seconds_since(t_stop) << " s after systemctl stop" << std::endl;
@@ -204,7 +204,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         // ---- 4. Back again: passive, no failback; n2's service is never restarted.
         const std::string n2_app_pid = app_pid(kN2);
         REQUIRE(cluster.systemctl(kN1, {"start", "veeam-had"}).success());
-        REQUIRE(eventually([&] { return group_on(kN2, 2); }, 15s));
+        REQUIRE(eventually([&] { return group_on(kN2, 3); }, 15s));
         CHECK(app_pid(kN2) == n2_app_pid);
 
         // ---- 5. Watchdog: freeze the passive daemon. systemd kills it (SIGABRT) after
@@ -230,7 +230,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         std::string j1 = cluster.journal(kN1, kHad);
         CHECK_THAT(j1, Catch::Contains("Watchdog timeout"));
         CHECK_THAT(j1, Catch::Contains("Failed with result 'watchdog'"));
-        REQUIRE(eventually([&] { return group_on(kN2, 2); }, 15s));
+        REQUIRE(eventually([&] { return group_on(kN2, 3); }, 15s));
         CHECK(app_pid(kN2) == n2_app_pid);
         no_fence_attempts();
 
@@ -258,7 +258,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         CHECK(u2["ActiveState"] == "active");
         CHECK(u2["SubState"] == "running");
         CHECK(u2["MainPID"] == n2_pid);
-        CHECK(u2["StatusText"] == "active: group started (epoch 2)");
+        CHECK(u2["StatusText"] == "active: group started (epoch 3)");
         CHECK(app_pid(kN2) == n2_app_pid);
 
         // ---- 7. Reload with a valid policy change on both: failback: true is applied live, and
@@ -271,7 +271,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
             CHECK_THAT(cluster.journal(i, kHad), Catch::Contains("configuration reloaded"));
         }
         CHECK(cluster.property(kN2, kHad, "MainPID") == n2_pid);
-        REQUIRE(eventually([&] { return group_on(kN1, 3); }, 20s));
+        REQUIRE(eventually([&] { return group_on(kN1, 4); }, 20s));
         no_fence_attempts();
 
         // ---- 8. The active host shuts down (`systemctl poweroff`, as for a kernel update):
@@ -282,7 +282,7 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         REQUIRE(cluster.power_off(kN1, 30s));
         std::cout << "n1 powered off in " << seconds_since(t_off) << " s" << std::endl;
         REQUIRE(eventually(
-            [&] { return status_text(kN2) == "active: group started (epoch 4)" && app_state(kN2) == "active"; },
+            [&] { return status_text(kN2) == "active: group started (epoch 5)" && app_state(kN2) == "active"; },
             15s));
         CHECK(cluster.has_floating_ip(kN2));
         CHECK(count(cluster.journal(kN2, kHad), "peer-left: n1 is shutting down cleanly") == 2);

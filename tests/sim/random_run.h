@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// One seeded run of the simulated cluster: a safety phase of random faults (network, machines,
-// daemons, resources, vCenter, admin commands), then a liveness phase where every fault is
-// healed and the group must run somewhere within a bound derived from the configured timeouts.
-// The same seed always replays the same run.
+// One seeded run of the simulated cluster: a safety phase of random faults, then a liveness
+// phase where every fault is healed and the group must run somewhere within a bound derived
+// from the configured timeouts. Swarm testing: the seed also draws the configuration (links,
+// priorities, fencing action and delay, ping targets, startup fencing, two nodes with different
+// files) and which kinds of fault this run uses, with what weights, so that rare combinations
+// get whole runs to themselves. The same seed always replays the same run.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +18,9 @@ namespace veeamha::sim {
 struct RunOptions {
     uint64_t seed = 1;
     bool trace = false;               // keep the timeline (for printing a failure)
-    bool unsafe = false;              // engine with the test-only unsafe takeover rule
-    bool check_protocol = true;       // invariants 2 and 3 (the start checks)
-    engine::Millis fault_phase = 40000;
+    engine::Mutant mutant = engine::Mutant::None;  // a planted bug (daemon/engine/mutants.h)
+    bool check_protocol = true;       // the start and acquisition checks, not only invariant 1
+    engine::Millis fault_phase = 60000;
 };
 
 struct RunResult {

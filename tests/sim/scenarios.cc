@@ -10,6 +10,7 @@
 namespace veeamha::sim {
 
 using namespace veeamha::engine;
+using veeamha::engine::Mutant;
 
 namespace {
 
@@ -18,10 +19,12 @@ constexpr int N1 = 0, N2 = 1;
 // A scripted run: fixed latencies, one seed, expectations collected with their reasons.
 class Script {
 public:
-    explicit Script(config::Config cfg = sim_config()) : cfg_(std::move(cfg)), w_(cfg_, options()) {}
+    explicit Script(config::Config cfg = sim_config(), Mutant mutant = Mutant::None)
+        : cfg_(std::move(cfg)), w_(cfg_, options(mutant)) {}
 
-    static World::Options options() {
+    static World::Options options(Mutant mutant) {
         World::Options o;
+        o.engine.mutant = mutant;
         o.seed = 1;
         o.op_latency_min = o.op_latency_max = 50;
         o.fence_latency_min = o.fence_latency_max = 300;
@@ -52,6 +55,12 @@ public:
     void mark(const std::string& text) { w_.note("scenario", text); }
 
     // Both daemons start; the preferred node n1 gets the group by a grant from n2.
+    // Both daemons start; the group runs nowhere yet.
+    void settle_nowhere() {
+        w_.start_daemon(N1);
+        w_.start_daemon(N2);
+    }
+
     void settle() {
         w_.start_daemon(N1);
         w_.start_daemon(N2);
@@ -69,7 +78,11 @@ using ScenarioFn = std::function<void(Script&)>;
 struct Entry {
     const char* name;
     ScenarioFn run;
+    std::function<void(config::Config&)> configure = nullptr;  // from sim_config()
 };
+
+void with_reboot(config::Config& c) { c.fencing.action = config::FenceAction::Reboot; }
+void with_failback(config::Config& c) { c.policy.failback = true; }
 
 // ---- the scenarios ----
 
@@ -212,7 +225,7 @@ void monitor_failure_then_handover(Script& s) {
         s.run_for(4000);
         s.w().kill_resource(N1, 3);  // the service dies
         if (i < 3) {
-            s.wait_for([&] { return s.runs_on(N1) && s.w().node(N1).active[3]; }, 5000,
+            s.wait_for([&] { return s.runs_on(N1) && s.w().node(N1).res[3].active; }, 5000,
                        "local restart " + std::to_string(i) + " on n1");
         }
     }
@@ -266,7 +279,7 @@ void maintenance_mode(Script& s) {
     s.expect(s.w().node(N1).engine->maintenance(), "maintenance reaches n1");
     s.w().kill_resource(N1, 3);
     s.run_for(5000);
-    s.expect(!s.w().node(N1).active[3], "no recovery of the dead service in maintenance");
+    s.expect(!s.w().node(N1).res[3].active, "no recovery of the dead service in maintenance");
     s.w().partition(true);
     s.run_for(5000);
     s.expect(s.count("fence-request") == 0, "a lost peer is reported, not fenced, in maintenance");
@@ -276,7 +289,7 @@ void maintenance_mode(Script& s) {
     s.w().start_daemon(N1);
     s.run_for(3000);
     s.expect(s.w().node(N1).engine->holding(), "the restarted daemon adopts the running group");
-    s.expect(s.w().node(N1).active[0] && s.w().node(N1).active[2], "resources left as they were");
+    s.expect(s.w().node(N1).res[0].active && s.w().node(N1).res[2].active, "resources left as they were");
     s.w().admin(N1, AdminVerb::MaintenanceOff);
     Millis took = s.wait_for([&] { return s.runs_on(N1); }, 5000, "the service restarted after maintenance");
     s.mark("maintenance off: service recovered in " + format_ms(took));
@@ -291,20 +304,27 @@ void cold_start_both(Script& s) {
 void cold_start_alone(Script& s) {
     s.w().crash(N1);  // n1's machine is off; n2 (the non-preferred node) boots alone
     s.w().start_daemon(N2);
-    Millis took = s.wait_for([&] { return s.runs_on(N2); }, 10000, "n2 to fence n1 and start alone");
+    Millis took = s.wait_for([&] { return s.runs_on(N2); }, 10000, "n2 to read n1 powered off and start alone");
     s.mark("cold start alone: n2 runs the group after " + format_ms(took) +
-           " (startup grace 2s + fence_delay 2s + fence)");
-    s.expect(s.count("fence-delay") == 1, "the non-preferred node waits fence_delay");
+           " (startup grace 2s, then n1's power read back as off)");
+    s.expect(s.w().node(N2).engine->acquired_via() == Acquired::PeerOff, "the takeover rests on n1 read as off");
+    s.expect(s.count("fence-request") == 0, "nothing to fence: n1 is off");
 }
 
+// Both boot, the cluster links are down: neither may fence a peer it has never heard (that
+// is how fence loops start), so both wait, saying why, until the links come back.
 void cold_start_partitioned(Script& s) {
     s.w().partition(true);
     s.w().start_daemon(N1);
     s.w().start_daemon(N2);
-    s.wait_for([&] { return s.runner() >= 0; }, 10000, "one node to run the group");
-    s.run_for(3000);
-    s.expect(s.runs_on(N1), "the preferred node wins the fence race");
-    s.expect(!s.w().node(N2).powered, "n2 fenced by n1 while it waited fence_delay");
+    s.run_for(20000);
+    s.expect(s.runner() < 0, "no node runs the group while neither has heard the other");
+    s.expect(s.count("fence-request") == 0, "no fence of a node never heard");
+    s.expect(s.count("waiting-for-peer") == 2, "both say what they wait for");
+    s.w().partition(false);
+    Millis took = s.wait_for([&] { return s.runs_on(N1); }, 5000, "the preferred n1 to get the group");
+    s.mark("links back: group on n1 " + format_ms(took) + " later");
+    s.expect(s.w().node(N1).engine->acquired_via() == Acquired::Grant, "by n2's grant");
 }
 
 void rebooted_node_rejoins_passive(Script& s) {
@@ -393,6 +413,164 @@ void sigterm_with_failing_stop(Script& s) {
     s.expect(!s.w().node(N1).powered, "n1 fenced");
 }
 
+// A heartbeat-only partition that lasts (a firewall reload drops the cluster port) while both
+// nodes reach vCenter and their ping targets, with fencing.action reboot: the rebooted node
+// cannot hear its peer and must not fence it back (the fence loop). One fence in two minutes.
+void fence_loop_lasting_partition(Script& s) {
+    s.settle();
+    s.w().partition(true);
+    s.wait_for([&] { return s.runs_on(N2); }, 6000, "n2 to fence n1 and take over");
+    s.run_for(120000);
+    s.expect(s.count("fence-request") == 1, "exactly one fence in two minutes of partition");
+    s.expect(s.runs_on(N2), "n2 serves throughout");
+    s.expect(s.w().node(N1).daemon && !s.w().node(N1).engine->holding(), "the rebooted n1 waits, passive");
+    s.expect(s.count("waiting-for-peer") >= 1, "n1 says it waits for n2");
+    s.w().partition(false);
+    s.wait_for([&] { return s.w().node(N1).engine->peer().membership == Membership::Up; }, 3000, "n1 to hear n2");
+    s.run_for(3000);
+    s.expect(s.runs_on(N2) && s.count("fence-request") == 1, "n1 rejoins passive, no fence");
+}
+
+// The same with fencing.action off: the admin powers the fenced node on while the partition
+// lasts; it waits for its peer instead of fencing it.
+void fence_loop_powered_on_by_admin(Script& s) {
+    s.settle();
+    s.w().partition(true);
+    s.wait_for([&] { return s.runs_on(N2); }, 6000, "n2 to fence n1 and take over");
+    s.run_for(5000);
+    s.w().power_on(N1);
+    s.run_for(60000);
+    s.expect(s.count("fence-request") == 1, "n1, powered on, does not fence n2");
+    s.expect(s.runs_on(N2), "n2 serves throughout");
+}
+
+// A crashed active boots with part of the group already active (an fstab line, LVM
+// autoactivation) while its peer runs the group, and its cable comes back only after its
+// first probe: it does not adopt what the OS started, stops it, and says so.
+void rebooted_with_group_active_by_os(Script& s) {
+    s.settle();
+    s.w().crash(N1);
+    s.wait_for([&] { return s.runs_on(N2); }, 5000, "n2 to take over");
+    s.w().activate_at_next_boot(N1, {0, 1});
+    s.w().isolate(N1, true);
+    s.w().power_on(N1);
+    s.wait_for([&] { return s.w().node(N1).daemon && s.w().node(N1).engine->probes_complete(); }, 6000, "n1 to boot and probe");
+    s.expect(s.count("found-active-at-boot") == 1, "n1 reports what the OS started");
+    s.wait_for([&] { return !s.w().any_active(N1); }, 3000, "n1 to stop what the OS started");
+    s.mark("n1 stopped what the OS had started");
+    s.w().isolate(N1, false);
+    s.run_for(5000);
+    s.expect(s.runs_on(N2), "n2 serves throughout");
+    s.expect(!s.w().node(N1).engine->holding(), "n1 never claimed the group");
+}
+
+// After a reboot, the state file still says "owner: n1", and the OS started the whole group:
+// n1 must not adopt it. It stops it, and gets the group anew (here by n2's grant).
+void rebooted_node_does_not_adopt(Script& s) {
+    s.settle();
+    s.w().set_fencer(FencerMode::Fails);  // n2 cannot fence: it does not take over
+    s.w().activate_at_next_boot(N1, {0, 1, 2, 3});
+    s.w().crash(N1);
+    s.w().power_on(N1);
+    s.wait_for([&] { return s.runs_on(N1); }, 15000, "the group to run on n1 again");
+    s.expect(s.w().node(N1).engine->acquired_via() == Acquired::Grant, "n1 got it anew, by a grant");
+    s.expect(s.count("adopt") == 0 && s.count("found-active-at-boot") == 1, "nothing adopted after the reboot");
+}
+
+// A start left running at its deadline (a mount(2) still in log recovery) is waited for, not
+// forgotten: the resource is never reported stopped while the call may still land.
+void start_left_running(Script& s) {
+    s.w().faults(N1, 1).start_late = 1;
+    s.settle_nowhere();
+    s.wait_for([&] { return s.runner() >= 0; }, 60000, "the group to run on one node");
+    s.expect(s.count("start-abandoned") == 1, "the abandoned start is said");
+    s.mark("group running on " + std::string(s.runs_on(N1) ? "n1" : "n2"));
+}
+
+// The fence lies about n1, whose daemon had died, and n2 takes over; n1's daemon starts again in
+// the same boot with the group still running there. It hears n2 hold the group and does not
+// adopt: it stops what runs here.
+void restart_after_lie_does_not_adopt(Script& s) {
+    s.settle();
+    s.w().set_fencer(FencerMode::Lies);
+    s.w().kill_daemon(N1);
+    s.wait_for([&] { return s.w().node(N2).engine->holding(); }, 6000, "n2 to take over on the lie");
+    s.w().set_fencer(FencerMode::Works);
+    s.run_for(1000);
+    s.w().start_daemon(N1);
+    s.wait_for([&] { return !s.w().any_active(N1); }, 5000, "n1 to stop what runs there");
+    s.expect(s.count("adopt") == 0, "n1 adopts nothing while n2 holds the group");
+    s.expect(!s.w().node(N1).engine->holding(), "n1 passive");
+}
+
+// A stop that reports success while the resource still runs is caught by the monitor after it.
+void stop_reports_success_but_runs(Script& s) {
+    s.settle();
+    s.w().faults(N1, 3).stop_lies = 1;
+    s.w().admin(N1, AdminVerb::Move);
+    Millis took = s.wait_for([&] { return s.runs_on(N2); }, 10000, "n2 to fence the unclean n1 and take over");
+    s.mark("lying stop caught: n2 runs the group " + format_ms(took) + " after the move");
+    s.expect(s.count("unclean") == 1, "n1 became unclean when its stop did not verify");
+    s.expect(s.count("fence-request") == 1, "n1 fenced before n2 started");
+}
+
+// A fence that says "off" while the VM runs: once the deceived node hears the process again
+// it says the fence lied, and the lower epoch yields.
+void fence_lies_then_noticed(Script& s) {
+    s.settle();
+    s.w().set_fencer(FencerMode::Lies);
+    s.w().partition(true);
+    s.wait_for([&] { return s.runs_on(N2) || s.w().node(N2).engine->holding(); }, 8000, "n2 to take over on the lie");
+    s.w().set_fencer(FencerMode::Works);
+    s.run_for(2000);
+    s.w().partition(false);
+    s.wait_for([&] { return s.count("fence-lied") >= 1; }, 5000, "n2 to notice the lie");
+    s.wait_for([&] { return s.runner() >= 0 && !(s.w().any_engine_active(N1) && s.w().any_engine_active(N2)); },
+               20000, "one node to run the group, the other nothing");
+    s.mark("the lie noticed and settled: group on " + std::string(s.runs_on(N1) ? "n1" : "n2"));
+}
+
+// Maintenance set on one side and cleared on the other during a partition: after healing
+// both have it on (on wins a tie: it is the state in which nothing is touched).
+void maintenance_split_converges(Script& s) {
+    s.settle();
+    s.w().set_fencer(FencerMode::Fails);  // no fencing during the partition
+    s.w().partition(true);
+    s.w().admin(N1, AdminVerb::MaintenanceOn);
+    s.w().admin(N2, AdminVerb::MaintenanceOff);
+    s.w().partition(false);
+    s.run_for(3000);
+    s.expect(s.w().node(N1).engine->maintenance() && s.w().node(N2).engine->maintenance(),
+             "both nodes end with maintenance on");
+}
+
+// The admin's confirm-fenced is refused when the fencers read the node as powered on.
+void confirm_fenced_refused_when_read_on(Script& s) {
+    s.settle();
+    s.w().admin(N2, AdminVerb::Standby);  // n2 does not want the group: it fences nobody
+    s.w().partition(true);
+    s.run_for(1500);
+    std::string reply = s.w().admin(N2, AdminVerb::ConfirmFenced, "n1");
+    s.expect(reply.rfind("refused", 0) == 0 && reply.find("powered ON") != std::string::npos,
+             "confirm-fenced refused: n1 is read as powered on");
+}
+
+// An unclean node whose daemon restarts in the same boot is still unclean.
+void daemon_restart_stays_unclean(Script& s) {
+    s.settle();
+    s.w().set_fencer(FencerMode::Fails);
+    s.w().faults(N1, 1).stop_fail = 1;
+    s.w().admin(N1, AdminVerb::Move);
+    s.wait_for([&] { return s.w().node(N1).engine->unclean(); }, 5000, "n1 to become unclean");
+    s.w().kill_daemon(N1);
+    s.run_for(300);
+    s.w().start_daemon(N1);
+    s.wait_for([&] { return s.w().node(N1).engine->probes_complete(); }, 5000, "n1's daemon to start");
+    s.expect(s.w().node(N1).engine->unclean(), "n1 still unclean after its daemon restarted");
+    s.run_for(5000);
+    s.expect(s.runner() < 0, "n2 does not start while n1 is unclean and cannot be fenced");
+}
+
 const std::vector<Entry>& entries() {
     static const std::vector<Entry> all = {
         {"crash-of-active", crash_of_active},
@@ -415,12 +593,23 @@ const std::vector<Entry>& entries() {
         {"cold-start-alone", cold_start_alone},
         {"cold-start-partitioned", cold_start_partitioned},
         {"rebooted-node-rejoins-passive", rebooted_node_rejoins_passive},
-        {"failback-true", failback_true},
+        {"failback-true", failback_true, with_failback},
         {"daemon-restart-keeps-group", daemon_restart_keeps_group},
         {"confirm-fenced-by-admin", confirm_fenced_by_admin},
         {"confirm-fenced-refused-for-live-unclean", confirm_fenced_refused_for_live_unclean},
         {"sigterm-hands-over", sigterm_hands_over},
         {"sigterm-with-failing-stop", sigterm_with_failing_stop},
+        {"fence-loop-lasting-partition", fence_loop_lasting_partition, with_reboot},
+        {"fence-loop-powered-on-by-admin", fence_loop_powered_on_by_admin},
+        {"rebooted-with-group-active-by-os", rebooted_with_group_active_by_os},
+        {"rebooted-node-does-not-adopt", rebooted_node_does_not_adopt},
+        {"start-left-running", start_left_running},
+        {"stop-reports-success-but-runs", stop_reports_success_but_runs},
+        {"fence-lies-then-noticed", fence_lies_then_noticed},
+        {"maintenance-split-converges", maintenance_split_converges},
+        {"confirm-fenced-refused-when-read-on", confirm_fenced_refused_when_read_on},
+        {"daemon-restart-stays-unclean", daemon_restart_stays_unclean},
+        {"restart-after-lie-does-not-adopt", restart_after_lie_does_not_adopt},
     };
     return all;
 }
@@ -456,7 +645,7 @@ std::vector<std::string> scenario_names() {
     return names;
 }
 
-ScenarioResult run_scenario(const std::string& name, const std::string& golden_dir, bool rewrite) {
+ScenarioResult run_scenario(const std::string& name, const std::string& golden_dir, bool rewrite, Mutant mutant) {
     ScenarioResult r;
     r.name = name;
     const Entry* entry = nullptr;
@@ -466,11 +655,13 @@ ScenarioResult run_scenario(const std::string& name, const std::string& golden_d
         r.failures.push_back("no scenario named " + name);
         return r;
     }
-    config::Config cfg = sim_config(name == "failback-true");
-    Script s(cfg);
+    config::Config cfg = sim_config();
+    if (entry->configure) entry->configure(cfg);
+    Script s(cfg, mutant);
     entry->run(s);
     r.failures = s.failures;
-    if (!s.w().violation().empty()) r.failures.push_back("violation: " + s.w().violation());
+    r.violation = s.w().violation();
+    if (!r.violation.empty()) r.failures.push_back("violation: " + r.violation);
     r.timeline = timeline_of(s.w());
 
     if (golden_dir.empty()) return r;

@@ -8,11 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "daemon/engine/mutants.h"
+
 namespace veeamha::sim {
 
 struct ScenarioResult {
     std::string name;
     std::vector<std::string> failures;  // empty = passed
+    std::string violation;              // an invariant the world's checker found broken
     std::string timeline;
     std::string golden_diff;            // empty = matches the golden file (or rewritten)
     bool passed() const { return failures.empty() && golden_diff.empty(); }
@@ -20,6 +23,8 @@ struct ScenarioResult {
 
 std::vector<std::string> scenario_names();
 // golden_dir: where NAME.timeline lives; rewrite: write the timeline there instead of comparing.
-ScenarioResult run_scenario(const std::string& name, const std::string& golden_dir, bool rewrite);
+// With a planted bug (daemon/engine/mutants.h) pass golden_dir "" (its timeline differs anyway).
+ScenarioResult run_scenario(const std::string& name, const std::string& golden_dir, bool rewrite,
+                            engine::Mutant mutant = engine::Mutant::None);
 
 }  // namespace veeamha::sim

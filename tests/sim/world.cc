@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+// The world's core: time and events, machines and daemons, the network. What the daemon does
+// with each engine action is in world_actions.cc.
 #include "tests/sim/world.h"
 
 #include <algorithm>
@@ -12,7 +14,12 @@ using namespace veeamha::engine;
 
 namespace {
 constexpr int64_t kWallOffset = 1'780'000'000'000;  // wall clock = simulated ms + this
-constexpr uint64_t kConfigDigest = 0x5eed;
+
+// The two files differ if any setting the engine reads differs.
+bool same_config(const config::Config& a, const config::Config& b) {
+    return a.nodes == b.nodes && a.heartbeat == b.heartbeat && a.fencing == b.fencing && a.policy == b.policy &&
+           a.resources == b.resources;
+}
 }  // namespace
 
 config::Config sim_config(bool failback) {
@@ -51,12 +58,14 @@ config::Config sim_config(bool failback) {
     return c;
 }
 
-World::World(const config::Config& config, Options options)
-    : config_(config), opt_(options), rng_(options.seed) {
+World::World(const config::Config& config, Options options) : World(std::vector<config::Config>{config, config}, options) {}
+
+World::World(const std::vector<config::Config>& configs, Options options) : opt_(options), rng_(options.seed) {
     for (int i = 0; i < 2; ++i) {
-        nodes_[i].active.assign(config_.resources.size(), false);
-        nodes_[i].faults.assign(config_.resources.size(), {});
-        links_[i].assign(config_.links(), healthy_link());
+        nodes_[i].config = configs.at(static_cast<size_t>(i));
+        nodes_[i].res.assign(nodes_[i].config.resources.size(), {});
+        nodes_[i].faults.assign(nodes_[i].config.resources.size(), {});
+        links_[i].assign(nodes_[i].config.links(), healthy_link());
     }
 }
 
@@ -93,13 +102,38 @@ std::string World::trace_text() const {
 
 void World::schedule(Millis at, Payload p) { queue_.push(Event{std::max(at, now_), ++seq_, std::move(p)}); }
 
+// Events that need the daemon (or, for a paused VM, the machine) to run.
+int World::target_of(const Payload& p) const {
+    return std::visit(
+        [this](const auto& e) -> int {
+            using T = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<T, Deliver>) return e.to;
+            else if constexpr (std::is_same_v<T, LateLanding>) return nodes_[e.node].vm_paused ? e.node : -1;
+            else if constexpr (std::is_same_v<T, OpDone> || std::is_same_v<T, FenceFinish> ||
+                               std::is_same_v<T, PingFinish> || std::is_same_v<T, Wake> ||
+                               std::is_same_v<T, HeartbeatTimer> || std::is_same_v<T, SafetyTick>)
+                return e.node;
+            else
+                return -1;
+        },
+        p);
+}
+
 bool World::run_until(Millis t, const std::function<bool()>& pred) {
     if (pred && pred()) return true;
     while (!queue_.empty() && queue_.top().at <= t && violation_.empty()) {
         Event e = queue_.top();
         queue_.pop();
         now_ = e.at;
+        // A paused process or VM runs nothing: what was due for it waits (in order) until it
+        // resumes, like a socket's backlog and a stopped process's timers.
+        int target = target_of(e.payload);
+        if (target >= 0 && nodes_[target].powered && now_ < nodes_[target].paused_until) {
+            schedule(nodes_[target].paused_until, e.payload);
+            continue;
+        }
         dispatch(e.payload);
+        for (int i = 0; i < 2; ++i) watch_holding(i);
         if (violation_.empty()) violation_ = check_world(*this);
         if (violation_.empty() && after_event) violation_ = after_event();
         if (pred && pred()) return true;
@@ -114,33 +148,53 @@ void World::dispatch(const Payload& p) {
     std::visit([this](const auto& e) { handle(e); }, p);
 }
 
-// ---- node lifecycle ----
+// ---- machines and daemons ----
+
+engine::Time World::time_of(int i) const {
+    return Time{now_ + nodes_[i].mono_offset, now_ + kWallOffset + nodes_[i].wall_offset};
+}
 
 void World::start_daemon(int i) {
     SimNode& n = nodes_[i];
-    if (!n.powered || n.daemon) return;
+    if (!n.powered || !n.booted || n.daemon) return;
+    if (n.stuck_calls > 0) {
+        // The old process is blocked in the kernel and cannot exit: no new one yet (systemd
+        // restarts the unit only once the main process is gone).
+        n.restart_when_unstuck = true;
+        note(name(i), "daemon cannot start: the old process is stuck in the kernel");
+        return;
+    }
+    n.restart_when_unstuck = false;
     n.daemon = true;
     n.daemon_epoch++;
-    n.engine = std::make_unique<Engine>(config_, i, opt_.engine);
+    n.daemon_started = now_;
+    n.engine = std::make_unique<Engine>(n.config, i, opt_.engine);
     n.incarnation = rng_() | 1;
+    n.generation++;
+    n.peer_generation = n.peer_incarnation = 0;
     n.have_published = false;
     n.leaving_published = false;
+    was_holding_[i] = false;
     note(name(i), "daemon starts");
     counters_["daemon-start"]++;
-    step(i, Started{n.disk, n.incarnation, kConfigDigest, rng_()});
-    schedule(now_ + static_cast<Millis>(config_.heartbeat.interval.count()), HeartbeatTimer{i, n.daemon_epoch});
+    uint64_t digest = same_config(nodes_[0].config, nodes_[1].config) ? 0x5eed : 0x5eed + static_cast<uint64_t>(i) + 1;
+    std::string boot_id = "boot-" + name(i) + "-" + std::to_string(n.power_cycle);
+    step(i, Started{n.disk, n.incarnation, digest, rng_(), boot_id});
+    schedule(now_ + static_cast<Millis>(n.config.heartbeat.interval.count()), HeartbeatTimer{i, n.daemon_epoch});
     schedule(now_ + 1000, SafetyTick{i, n.daemon_epoch});
 }
 
-void World::kill_daemon(int i) {
+void World::daemon_died(int i, const std::string& why) {
     SimNode& n = nodes_[i];
     if (!n.daemon) return;
     n.daemon = false;
     n.engine.reset();
     n.daemon_epoch++;
     disrupt(i);
-    note(name(i), "daemon killed (-9); resources left as they are");
+    note(name(i), why);
 }
+
+void World::kill_daemon(int i) { daemon_died(i, "daemon killed (-9); resources left as they are"); }
 
 void World::stop_daemon(int i) {
     if (!nodes_[i].daemon) return;
@@ -153,11 +207,17 @@ void World::power_off(int i, const std::string& why) {
     SimNode& n = nodes_[i];
     if (!n.powered) return;
     n.powered = false;
+    n.booted = false;
     n.daemon = false;
     n.engine.reset();
     n.daemon_epoch++;
-    std::fill(n.active.begin(), n.active.end(), false);
-    power_cycles_[i]++;
+    for (auto& r : n.res) r = Activity{};
+    n.stuck_calls = 0;  // the calls die with the machine
+    n.restart_when_unstuck = false;
+    n.paused_until = -1;
+    n.vm_paused = false;
+    n.crash_armed = n.persist_fail_armed = false;
+    n.power_cycle++;
     disrupt(i);
     note(name(i), "powered off: " + why);
 }
@@ -168,24 +228,77 @@ void World::power_on(int i) {
     SimNode& n = nodes_[i];
     if (n.powered) return;
     n.powered = true;
-    power_cycles_[i]++;
+    n.power_cycle++;
     note(name(i), "powered on");
-    schedule(now_ + opt_.boot_time, Boot{i, power_cycles_[i]});
+    schedule(now_ + opt_.boot_time, Boot{i, n.power_cycle});
 }
 
+void World::activate_at_next_boot(int i, std::vector<size_t> resources) { boot_active_[i] = std::move(resources); }
+
+void World::roll_back_disk_at_next_boot(int i, size_t back) { rollback_[i] = back; }
+
 void World::handle(const Boot& e) {
-    if (power_cycles_[e.node] != e.power_cycle || !nodes_[e.node].powered) return;
+    SimNode& n = nodes_[e.node];
+    if (n.power_cycle != e.power_cycle || !n.powered) return;
+    n.booted = true;
+    // A fresh boot: its monotonic clock starts near zero, whatever the world's time.
+    n.mono_offset = -now_ + static_cast<Millis>(uniform(5000, 60000));
+    if (rollback_[e.node]) {
+        size_t back = *rollback_[e.node];
+        rollback_[e.node].reset();
+        if (back < n.snapshots.size()) {
+            n.disk = n.snapshots[n.snapshots.size() - 1 - back];
+            note(name(e.node), "disk rolled back " + std::to_string(back) + " writes (VM snapshot revert)");
+        }
+    }
+    std::string os;
+    for (size_t idx : boot_active_[e.node]) {
+        if (idx >= n.res.size()) continue;
+        n.res[idx] = Activity{true, Origin::Os, n.power_cycle};
+        os += (os.empty() ? "" : ",") + n.config.resources[idx].name;
+    }
+    boot_active_[e.node].clear();
+    if (!os.empty()) note(name(e.node), "the OS activated " + os + " at boot");
     start_daemon(e.node);
+}
+
+void World::handle(const RestartDaemon& e) {
+    if (nodes_[e.node].daemon_epoch == e.daemon_epoch) start_daemon(e.node);
+}
+
+void World::pause(int i, Millis for_ms, bool whole_vm) {
+    SimNode& n = nodes_[i];
+    if (!n.powered) return;
+    n.paused_until = std::max(n.paused_until, now_ + for_ms);
+    n.vm_paused = n.vm_paused || whole_vm;
+    disrupt(i);
+    note(name(i), std::string(whole_vm ? "VM paused" : "daemon stopped (SIGSTOP)") + " for " + format_ms(for_ms));
+    schedule(n.paused_until, Resume{i, n.power_cycle});
+}
+
+void World::handle(const Resume& e) {
+    SimNode& n = nodes_[e.node];
+    if (n.power_cycle != e.power_cycle || now_ < n.paused_until) return;
+    n.paused_until = -1;
+    n.vm_paused = false;
+    note(name(e.node), "resumed");
+}
+
+void World::jump_wall_clock(int i, int64_t by_ms) {
+    nodes_[i].wall_offset += by_ms;
+    note(name(i), "wall clock jumps " + format_ms(by_ms));
 }
 
 // ---- network ----
 
 void World::set_link(int from, int link, const LinkDir& dir) {
+    if (static_cast<size_t>(link) >= links_[from].size()) return;
     links_[from][link] = dir;
     disrupt(-1);
 }
 
 void World::cut_link(int link, bool both, int from) {
+    if (static_cast<size_t>(link) >= links_[0].size()) return;
     if (both || from == 0) links_[0][link].up = false;
     if (both || from == 1) links_[1][link].up = false;
     disrupt(-1);
@@ -193,6 +306,7 @@ void World::cut_link(int link, bool both, int from) {
 }
 
 void World::heal_link(int link) {
+    if (static_cast<size_t>(link) >= links_[0].size()) return;
     links_[0][link] = healthy_link();
     links_[1][link] = healthy_link();
     note("world", "link " + std::to_string(link) + " healed");
@@ -222,8 +336,11 @@ void World::send_on_link(int from, int link, const NodeState& s) {
     if (!link_usable(from, link) || chance(d.loss)) return;
     PeerStateIn in{link, nodes_[from].incarnation, s};
     int to = 1 - from;
-    schedule(now_ + uniform(d.delay_min, d.delay_max), Deliver{to, 0, in});
-    if (chance(d.duplicate)) schedule(now_ + uniform(d.delay_min, d.delay_max * 3), Deliver{to, 0, in});
+    Millis delay = chance(d.stale) ? uniform(1000, opt_.stale_delay_max) : uniform(d.delay_min, d.delay_max);
+    const SimNode& n = nodes_[from];
+    schedule(now_ + delay, Deliver{to, n.generation, n.peer_incarnation, in});
+    if (chance(d.duplicate))
+        schedule(now_ + uniform(d.delay_min, d.delay_max * 3), Deliver{to, n.generation, n.peer_incarnation, in});
 }
 
 void World::send_state(int from, bool with_channel) {
@@ -231,19 +348,35 @@ void World::send_state(int from, bool with_channel) {
     if (!n.have_published) return;
     for (size_t l = 0; l < links_[from].size(); ++l) send_on_link(from, static_cast<int>(l), n.published);
     if (!with_channel) return;
-    // The peer channel is TCP over any link that works both ways: no loss, some delay.
+    // The peer channel is TCP over any link that works both ways: no loss, some delay; a stalled
+    // connection delivers everything late and in order.
     for (size_t l = 0; l < links_[from].size(); ++l) {
         if (link_usable(from, static_cast<int>(l)) && link_usable(1 - from, static_cast<int>(l))) {
             const LinkDir& d = links_[from][l];
-            schedule(now_ + uniform(d.delay_min, d.delay_max) + 1,
-                     Deliver{1 - from, 0, PeerStateIn{-1, n.incarnation, n.published}});
+            Millis at = std::max(now_, channel_stalled_until_) + uniform(d.delay_min, d.delay_max) + 1;
+            schedule(at, Deliver{1 - from, n.generation, n.peer_incarnation, PeerStateIn{-1, n.incarnation, n.published}});
             break;
         }
     }
 }
 
 void World::handle(const Deliver& e) {
-    if (!nodes_[e.to].daemon) return;
+    SimNode& n = nodes_[e.to];
+    if (!n.daemon) return;
+    // What net/ does before the engine sees anything (net/peer_codec.h): a frame of an older
+    // process of the peer than one already heard is dropped (a datagram held seconds in the
+    // network); a frame not bound to this process (made before the peer heard of it: the
+    // backlog of a process that died before this one started) only teaches the peer's
+    // incarnation, and is not delivered.
+    if (e.generation < n.peer_generation) return;
+    n.peer_generation = e.generation;
+    n.peer_incarnation = e.in.incarnation;
+    if (e.bound_to != n.incarnation) return;
+    n.heard_peer_at = now_;  // genuine contact (bound), if perhaps with a process dead since
+    if (lied_about_incarnation != 0 && e.in.incarnation == lied_about_incarnation && e.to == lie_told_to) {
+        if (lie_heard_last < 0 || now_ - lie_heard_last > n.config.heartbeat.timeout.count()) lie_heard_since = now_;
+        lie_heard_last = now_;
+    }
     step(e.to, e.in);
 }
 
@@ -251,7 +384,7 @@ void World::handle(const HeartbeatTimer& e) {
     SimNode& n = nodes_[e.node];
     if (!n.daemon || n.daemon_epoch != e.daemon_epoch) return;
     send_state(e.node, false);
-    schedule(now_ + static_cast<Millis>(config_.heartbeat.interval.count()), HeartbeatTimer{e.node, e.daemon_epoch});
+    schedule(now_ + static_cast<Millis>(n.config.heartbeat.interval.count()), HeartbeatTimer{e.node, e.daemon_epoch});
 }
 
 void World::handle(const SafetyTick& e) {
@@ -273,208 +406,84 @@ void World::handle(const Wake& e) {
 void World::step(int i, const Input& input) {
     SimNode& n = nodes_[i];
     if (!n.daemon || !n.engine) return;
-    Outputs outs = n.engine->step(Time{now_, now_ + kWallOffset}, input);
-    uint64_t epoch = n.daemon_epoch;
-    for (auto& o : outs) {
-        execute(i, o);
+    Outputs outs = n.engine->step(time_of(i), input);
+    const uint64_t epoch = n.daemon_epoch;
+    // A power loss in the middle of the step: before its state is written (cut 0) or after the
+    // write and cut-1 of its actions.
+    size_t cut = SIZE_MAX;
+    if (n.crash_armed && (outs.persist || !outs.actions.empty())) {
+        n.crash_armed = false;
+        cut = static_cast<size_t>(uniform(0, static_cast<Millis>(outs.actions.size())));
+    }
+    if (cut == 0) {
+        power_off(i, "power lost in the middle of a step, before its state was written");
+        return;
+    }
+    if (outs.persist) {
+        if (n.persist_fail_armed) {
+            // What the daemon does when it cannot write its state: exit without acting; systemd
+            // starts it again.
+            n.persist_fail_armed = false;
+            daemon_died(i, "cannot write the state file: daemon exits without acting");
+            schedule(now_ + uniform(100, 2000), RestartDaemon{i, n.daemon_epoch});
+            return;
+        }
+        n.disk = *outs.persist;
+        n.snapshots.push_back(n.disk);
+        if (n.snapshots.size() > 32) n.snapshots.erase(n.snapshots.begin());
+    }
+    for (size_t k = 0; k < outs.actions.size(); ++k) {
+        if (cut == k + 1) {
+            power_off(i, "power lost in the middle of a step, after " + std::to_string(k) + " of its " +
+                             std::to_string(outs.actions.size()) + " actions");
+            return;
+        }
+        execute(i, outs.actions[k]);
         if (!n.daemon || n.daemon_epoch != epoch) return;  // Exit or power-off mid-batch
     }
     Millis wake = n.engine->next_wakeup();
     if (wake < 0) return;
-    wake = std::max(wake, now_ + 1);
+    wake = std::max(wake - n.mono_offset, now_ + 1);  // its clock -> world time
     if (n.wake_at > now_ && n.wake_at <= wake) return;  // an earlier one is pending
     n.wake_at = wake;
     schedule(wake, Wake{i, n.daemon_epoch, wake});
 }
 
-void World::execute(int i, Output& out) {
+void World::watch_holding(int i) {
     SimNode& n = nodes_[i];
-    if (auto* p = std::get_if<Publish>(&out)) {
-        n.published = p->state;
-        n.have_published = true;
-        if (p->state.leaving && !n.leaving_published) {
-            n.leaving_published = true;
-            n.left_at = now_;
-        }
-        send_state(i, true);
-    } else if (auto* r = std::get_if<Run>(&out)) {
-        ResourceFaults& f = n.faults[r->index];
-        OpDone done{i, n.daemon_epoch, ResourceDone{r->op_id, r->index, r->op, Outcome::Ok, ""}};
-        Millis at = now_ + uniform(opt_.op_latency_min, opt_.op_latency_max);
-        switch (r->op) {
-            case Op::Start:
-                if (r->index == 0 && !any_active(i)) {
-                    std::string v = check_starts ? check_cold_start(*this, i) : std::string();
-                    if (!v.empty() && violation_.empty()) violation_ = v;
-                    n.last_start_epoch = n.engine->persisted().epoch;
-                }
-                n.active[r->index] = true;
-                if (f.start_hang > 0) {
-                    --f.start_hang;
-                    disrupt(i);
-                    done.done.outcome = Outcome::TimedOut;
-                    done.done.reason = "start hung (simulated)";
-                    at = now_ + r->timeout;
-                } else if (f.start_fail > 0) {
-                    --f.start_fail;
-                    disrupt(i);
-                    done.done.outcome = Outcome::Failed;
-                    done.done.reason = "start failed (simulated)";
-                }
-                break;
-            case Op::Stop:
-                if (f.stop_hang > 0) {
-                    --f.stop_hang;
-                    disrupt(i);
-                    done.done.outcome = Outcome::TimedOut;
-                    done.done.reason = "stop hung (simulated)";
-                    at = now_ + r->timeout;
-                } else if (f.stop_fail > 0) {
-                    --f.stop_fail;
-                    disrupt(i);
-                    done.done.outcome = Outcome::Failed;
-                    done.done.reason = "stop failed (simulated)";
-                } else {
-                    done.deactivate = true;
-                }
-                break;
-            case Op::Monitor:
-                if (f.monitor_fail > 0) {
-                    --f.monitor_fail;
-                    disrupt(i);
-                    done.done.outcome = Outcome::Failed;
-                    done.done.reason = "monitor failed (simulated)";
-                } else {
-                    done.done.outcome = Outcome::NotRunning;  // decided on arrival, see handle()
-                    done.done.reason = "?";
-                }
-                break;
-        }
-        schedule(at, done);
-    } else if (auto* f = std::get_if<Fence>(&out)) {
-        int target = 1 - i;
-        counters_["fence-request"]++;
-        FenceFinish fin{i, n.daemon_epoch, FenceDone{f->op_id, false, ""}, target, false};
-        Millis lat = uniform(opt_.fence_latency_min, opt_.fence_latency_max);
-        if (!n.uplink) {
-            fin.done.reason = "vCenter unreachable (simulated)";
-            schedule(now_ + std::min<Millis>(lat, f->timeout), fin);
-        } else if (fencer_ == FencerMode::Works) {
-            fin.done.confirmed = true;
-            fin.power_off = true;
-            schedule(now_ + lat, fin);
-        } else if (fencer_ == FencerMode::Fails) {
-            fin.done.reason = "PowerOffVM_Task failed (simulated)";
-            schedule(now_ + lat, fin);
-        } else {
-            fin.done.reason = "timed out waiting for the power-off task (simulated hang)";
-            schedule(now_ + f->timeout, fin);
-            if (chance(0.5)) schedule(now_ + uniform(0, f->timeout), LatePowerOff{target});
-        }
-    } else if (auto* ping = std::get_if<Ping>(&out)) {
-        schedule(now_ + opt_.ping_latency, PingFinish{i, n.daemon_epoch, PingDone{ping->op_id, n.uplink, n.uplink ? "10.9.9.9 answered" : "10.9.9.9: no answer"}});
-    } else if (auto* persist = std::get_if<Persist>(&out)) {
-        n.disk = persist->state;
-    } else if (auto* reply = std::get_if<Reply>(&out)) {
-        pending_replies_.push_back({reply->request_id, std::string(reply->code == ReplyCode::Ok ? "ok: " : reply->code == ReplyCode::Refused ? "refused: " : "not-here: ") + reply->text});
-    } else if (auto* e = std::get_if<engine::Event>(&out)) {
-        counters_["event:" + e->kind]++;
-        note(name(i), e->kind + ": " + e->text);
-    } else if (std::holds_alternative<Exit>(out)) {
-        note(name(i), "daemon exits");
-        n.daemon = false;
-        n.engine.reset();
-        n.daemon_epoch++;
+    bool holding = n.daemon && n.engine && n.engine->holding();
+    if (holding && !was_holding_[i] && check_protocol) {
+        std::string v = check_acquisition(*this, i);
+        if (!v.empty()) set_violation(v);
     }
-}
-
-void World::handle(const OpDone& e) {
-    SimNode& n = nodes_[e.node];
-    if (!n.powered) return;
-    ResourceDone done = e.done;
-    if (e.deactivate) n.active[done.index] = false;
-    if (done.op == Op::Monitor && done.reason == "?") {
-        done.outcome = n.active[done.index] ? Outcome::Ok : Outcome::NotRunning;
-        done.reason.clear();
-    }
-    if (n.daemon_epoch != e.daemon_epoch) return;  // the process that asked is gone
-    step(e.node, done);
-}
-
-void World::handle(const FenceFinish& e) {
-    if (e.power_off) {
-        power_off(e.target, "fenced by " + name(e.node) + " through vCenter");
-        // Counted also when the target was off already: vCenter then confirms it off, which is
-        // a confirmed fence for invariant 2.
-        nodes_[e.node].confirmed_fences++;
-        if (config_.fencing.action == config::FenceAction::Reboot) power_on(e.target);
-    }
-    SimNode& n = nodes_[e.node];
-    if (!n.daemon || n.daemon_epoch != e.daemon_epoch) return;
-    step(e.node, e.done);
-}
-
-void World::handle(const LatePowerOff& e) { power_off(e.target, "powered off late by a hung fence task"); }
-
-void World::handle(const PingFinish& e) {
-    SimNode& n = nodes_[e.node];
-    if (!n.daemon || n.daemon_epoch != e.daemon_epoch) return;
-    step(e.node, e.done);
-}
-
-void World::kill_resource(int i, size_t index) {
-    if (!nodes_[i].active[index]) return;
-    nodes_[i].active[index] = false;
-    disrupt(i);
-    note(name(i), config_.resources[index].name + " died");
-}
-
-std::string World::admin(int i, AdminVerb verb, const std::string& arg) {
-    static uint64_t request = 0;
-    uint64_t id = ++request;
-    pending_replies_.clear();
-    SimNode& n = nodes_[i];
-    if (!n.daemon) return "error: daemon not running on " + name(i);
-    disrupt(-1);
-    // The checker needs to know the admin said so before the engine acts on it.
-    if (verb == AdminVerb::ConfirmFenced) n.admin_confirms++;
-    note(name(i), std::string("admin ") + to_string(verb) + (arg.empty() ? "" : " " + arg));
-    step(i, AdminCommand{id, verb, arg});
-    std::string reply = pending_replies_.empty() ? "no reply" : pending_replies_.back().second;
-    if (reply.rfind("not-here", 0) == 0) {
-        // The daemon forwards it over the peer channel.
-        int peer = 1 - i;
-        bool channel = false;
-        for (size_t l = 0; l < links_[0].size(); ++l)
-            channel = channel || (link_usable(i, static_cast<int>(l)) && link_usable(peer, static_cast<int>(l)));
-        if (!channel || !nodes_[peer].daemon) return "error: " + name(peer) + " unreachable";
-        pending_replies_.clear();
-        step(peer, AdminCommand{id, verb, arg});
-        reply = pending_replies_.empty() ? "no reply" : pending_replies_.back().second;
-        i = peer;
-    }
-    note(name(i), "reply: " + reply);
-    if (violation_.empty()) violation_ = check_world(*this);
-    return reply;
+    was_holding_[i] = holding;
 }
 
 bool World::any_active(int i) const {
-    return std::any_of(nodes_[i].active.begin(), nodes_[i].active.end(), [](bool a) { return a; });
+    return std::any_of(nodes_[i].res.begin(), nodes_[i].res.end(), [](const Activity& a) { return a.active; });
+}
+
+bool World::any_engine_active(int i) const {
+    return std::any_of(nodes_[i].res.begin(), nodes_[i].res.end(),
+                       [](const Activity& a) { return a.active && a.origin == Origin::Engine; });
 }
 
 bool World::all_active(int i) const {
-    return !nodes_[i].active.empty() &&
-           std::all_of(nodes_[i].active.begin(), nodes_[i].active.end(), [](bool a) { return a; });
+    return !nodes_[i].res.empty() &&
+           std::all_of(nodes_[i].res.begin(), nodes_[i].res.end(), [](const Activity& a) { return a.active; });
 }
 
 int World::group_runner() const {
+    int runner = -1;
     for (int i = 0; i < 2; ++i) {
         const SimNode& n = nodes_[i];
         if (n.daemon && n.engine && n.engine->holding() && all_active(i) &&
-            n.engine->group_state() == GroupState::Started)
-            return i;
+            n.engine->group_state() == GroupState::Started) {
+            if (runner >= 0) return -1;  // both (after an unsafe input): nobody in particular
+            runner = i;
+        }
     }
-    return -1;
+    return runner;
 }
 
 }  // namespace veeamha::sim
