@@ -280,8 +280,6 @@ void Engine::check_peer_off(const std::string& why) {
 }
 
 void Engine::on_check(const FenceDone& in) {
-    // Every few seconds again while the peer stays unheard: it may be powered off meanwhile.
-    fence_.next_attempt = now_.mono + kCheckInterval;
     if (confirm_request_) {
         // confirm-fenced: the admin says the peer is off; a fencer that can read it says so too,
         // or the command is refused.
@@ -306,6 +304,8 @@ void Engine::on_check(const FenceDone& in) {
         return;
     }
     if (peer_.membership != Membership::Lost || peer_.incarnation != 0) return;  // heard meanwhile
+    // Every few seconds again while the peer stays unheard: it may be powered off meanwhile.
+    fence_.next_attempt = now_.mono + kCheckInterval;
     if (in.confirmed && in.power == Power::Off) {
         peer_.read_off = true;
         peer_.membership = Membership::Fenced;
