@@ -52,6 +52,12 @@ public:
     virtual OpResult start(const OpContext& ctx) = 0;
     virtual OpResult stop(const OpContext& ctx) = 0;
     virtual OpResult monitor(const OpContext& ctx) = 0;
+    // A start is coming soon (the resources before it are starting, or the peer is being fenced
+    // or is handing the group over): get ready ahead of the turn without changing anything a
+    // start would have to undo, and return at once (work goes on a thread the resource owns,
+    // bounded in time). The start that follows may use the work, never trust it blindly; a
+    // kind with nothing to prepare ignores it.
+    virtual void prepare(const OpContext& /*ctx*/) {}
 };
 
 }  // namespace veeamha::base

@@ -142,6 +142,9 @@ struct IpSpec {
     int garp_count = 5;
     Duration garp_interval = 200ms;
     Duration garp_repeat_after = 5000ms;  // the burst is sent once more after this; 0 = never
+    // Duplicate address check before the add: 3 probes in this window, answers awaited until
+    // its end (begun ahead of the address's turn when possible). 0 = no check.
+    Duration dad_window = 50ms;
     bool operator==(const IpSpec&) const = default;
 };
 

@@ -134,6 +134,7 @@ void parse_ip_spec(const Value& v, IpSpec& out) {
     if (auto x = m.get("garp_interval")) read_duration(*x, 10ms, 10000ms, out.garp_interval);
     if (auto x = m.get("garp_repeat_after"))
         read_duration(*x, 0ms, 3600000ms, out.garp_repeat_after);
+    if (auto x = m.get("dad_window")) read_duration(*x, 0ms, 10000ms, out.dad_window);
 }
 
 void parse_service(const Value& v, ServiceSpec& out) {

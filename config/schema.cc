@@ -30,7 +30,7 @@ const Table& table() {
         {"resources[].filesystem",
          {"device", "mountpoint", "fstype", "options", "deep_check", "force_unmount"}},
         {"resources[].ip",
-         {"address", "interface", "label", "garp_count", "garp_interval", "garp_repeat_after"}},
+         {"address", "interface", "label", "garp_count", "garp_interval", "garp_repeat_after", "dad_window"}},
         {"resources[].service", {"unit"}},
         {"resources[].exec", {"start", "stop", "monitor"}},
         {"alerts[]", {"exec"}},

@@ -271,6 +271,15 @@ void Engine::become_unclean(const std::string& why) {
               " must fence it before running the group (fix, then `veeam-hactl cleanup`)");
 }
 
+Millis fence_retry_delay(FenceFault fault, int answered_failures) {
+    switch (fault) {
+        case FenceFault::Unanswered: return 1000;
+        case FenceFault::Refused: return std::min<Millis>(30000, 1000LL << std::clamp(answered_failures - 1, 0, 5));
+        case FenceFault::BadCredentials: return 60000;
+    }
+    return 30000;
+}
+
 void Engine::on(const FenceDone& in) {
     if (power_on_op_ && *power_on_op_ == in.op_id) {
         power_on_op_.reset();
@@ -290,6 +299,9 @@ void Engine::on(const FenceDone& in) {
     }
     if (in.confirmed) {
         fence_.attempts = 0;
+        fence_.answered_failures = 0;
+        fence_.reported_at = -1;
+        fence_.quiet = false;
         peer_.fenced_by_admin = false;
         mark_peer_fenced("fence of " + peer_name() + " confirmed" +
                          (in.reason.empty() ? "" : " (" + in.reason + ")"));
@@ -302,13 +314,23 @@ void Engine::on(const FenceDone& in) {
         return;
     }
     ++fence_.attempts;
-    Millis backoff = std::min<Millis>(30000, 1000LL << std::min(fence_.attempts - 1, 5));
-    backoff += static_cast<Millis>(rng_() % 250);  // jitter
-    fence_.next_attempt = now_.mono + backoff;
+    Millis delay = fence_retry_delay(in.fault, in.fault == FenceFault::Unanswered ? 0 : ++fence_.answered_failures);
+    delay += static_cast<Millis>(rng_() % (in.fault == FenceFault::Unanswered ? 500 : 250));  // jitter
+    fence_.next_attempt = now_.mono + delay;
+    // A fencer that does not answer is asked again every second or so: that is said once, then
+    // when the reason changes and every 30 s, not every second. Every other failure is said.
+    fence_.quiet = in.fault == FenceFault::Unanswered && fence_.reported_at >= 0 &&
+                   in.reason == fence_.reported_reason && now_.mono - fence_.reported_at < 30000;
+    if (fence_.quiet) return;
+    fence_.reported_reason = in.reason;
+    fence_.reported_at = now_.mono;
     event(Level::Error, "fence-failed",
-          "fencing " + peer_name() + " failed (attempt " + std::to_string(fence_.attempts) +
-              "): " + in.reason + "; NOT taking over; retrying in " +
-              format_ms(backoff));
+          "fencing " + peer_name() + " failed (attempt " + std::to_string(fence_.attempts) + ", " +
+              to_string(in.fault) + "): " + in.reason + "; NOT taking over; retrying in " + format_ms(delay) +
+              (in.fault == FenceFault::BadCredentials
+                   ? " (slowly: the fencing account must not be locked out by failed logins; fix the "
+                     "credentials and reload, or fence by hand)"
+                   : ""));
 }
 
 void Engine::on(const PingDone& in) {
@@ -374,6 +396,7 @@ void Engine::reconcile() {
     update_membership();
     resolve_double_holding();
     decide_ownership();
+    prepare_for_handover();
     drive_group();
 
     if (shutting_down_ && !exited_) {

@@ -60,7 +60,15 @@ struct ResourceView {
     std::optional<uint64_t> abandoned_op;
     Millis abandoned_until = -1;
     bool foreign = false;           // found active after a reboot: started by the OS, not by us
+    Millis prepared_at = -1;        // a Prepare was sent then, for the start to come
 };
+
+// How long to wait before the next fence attempt after a failure (without jitter).
+// Unanswered: at once again, about every second (a refused connection costs nothing, and the
+// takeover should follow within seconds of the fencer's return). Refused: 1, 2, 4 ... 30 s.
+// BadCredentials: 60 s, so that at most 4 logins fail in any 3 minutes (vCenter's default
+// lockout is 5 failures in 180 s).
+Millis fence_retry_delay(FenceFault fault, int answered_failures);
 
 class Engine {
 public:
@@ -69,6 +77,9 @@ public:
     // How often the power of a peer never heard since start is read again (it may be powered
     // off meanwhile).
     static constexpr Millis kCheckInterval = 5000;
+    // A Prepare is sent again for a start that has not come after this long (a fence that keeps
+    // failing): the resource drops a preparation that waited a minute.
+    static constexpr Millis kPrepareRefresh = 30000;
 
     // The only way in. `now` must not go backwards.
     Outputs step(Time now, const Input& input);
@@ -106,7 +117,11 @@ private:
         Millis guard = 0;
         uint64_t target_incarnation = 0;  // the peer process the fence is meant to kill
         int attempts = 0;
+        int answered_failures = 0;  // failures with an answer (Refused, BadCredentials) in a row
         Millis next_attempt = 0;   // earliest next attempt (delay, backoff)
+        std::string reported_reason;  // fence-failed last said with this reason, at reported_at
+        Millis reported_at = -1;
+        bool quiet = false;  // the last failure was not said (a repeat): nor is the retry's request
         bool delay_applied = false;
     };
     struct PingState {
@@ -171,6 +186,9 @@ private:
     bool group_target_started() const;
     void start_probe(size_t i);
     void run(size_t i, Op op, const std::string& why);
+    void prepare(size_t i, const std::string& why);  // a Prepare, if stopped and not sent lately
+    void prepare_from(size_t first, const std::string& why);
+    void prepare_for_handover();
     void record_failure(size_t i, const std::string& why);
     void expire_failures();
     bool over_threshold() const;

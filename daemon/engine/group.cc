@@ -110,6 +110,29 @@ void Engine::reprobe_all(const std::string& why) {
     if (any) event(Level::Info, "reprobe", "probing every resource again: " + why, false);
 }
 
+void Engine::prepare(size_t k, const std::string& why) {
+    ResourceView& r = res_[k];
+    if (r.state != ResourceState::Stopped || r.op_id || r.abandoned_op) return;
+    if (r.prepared_at >= 0 && now_.mono - r.prepared_at < kPrepareRefresh) return;
+    r.prepared_at = now_.mono;
+    act(Prepare{k, why});
+}
+
+void Engine::prepare_from(size_t first, const std::string& why) {
+    for (size_t k = first; k < res_.size(); ++k) prepare(k, why);
+}
+
+void Engine::prepare_for_handover() {
+    // The peer hands the group over (a move, standby, failback, leaving) and will grant it to
+    // this node: what it has stopped already can be got ready for here while it stops the rest.
+    if (!peer_up() || !peer_.have_state || !peer_.state.yielding || holding_ || !eligible_self() || yielding())
+        return;
+    if (effective_maintenance() || peer_.state.resources.size() != res_.size()) return;
+    for (size_t k = 0; k < res_.size(); ++k)
+        if (peer_.state.resources[k] == ResourceState::Stopped)
+            prepare(k, peer_name() + " has stopped it and is handing the group over");
+}
+
 void Engine::run(size_t i, Op op, const std::string& why) {
     ResourceView& r = res_[i];
     const config::Resource& rc = config_.resources[i];
@@ -121,6 +144,7 @@ void Engine::run(size_t i, Op op, const std::string& why) {
                      : op == Op::Stop ? rc.stop_timeout
                                       : rc.monitor_timeout);
     cmd.reason = why;
+    r.prepared_at = -1;  // a start consumes the preparation; anything else ends it
     if (op == Op::Start) {
         r.state = ResourceState::Starting;
         r.foreign = false;
@@ -149,7 +173,8 @@ void Engine::check_op_guards() {
                             "no result from the daemon within the operation's timeout", r.op == Op::Start});
     }
     if (fence_.op_id && now_.mono >= fence_.guard)
-        on(FenceDone{*fence_.op_id, false, Power::Unknown, "no result within fencing.timeout"});
+        on(FenceDone{*fence_.op_id, false, Power::Unknown, "no result within fencing.timeout",
+                     FenceFault::Unanswered});
     if (ping_.op_id && now_.mono >= ping_.guard)
         on(PingDone{*ping_.op_id, false, "no answer within policy.ping_timeout"});
 }
@@ -191,6 +216,7 @@ void Engine::drive_group() {
                 // active: unclean (a stop failed there: it is fenced first), or reporting a
                 // resource not stopped (what its OS started at boot, a stop in progress).
                 if (!MUTANT(IgnoreUncleanPeer) && peer_may_be_active()) return;
+                prepare_from(j + 1, "waiting for " + config_.resources[j].name + " to start");
                 run(j, Op::Start, acquired_via_ == Acquired::Adopted ? "completing the adopted group"
                                                                      : "group start in order");
             } else {

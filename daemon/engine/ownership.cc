@@ -264,9 +264,12 @@ void Engine::pursue_fence(const std::string& why) {
     fence_.target_incarnation = peer_.incarnation;
     fence_.guard = now_.mono + ms(config_.fencing.timeout) + 5000;
     act(Fence{*fence_.op_id, peer_name(), fence_.action, ms(config_.fencing.timeout), why});
+    // What does not depend on the peer being off gets ready while it is fenced.
+    if (wants_group()) prepare_from(0, "fencing " + peer_name() + " before taking over");
     bool reboot = config_.fencing.action == config::FenceAction::Reboot;
-    event(Level::Warning, "fence-request",
-          "fencing " + peer_name() + (reboot ? " (reboot)" : " (power off)") + " before taking over: " + why);
+    if (!fence_.quiet)
+        event(Level::Warning, "fence-request",
+              "fencing " + peer_name() + (reboot ? " (reboot)" : " (power off)") + " before taking over: " + why);
 }
 
 void Engine::check_peer_off(const std::string& why) {

@@ -68,6 +68,8 @@ void Engine::peer_incarnation_changed(uint64_t incarnation) {
     peer_.lost_at = -1;
     peer_.read_off = peer_.fenced_by_admin = false;
     fence_.delay_applied = false;
+    fence_.reported_at = -1;  // a loss after this one is said afresh
+    fence_.quiet = false;
     ping_.reachable_ok = false;
     ping_.op_id.reset();  // as for peer-back: an answer in flight is stale
     ping_.reported_isolated = false;
@@ -109,6 +111,8 @@ void Engine::update_membership() {
                 peer_.membership = Membership::Up;
                 peer_.lost_at = -1;
                 fence_.delay_applied = false;
+                fence_.reported_at = -1;
+                fence_.quiet = false;
                 // A ping still in flight answers a question nobody asks any more: its answer
                 // must not count for a later loss (rule 4b wants a fresh one), nor report
                 // this node isolated while it hears its peer.

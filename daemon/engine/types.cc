@@ -50,6 +50,15 @@ const char* to_string(Power p) {
     return "?";
 }
 
+const char* to_string(FenceFault f) {
+    switch (f) {
+        case FenceFault::Unanswered: return "unanswered";
+        case FenceFault::Refused: return "refused";
+        case FenceFault::BadCredentials: return "bad credentials";
+    }
+    return "?";
+}
+
 const char* to_string(FenceAction a) {
     switch (a) {
         case FenceAction::Off: return "off";

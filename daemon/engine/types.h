@@ -124,6 +124,16 @@ struct AbandonedDone {
 // What a fencer read of a node's power.
 enum class Power { Unknown, On, Off };
 const char* to_string(Power p);
+
+// Why a fence was not confirmed, as far as the fencer can tell. It decides how soon the engine
+// tries again: a fencer that did not answer costs nothing to ask again, a refused login does
+// (vCenter's SSO locks an account after a few failed logins: never lock the fencing account).
+enum class FenceFault {
+    Unanswered,      // unreachable, timed out, busy: retried every 1-1.5 s
+    Refused,         // answered no (no permission, no such VM, the task failed): backoff 1 s .. 30 s
+    BadCredentials,  // the login was refused: once a minute, at most 4 failed logins in 3 minutes
+};
+const char* to_string(FenceFault f);
 struct FenceDone {
     uint64_t op_id = 0;
     // Off: the power state was read back as off. On: read back as on. Check: the power state
@@ -131,6 +141,7 @@ struct FenceDone {
     bool confirmed = false;
     Power power = Power::Unknown;  // the last state read, if any
     std::string reason;
+    FenceFault fault = FenceFault::Refused;  // when not confirmed
 };
 struct PingDone {
     uint64_t op_id = 0;
@@ -165,6 +176,15 @@ struct Run {
     Millis timeout = 0;
     bool peer_released_or_fenced = false;  // start: may take over what the peer left behind
     std::string hand_over_to;              // stop: give ownership marks to this node
+    std::string reason;
+};
+// A start of this resource is coming (the resources before it are starting, or the peer is
+// being fenced or has released it to this node): it may get ready for it ahead of its turn,
+// doing nothing a start would have to undo (the ip kind probes and listens for a duplicate
+// address). No answer comes back; a Start is still needed and decides. Sent at most once per
+// kPrepareRefresh for a resource.
+struct Prepare {
+    size_t index = 0;
     std::string reason;
 };
 // Off and On act on the node's power and confirm by reading it back; Check only reads it (is a
@@ -207,7 +227,7 @@ std::string format_ms(Millis ms);
 // may be (the daemon exits without acting; its peer then fences it). An action therefore never
 // depends on state that is not yet on disk: an epoch before the first start, a grant before it
 // is published.
-using Action = std::variant<Publish, Run, Fence, Ping, Reply, Event, Exit>;
+using Action = std::variant<Publish, Run, Prepare, Fence, Ping, Reply, Event, Exit>;
 struct Outputs {
     std::optional<PersistedState> persist;
     std::vector<Action> actions;

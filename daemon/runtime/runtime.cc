@@ -218,6 +218,8 @@ void Runtime::execute(engine::Action& out) {
         publish(p->state);
     } else if (auto* r = std::get_if<engine::Run>(&out)) {
         run_resource_op(*r);
+    } else if (auto* prep = std::get_if<engine::Prepare>(&out)) {
+        prepare_resource(*prep);
     } else if (auto* f = std::get_if<engine::Fence>(&out)) {
         run_fence(*f);
     } else if (auto* ping = std::get_if<engine::Ping>(&out)) {
@@ -327,6 +329,18 @@ void Runtime::run_resource_op(const engine::Run& r) {
                    engine::format_ms(timeout) + " timeout: left running",
                true);
     });
+}
+
+void Runtime::prepare_resource(const engine::Prepare& p) {
+    base::OpContext ctx;
+    ctx.deadline = base::Clock::now() + 5s;  // prepare() returns at once; this bounds its setup
+    ctx.local_node = local_name_;
+    ctx.peer_node = peer_name_;
+    base::Resource* res = resources_[p.index].get();
+    base::log::debug("preparing " + config_.resources[p.index].name + ": " + p.reason);
+    // Off the event loop like every resource call; nothing comes back (the Start decides). If
+    // too many calls are stuck, the preparation is skipped: the start does the work itself.
+    blocking_.run<bool>([res, ctx] { res->prepare(ctx); return true; }, [](bool) {});
 }
 
 namespace {

@@ -71,6 +71,7 @@ private:
     void run_resource_op(const engine::Run& run);
     void run_fence(const engine::Fence& fence);
     void run_ping(const engine::Ping& ping);
+    void prepare_resource(const engine::Prepare& p);
     // false: not written, and the daemon is exiting without acting on it.
     bool persist(const engine::PersistedState& state);
     static std::string read_boot_id();

@@ -8,8 +8,10 @@
 #include <linux/if_addr.h>
 #include <linux/if_ether.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "base/log.h"
 #include "net/ip/frames.h"
@@ -42,11 +44,6 @@ const AddressInfo* find_address(const std::vector<AddressInfo>& list, const IpAd
     }
     return nullptr;
 }
-
-struct ProbeOutcome {
-    std::string error;      // the probe itself could not run
-    std::string duplicate;  // who answered
-};
 
 }  // namespace
 
@@ -94,59 +91,71 @@ base::OpResult IpResource::resolve(Target& t, NetlinkSocket& nl, base::Deadline 
     return base::OpResult::ok();
 }
 
-std::string IpResource::find_duplicate(const Target& t, base::Deadline deadline) const {
-    // Returns "error: ..." when the probe could not run, the answerer's description, or empty.
-    const Mac own = *t.link.mac;
-    const bool v4 = t.address.family == AF_INET;
-    PacketSocket sock;
-    std::string err = sock.open(t.ifindex, v4 ? ETH_P_ARP : ETH_P_IPV6);
-    if (!err.empty()) return "error: " + err;
-    Frame probe = v4 ? arp_probe(own, t.address) : ndp_dad_solicitation(own, t.address);
-    std::string found;
-    auto check = [&](const uint8_t* frame, size_t len) {
-        if (v4) {
-            auto arp = parse_arp(frame, len);
-            if (!arp || arp->eth_source == own || arp->sender_mac == own) return false;
-            if (arp->sender_ip == t.address) {
-                found = "MAC " + mac_text(arp->sender_mac) + (arp->op == 2 ? " answered our ARP probe" : " announces it");
-                return true;
-            }
-            IpAddress zero;
-            zero.family = AF_INET;
-            if (arp->op == 1 && arp->sender_ip == zero && arp->target_ip == t.address) {
-                found = "MAC " + mac_text(arp->sender_mac) + " is probing for it at the same time";
-                return true;
-            }
-            return false;
-        }
-        auto nd = parse_ndp(frame, len);
-        if (!nd || nd->eth_source == own || !(nd->target == t.address)) return false;
-        Mac who = nd->link_layer.value_or(nd->eth_source);
-        if (nd->type == 136) {
-            found = "MAC " + mac_text(who) + " answered our duplicate address detection";
-            return true;
-        }
-        IpAddress unspecified;
-        unspecified.family = AF_INET6;
-        if (nd->source == unspecified) {
-            found = "MAC " + mac_text(who) + " is running duplicate address detection for it at the same time";
-            return true;
-        }
-        return false;
-    };
-    const int probes = std::max(1, tuning_.duplicate_probes);
-    const auto start = base::Clock::now();
-    const base::Deadline window_end = std::min(deadline, start + tuning_.duplicate_probe_window);
-    for (int i = 0; i < probes && found.empty(); ++i) {
-        if (int e = sock.send(probe); e != 0) return std::string("error: sending the probe: ") + std::strerror(e);
-        base::Deadline slice = std::min(window_end, start + tuning_.duplicate_probe_window * (i + 1) / probes);
-        auto got = sock.receive_until(slice, check);
-        if (got.matched) break;
-        // Silence proves nothing if we could not listen: refuse rather than add blindly.
-        if (got.error) return std::string("error: listening for an answer: ") + std::strerror(got.error);
-        if (base::Clock::now() >= window_end) break;
+WatchSettings IpResource::watch_settings() const {
+    WatchSettings w;
+    w.window = std::chrono::duration_cast<std::chrono::milliseconds>(spec_.dad_window);
+    w.probes = tuning_.duplicate_probes;
+    w.life = tuning_.prepared_watch_life;
+    return w;
+}
+
+std::unique_ptr<DuplicateWatch> IpResource::take_watch() {
+    std::lock_guard lock(watch_mutex_);
+    ++operations_;
+    return std::move(watch_);
+}
+
+void IpResource::prepare(const base::OpContext& ctx) {
+    if (spec_.dad_window.count() == 0) return;
+    uint64_t seen = 0;
+    {
+        std::lock_guard lock(watch_mutex_);
+        if (watch_ && watch_->extend()) return;
+        seen = operations_;
     }
-    return found;
+    NetlinkSocket nl;
+    Target t;
+    if (!resolve(t, nl, ctx.deadline).is_ok() || !link_problem(t.link, spec_.interface).empty() || !t.link.mac) return;
+    std::vector<AddressInfo> present;
+    if (!nl.list_addresses(t.address.family, t.ifindex, present, ctx.deadline).ok() || find_address(present, t.address))
+        return;  // the start will say what is wrong, or has nothing to check
+    auto watch = std::make_unique<DuplicateWatch>(t.ifindex, *t.link.mac, t.address, watch_settings());
+    std::lock_guard lock(watch_mutex_);
+    if (operations_ != seen) return;  // a start or stop came meanwhile: this watch is too late
+    watch_ = std::move(watch);
+}
+
+base::OpResult IpResource::check_duplicate(const Target& t, std::unique_ptr<DuplicateWatch> prepared,
+                                           base::Clock::time_point from, base::Deadline deadline) {
+    std::optional<DuplicateWatch::Verdict> v;
+    if (prepared && prepared->watches(t.ifindex, *t.link.mac, t.address)) {
+        v = prepared->verdict(from, deadline);
+        if (v->kind == DuplicateWatch::Verdict::Inconclusive) {
+            base::log::info("duplicate check of " + t.text + " begun ahead of the start: " + v->text + "; probing again");
+            v.reset();
+        }
+    }
+    prepared.reset();
+    if (!v) {
+        WatchSettings settings = watch_settings();
+        settings.life = std::max(settings.life, base::remaining(deadline) + settings.window);
+        v = DuplicateWatch(t.ifindex, *t.link.mac, t.address, settings).verdict(from, deadline);
+    }
+    switch (v->kind) {
+        case DuplicateWatch::Verdict::Clear: return base::OpResult::ok();
+        case DuplicateWatch::Verdict::Duplicate: {
+            std::string text = "refusing to add " + t.text + ": the address is in use on the network (" + v->text +
+                               "): another node still holds it (split brain?) or an address conflict";
+            base::log::error(text);
+            return base::OpResult::failed(text);
+        }
+        case DuplicateWatch::Verdict::Unfinished:
+            return base::OpResult::timed_out("deadline passed during the duplicate address check of " + t.text);
+        case DuplicateWatch::Verdict::Error:
+        case DuplicateWatch::Verdict::Inconclusive: break;
+    }
+    return base::OpResult::failed("cannot check " + t.address.text() + " for duplicates on " + spec_.interface + ": " +
+                                  v->text);
 }
 
 base::OpResult IpResource::announce(const Target& t, const std::string& done_text) {
@@ -187,6 +196,8 @@ base::OpResult IpResource::announce(const Target& t, const std::string& done_tex
 }
 
 base::OpResult IpResource::start(const base::OpContext& ctx) {
+    const auto from = base::Clock::now();
+    std::unique_ptr<DuplicateWatch> prepared = take_watch();
     NetlinkSocket nl;
     Target t;
     if (base::OpResult r = resolve(t, nl, ctx.deadline); !r.is_ok()) return r;
@@ -211,18 +222,8 @@ base::OpResult IpResource::start(const base::OpContext& ctx) {
         return announce(t, t.text + " already present");
     }
 
-    if (t.link.mac) {
-        std::string dup = find_duplicate(t, ctx.deadline);
-        if (dup.rfind("error: ", 0) == 0) {
-            return base::OpResult::failed("cannot check " + t.address.text() + " for duplicates on " + spec_.interface +
-                                    ": " + dup.substr(7));
-        }
-        if (!dup.empty()) {
-            std::string text = "refusing to add " + t.text + ": the address is in use on the network (" + dup +
-                               "): another node still holds it (split brain?) or an address conflict";
-            base::log::error(text);
-            return base::OpResult::failed(text);
-        }
+    if (t.link.mac && spec_.dad_window.count() > 0) {
+        if (base::OpResult r = check_duplicate(t, std::move(prepared), from, ctx.deadline); !r.is_ok()) return r;
     }
     if (base::expired(ctx.deadline)) return base::OpResult::timed_out("deadline passed before adding " + t.text);
 
@@ -244,6 +245,7 @@ base::OpResult IpResource::start(const base::OpContext& ctx) {
 }
 
 base::OpResult IpResource::stop(const base::OpContext& ctx) {
+    take_watch();  // a prepared watch has nothing more to watch for
     stop_announcer();
     auto parsed = IpAddress::parse(spec_.address.family, spec_.address.address);
     if (!parsed) return base::OpResult::failed("address '" + spec_.address.address + "' is not a valid IPv4/IPv6 address");

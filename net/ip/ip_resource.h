@@ -15,16 +15,16 @@
 #include "config/config.h"
 #include "base/resource.h"
 #include "net/ip/announcer.h"
+#include "net/ip/duplicate_watch.h"
 #include "net/ip/netlink.h"
 
 namespace veeamha::net::ip {
 
 struct IpTuning {
-    // How long start() listens for an answer to its duplicate-address probes, and how many
-    // probes it sends in that time. A host on the same LAN answers in well under a millisecond;
-    // RFC 5227's seconds-long timings are for hosts that pick an address, not for failover.
-    std::chrono::milliseconds duplicate_probe_window{200};
+    // How many duplicate-address probes go out in the resource's dad_window, and how long a
+    // watch started by prepare() waits for its start before it ends by itself.
     int duplicate_probes = 3;
+    std::chrono::milliseconds prepared_watch_life{60000};
     // IPv4: each announcement round sends a gratuitous ARP request and a gratuitous ARP reply
     // (some hosts and switches heed only one of the two).
     bool announce_arp_reply_too = true;
@@ -37,6 +37,9 @@ public:
     base::OpResult start(const base::OpContext& ctx) override;
     base::OpResult stop(const base::OpContext& ctx) override;
     base::OpResult monitor(const base::OpContext& ctx) override;
+    // Starts the duplicate-address watch ahead of the start (DuplicateWatch): by the address's
+    // turn its window has usually passed.
+    void prepare(const base::OpContext& ctx) override;
 
     // Announcement rounds sent since the last start (for tests and status).
     int announcements_sent() const;
@@ -45,8 +48,12 @@ public:
 private:
     struct Target;  // the parsed address, interface index, link facts
     base::OpResult resolve(Target& t, NetlinkSocket& nl, base::Deadline deadline) const;
-    // Empty = nobody answered; else who did.
-    std::string find_duplicate(const Target& t, base::Deadline deadline) const;
+    // Why the address must not be added now (who answered, or why nobody could tell), or
+    // empty. Uses the prepared watch if it can.
+    base::OpResult check_duplicate(const Target& t, std::unique_ptr<DuplicateWatch> prepared,
+                                   base::Clock::time_point from, base::Deadline deadline);
+    std::unique_ptr<DuplicateWatch> take_watch();
+    WatchSettings watch_settings() const;
     base::OpResult announce(const Target& t, const std::string& done_text);
     void stop_announcer();
 
@@ -54,6 +61,11 @@ private:
     IpTuning tuning_;
     mutable std::mutex announcer_mutex_;
     std::unique_ptr<Announcer> announcer_;
+    // The watch prepare() started, for the next start. `operations_` counts starts and stops:
+    // a prepare() that finds it changed while it set up lost the race and keeps nothing.
+    std::mutex watch_mutex_;
+    std::unique_ptr<DuplicateWatch> watch_;
+    uint64_t operations_ = 0;
 };
 
 }  // namespace veeamha::net::ip

@@ -8,8 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 
 namespace veeamha::net::ip {
 
@@ -63,19 +66,26 @@ int PacketSocket::send(const Frame& frame) {
 }
 
 PacketSocket::Received PacketSocket::receive_until(base::Deadline until,
-                                                   const std::function<bool(const uint8_t*, size_t)>& on_frame) {
+                                                   const std::function<bool(const uint8_t*, size_t)>& on_frame,
+                                                   int wake_fd) {
     uint8_t buf[2048];
     // Bounded: at most this many frames are looked at per call, whatever the traffic.
     for (int budget = 100000; budget > 0; --budget) {
-        auto left = base::remaining(until);
-        if (left.count() == 0) return {};
-        pollfd p{fd_, POLLIN, 0};
-        int pr = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (pr < 0 && errno != EINTR) return {false, errno};
-        if (pr <= 0) continue;
+        pollfd p[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+        // ppoll() returns 0 only when the timeout has passed; a timeout of 0 only reads what is
+        // queued. Nanoseconds: a millisecond poll() would end up to 1 ms early.
+        auto left = std::max(until - base::Clock::now(), base::Clock::duration::zero());
+        auto secs = std::chrono::duration_cast<std::chrono::seconds>(left);
+        timespec ts{static_cast<time_t>(secs.count()),
+                    static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(left - secs).count())};
+        int pr = ::ppoll(p, wake_fd >= 0 ? 2 : 1, &ts, nullptr);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr < 0) return {false, errno};
+        if (pr == 0) return {};
+        if (wake_fd >= 0 && (p[1].revents & POLLIN)) return {false, 0, true};
         sockaddr_ll from{};
         socklen_t fromlen = sizeof from;
-        ssize_t n = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fromlen);
+        ssize_t n = ::recvfrom(fd_, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromlen);
         if (n < 0 && errno != EAGAIN && errno != EINTR) return {false, errno};
         if (n <= 0) continue;
         if (from.sll_pkttype == PACKET_OUTGOING || from.sll_ifindex != ifindex_) continue;

@@ -31,14 +31,17 @@ public:
     int send(const Frame& frame);
 
     // Calls on_frame for every frame received from another host on the interface until it
-    // returns true or `until` passes. `matched`: on_frame returned true; `error`: the errno of a
-    // failed poll/recvfrom that ended the wait early (0 if none): then nothing can be concluded
-    // from the silence.
+    // returns true or `until` passes (an `until` already past reads what is queued, without
+    // waiting). `matched`: on_frame returned true; `error`: the errno of a failed poll/recvfrom
+    // that ended the wait early (0 if none): then nothing can be concluded from the silence;
+    // `woken`: `wake_fd` (if >= 0) became readable and ended the wait early.
     struct Received {
         bool matched = false;
         int error = 0;
+        bool woken = false;
     };
-    Received receive_until(base::Deadline until, const std::function<bool(const uint8_t*, size_t)>& on_frame);
+    Received receive_until(base::Deadline until, const std::function<bool(const uint8_t*, size_t)>& on_frame,
+                           int wake_fd = -1);
 
 private:
     int fd_ = -1;

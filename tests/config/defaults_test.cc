@@ -71,6 +71,7 @@ TEST_CASE("a minimal file gets every default of the configuration reference") {
     CHECK(ip.garp_count == 5);
     CHECK(ip.garp_interval == 200ms);
     CHECK(ip.garp_repeat_after == 5s);
+    CHECK(ip.dad_window == 50ms);
     CHECK(ip.label.empty());
     CHECK(c.alerts.empty());
     CHECK(c.sync.empty());
@@ -154,6 +155,7 @@ TEST_CASE("every key of a fully written file arrives in the structs") {
     const auto& addr = std::get<config::IpSpec>(v6.resources[0].spec);
     CHECK(addr.garp_count == 0);
     CHECK(addr.garp_repeat_after == 0ms);
+    CHECK(addr.dad_window == 150ms);
 }
 
 TEST_CASE("the preferred node: higher priority, else the first listed") {

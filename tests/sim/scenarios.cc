@@ -52,6 +52,12 @@ public:
     int runner() const { return w_.group_runner(); }
     bool runs_on(int n) const { return w_.group_runner() == n; }
     int count(const std::string& kind) { return w_.counters()["event:" + kind]; }
+    // The node's daemon got resource i ready before it asked to start resource j.
+    bool prepared_before(int node, size_t i, size_t j) const {
+        const SimNode& n = w_.node(node);
+        auto p = n.prepared_at.find(i), s = n.start_asked_at.find(j);
+        return p != n.prepared_at.end() && s != n.start_asked_at.end() && p->second < s->second;
+    }
     void mark(const std::string& text) { w_.note("scenario", text); }
 
     // Both daemons start; the preferred node n1 gets the group by a grant from n2.
@@ -94,6 +100,8 @@ void crash_of_active(Script& s) {
     s.mark("crash of the active: group running on n2 " + format_ms(took) + " after the crash");
     s.expect(s.w().node(N2).engine->acquired_via() == Acquired::Fence, "takeover by a confirmed fence");
     s.expect(s.count("fence-request") == 1, "exactly one fence request");
+    for (size_t i = 0; i < s.w().node(N2).res.size(); ++i)
+        s.expect(s.prepared_before(N2, i, 0), "every resource made ready while n1 was fenced, before the group start");
 }
 
 void crash_of_passive(Script& s) {
@@ -209,6 +217,23 @@ void fence_hangs(Script& s) {
     s.mark("group running on n2 " + format_ms(took) + " after the fencer recovered");
 }
 
+// The survivor's road to vCenter is cut while the active crashes (the lab's case): a fencer
+// that does not answer is asked again every second or so, so the takeover follows within
+// seconds of vCenter's return instead of a backoff of up to 30 s.
+void vcenter_unreachable_then_back(Script& s) {
+    s.settle();
+    s.w().set_vcenter_route(N2, false);
+    s.w().crash(N1);
+    s.run_for(60000);
+    s.expect(s.runner() < 0 && !s.w().any_active(N2), "no takeover while vCenter cannot be reached");
+    s.expect(s.count("fence-failed") >= 2 && s.count("fence-failed") <= 4,
+             "the unanswered attempts (one a second) are said once and then every 30 s");
+    s.w().set_vcenter_route(N2, true);
+    s.mark("vCenter reachable again");
+    Millis took = s.wait_for([&] { return s.runs_on(N2); }, 2000, "group running on n2 within 2 s of vCenter's return");
+    s.mark("group running on n2 " + format_ms(took) + " after vCenter returned");
+}
+
 void fence_always_fails(Script& s) {
     s.settle();
     s.w().set_fencer(FencerMode::Fails);
@@ -254,6 +279,7 @@ void planned_move(Script& s) {
     s.expect(s.w().admin(N2, AdminVerb::Move).rfind("ok", 0) == 0, "move accepted (forwarded from n2)");
     s.wait_for([&] { return s.runs_on(N2); }, 3000, "the group on n2");
     s.mark("planned move n1 -> n2 took " + format_ms(s.w().now() - at));
+    s.expect(s.prepared_before(N2, 3, 0), "the last resource made ready while n1 stopped the group");
     s.run_for(2000);
     at = s.w().now();
     s.w().admin(N2, AdminVerb::Move);
@@ -610,6 +636,7 @@ const std::vector<Entry>& entries() {
         {"confirm-fenced-refused-when-read-on", confirm_fenced_refused_when_read_on},
         {"daemon-restart-stays-unclean", daemon_restart_stays_unclean},
         {"restart-after-lie-does-not-adopt", restart_after_lie_does_not_adopt},
+        {"vcenter-unreachable-then-back", vcenter_unreachable_then_back},
     };
     return all;
 }

@@ -89,6 +89,10 @@ struct SimNode {
     bool crash_armed = false;        // the next step with actions is cut by a power loss
     bool persist_fail_armed = false; // the next write of the state fails
     bool uplink = true;              // reaches ping targets and vCenter
+    bool vcenter_route = true;       // reaches vCenter (a firewall, a route): pings unaffected
+    // For the scenarios, per resource: when the daemon last got it ready (Prepare) and last
+    // asked to start it (-1 = never).
+    std::map<size_t, Millis> prepared_at, start_asked_at;
     // For the checkers.
     bool leaving_published = false;  // this daemon process said it is leaving
     Millis left_at = -1;             // last time a process of this node said it is leaving
@@ -164,6 +168,7 @@ public:
     void isolate(int node, bool on);              // node's cable: links + uplink
     void set_uplink(int node, bool ok) { nodes_[node].uplink = ok; disrupt(node); }
     void set_fencer(FencerMode mode) { fencer_ = mode; }
+    void set_vcenter_route(int node, bool ok) { nodes_[node].vcenter_route = ok; }
     void set_fence_latency(Millis lo, Millis hi) { opt_.fence_latency_min = lo; opt_.fence_latency_max = hi; }
     void stall_channel(Millis until) { channel_stalled_until_ = until; }
     void kill_resource(int node, size_t index);   // the service dies: monitor will see it

@@ -23,6 +23,9 @@ void World::execute(int i, Action& out) {
         send_state(i, true);
     } else if (auto* r = std::get_if<Run>(&out)) {
         run_resource(i, *r);
+    } else if (auto* prep = std::get_if<Prepare>(&out)) {
+        counters_["prepare"]++;  // nothing in the simulated world needs getting ready
+        n.prepared_at[prep->index] = now_;
     } else if (auto* f = std::get_if<Fence>(&out)) {
         run_fence(i, *f);
     } else if (auto* ping = std::get_if<Ping>(&out)) {
@@ -69,6 +72,7 @@ void World::run_resource(int i, const Run& run) {
     };
     switch (run.op) {
         case Op::Start: {
+            n.start_asked_at[run.index] = now_;
             if (check_protocol) {
                 std::string v = check_start(*this, i, run);
                 if (!v.empty()) set_violation(v);
@@ -178,8 +182,9 @@ void World::run_fence(int i, const Fence& f) {
         }
         fences.push_back(FenceRecord{i, now_});
     }
-    if (!n.uplink) {
+    if (!n.uplink || !n.vcenter_route) {
         fin.done.reason = "vCenter unreachable (simulated)";
+        fin.done.fault = FenceFault::Unanswered;
         schedule(now_ + std::min<Millis>(lat, f.timeout), fin);
         return;
     }
@@ -210,6 +215,7 @@ void World::run_fence(int i, const Fence& f) {
             break;
         case FencerMode::Hangs:
             fin.done.reason = "timed out waiting for the power-off task (simulated hang)";
+            fin.done.fault = FenceFault::Unanswered;
             schedule(now_ + f.timeout, fin);
             if (!check && chance(0.5))
                 schedule(now_ + uniform(0, f.timeout), FencePowerOff{i, target, fences.size() - 1});

@@ -14,35 +14,23 @@
 #include "net/ip/frames.h"
 #include "net/ip/ip_resource.h"
 #include "net/ip/packet_socket.h"
+#include "tests/resources/ip/ip_lab_util.h"
 #include "tests/resources/ip/netns_lab.h"
 
 using namespace veeamha;
 using namespace veeamha::net::ip;
 using namespace std::chrono_literals;
 using lab::in_netns;
+using test::ArpCounter;
+using test::gratuitous_arp;
 
 namespace {
 
-constexpr const char* kVip4 = "198.51.100.100";
-constexpr const char* kVip6 = "2001:db8:5::100";
+using test::kVip4;
+using test::kVip6;
+using test::vip_spec;
 
-config::IpSpec vip_spec(int family) {
-    config::IpSpec s;
-    s.address.family = family;
-    s.address.address = family == AF_INET ? kVip4 : kVip6;
-    s.address.prefix = family == AF_INET ? 24 : 64;
-    s.interface = "eth0";
-    s.garp_count = 3;
-    s.garp_interval = 50ms;
-    s.garp_repeat_after = 0ms;
-    return s;
-}
-
-base::OpContext ctx(std::chrono::milliseconds budget = 5s) {
-    base::OpContext c;
-    c.deadline = base::Clock::now() + budget;
-    return c;
-}
+base::OpContext ctx(std::chrono::milliseconds budget = 5s) { return test::op_context(budget); }
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
@@ -189,42 +177,6 @@ void duplicate_refused(lab::Lab& net, int family) {
     in_netns(net.B().ns, [&] { return on_b.stop(ctx()); });
 }
 
-// Counts gratuitous ARP requests for `vip` from `from` seen in namespace `ns`, on its own
-// thread (no Catch2 macros there), until `enough` (0 = no limit) or `window` passed.
-class GarpCounter {
-public:
-    GarpCounter(const std::string& ns, IpAddress vip, Mac from, int enough, std::chrono::milliseconds window)
-        : thread_([this, ns, vip, from, enough, window] {
-              PacketSocket s;
-              bool ok = lab::enter_netns(ns) && s.open(static_cast<int>(::if_nametoindex("eth0")), ETH_P_ARP).empty();
-              opened_ = ok;
-              ready_ = true;
-              if (!ok) return;
-              s.receive_until(base::Clock::now() + window, [&](const uint8_t* f, size_t len) {
-                  auto arp = parse_arp(f, len);
-                  if (arp && arp->op == 1 && arp->sender_mac == from && arp->sender_ip == vip && arp->target_ip == vip) {
-                      ++count_;
-                  }
-                  return enough > 0 && count_.load() >= enough;
-              });
-          }) {
-        while (!ready_) std::this_thread::sleep_for(1ms);
-        REQUIRE(opened_.load());
-    }
-    ~GarpCounter() {
-        if (thread_.joinable()) thread_.join();
-    }
-    int join() {
-        thread_.join();
-        return count_.load();
-    }
-
-private:
-    std::atomic<bool> ready_{false}, opened_{false};
-    std::atomic<int> count_{0};
-    std::thread thread_;
-};
-
 }  // namespace
 
 TEST_CASE("ip: IPv4 move A -> B, gratuitous ARP updates C's cache", "[lab]") {
@@ -337,14 +289,14 @@ TEST_CASE("ip: the announcement burst is count x interval, repeated once, stoppe
     tuning.announce_arp_reply_too = false;  // one frame per round: count rounds on the wire
     IpResource r(spec, tuning);
 
-    GarpCounter counter(net.C().ns, vip, b_mac, 6, 3s);
+    ArpCounter counter(net.C().ns, gratuitous_arp(vip, b_mac), 6, 3s);
     auto t0 = base::Clock::now();
     REQUIRE(in_netns(net.B().ns, [&] { return r.start(ctx()).outcome; }) == base::Outcome::Ok);
     auto start_took = base::Clock::now() - t0;
     CHECK(counter.join() == 6);  // 3 rounds + the 3 repeated
     CHECK(r.announcements_sent() == 6);
     // start() did not wait for the burst: only the probe window and the first round.
-    CHECK(start_took < IpTuning{}.duplicate_probe_window + 150ms);
+    CHECK(start_took < spec.dad_window + 150ms);
     REQUIRE(in_netns(net.B().ns, [&] { return r.stop(ctx()).outcome; }) == base::Outcome::Ok);
 
     // stop() ends a long burst at once: nothing more reaches C afterwards (observed for 10
@@ -356,7 +308,7 @@ TEST_CASE("ip: the announcement burst is count x interval, repeated once, stoppe
     auto s0 = base::Clock::now();
     REQUIRE(in_netns(net.B().ns, [&] { return longer.stop(ctx()).outcome; }) == base::Outcome::Ok);
     CHECK(base::Clock::now() - s0 < 500ms);
-    GarpCounter after_stop(net.C().ns, vip, b_mac, 0, 200ms);
+    ArpCounter after_stop(net.C().ns, gratuitous_arp(vip, b_mac), 0, 200ms);
     CHECK(after_stop.join() == 0);
 }
 
