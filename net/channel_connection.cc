@@ -177,7 +177,20 @@ void ChannelConnection::write_next() {
                       });
 }
 
+void ChannelConnection::set_quiet(bool quiet) {
+    if (quiet_ == quiet) return;
+    quiet_ = quiet;
+    if (phase_ != Phase::Established) return;
+    if (quiet) {
+        timer_.cancel();
+        return;
+    }
+    last_rx_ = last_tx_ = Clock::now();
+    arm_timer();
+}
+
 void ChannelConnection::arm_timer() {
+    if (phase_ == Phase::Established && quiet_) return;  // nothing to time: see set_quiet
     Clock::time_point at;
     if (phase_ == Phase::Established)
         at = std::min(last_rx_ + t_.idle_timeout, last_tx_ + t_.keepalive_interval);

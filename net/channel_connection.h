@@ -60,6 +60,10 @@ public:
     // After connect/adopt: socket options, start reading, handshake deadline.
     void begin();
     void established();  // handshake done: keepalive and idle timers from now on
+    // Quiet: heartbeats flow on this connection's link, so the peer is known alive: no keepalive
+    // frames and no idle timeout (the kernel's TCP keepalive and TCP_USER_TIMEOUT still watch
+    // the connection itself). Off again: both timers restart from now.
+    void set_quiet(bool quiet);
     void send(SharedFrame frame);
     void close(const std::string& why);
     void detach() { owner_ = nullptr; }
@@ -95,6 +99,7 @@ private:
     uint64_t id_;
     ConnectionTimings t_;
     Phase phase_ = Phase::Connecting;
+    bool quiet_ = false;
     Clock::time_point phase_deadline_{};
     Clock::time_point last_rx_{};
     Clock::time_point last_tx_{};

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // UDP heartbeats on every link (docs/design.md §4): one socket per link bound to this node's address
 // on that link and heartbeat.port; every heartbeat.interval (and at once on send_now()) a sealed
-// Heartbeat carrying the engine's NodeState goes to the peer's address on that link. Datagrams
+// Heartbeat carrying the engine's NodeState goes to the peer's address on that link. The node
+// listed second in the configuration sends its heartbeat when the first one's arrives (at most
+// 1.1 x interval apart when they do not), so each node wakes about once per interval. Datagrams
 // are accepted only from the peer's configured address and port on the link they arrive on.
 //
 // It measures links and delivers fresh, authentic heartbeats; it decides nothing about the
@@ -55,10 +57,15 @@ public:
     std::vector<LinkStats> link_stats() const;
     bool any_link_up() const;
     const DropCounters& drops() const { return codec_.drops(); }
+    // Rounds sent by the interval timer, and (the node listed second) in answer to the peer's.
+    uint64_t rounds_on_timer() const { return rounds_on_timer_; }
+    uint64_t rounds_answering() const { return rounds_answering_; }
 
 private:
     struct Link;
     void schedule_tick();
+    void arm_tick(Clock::time_point at);
+    void answer_leader();
     void send_all();
     void send_on(Link& link, Clock::time_point now);
     void arm_receive(Link& link);
@@ -82,6 +89,9 @@ private:
     HeartbeatIn in_;
     uint32_t reported_major_ = 0;
     bool running_ = false;
+    bool follower_ = false;  // the node listed second: answers the first one's heartbeats
+    uint64_t rounds_on_timer_ = 0;
+    uint64_t rounds_answering_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

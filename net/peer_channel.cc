@@ -65,6 +65,7 @@ void PeerChannel::start() {
         acceptors_.push_back(std::move(a));
     }
     usable_.assign(t.links(), true);
+    flowing_.assign(t.links(), false);
     running_ = true;
     for (size_t i = 0; i < acceptors_.size(); ++i) accept_next(i);
     dial_enabled_ = opt_.dial_on_start;
@@ -314,6 +315,7 @@ void PeerChannel::make_active(const ConnectionPtr& c) {
     bool was_connected = active_ != nullptr || disconnect_pending_;
     disconnect_pending_ = false;
     active_ = c;
+    c->set_quiet(flowing_[c->link()]);
     failures_in_a_row_ = 0;
     round_.clear();
     redial_.cancel();
@@ -419,6 +421,7 @@ void PeerChannel::schedule_ack() {
 }
 
 void PeerChannel::on_keepalive_due(const ConnectionPtr& c) {
+    ++stats_.keepalives;
     wire::PeerMessage keepalive;
     keepalive.set_ack(codec_.data_expected());
     send_control(c, keepalive);
@@ -468,7 +471,10 @@ void PeerChannel::on_closed(const ConnectionPtr& c, const std::string& why) {
 }
 
 void PeerChannel::set_link_usable(size_t link, bool usable) {
-    if (link >= usable_.size() || usable_[link] == usable) return;
+    if (link >= usable_.size()) return;
+    flowing_[link] = usable;
+    if (running_ && usable && active_ && active_->link() == link) active_->set_quiet(true);
+    if (usable_[link] == usable) return;
     usable_[link] = usable;
     if (!running_) return;
     if (!usable && active_ && active_->link() == link) {

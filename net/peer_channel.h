@@ -20,10 +20,13 @@
 // on_connected reports the new incarnation. A NodeState message replaces an older unsent one.
 // The queues are bounded: send() returns NetErrc::queue_full instead of growing.
 //
-// Liveness. Keepalive frames (a PeerMessage without body, carrying the ack) every
-// keepalive_interval when idle; a connection silent for idle_timeout is closed; kernel TCP
-// keepalive and TCP_USER_TIMEOUT as a second line. set_link_usable(link, false) (fed from the
-// heartbeats) closes a connection on a link that went silent without waiting for the timeout.
+// Liveness. While heartbeats flow on the connection's link (set_link_usable, fed from the
+// heartbeats) the peer is known alive and the connection is quiet: no keepalive frames, no idle
+// timeout, so an idle cluster wakes only for its heartbeats; kernel TCP keepalive and
+// TCP_USER_TIMEOUT watch the connection itself. set_link_usable(link, false) closes a connection
+// on a link that went silent. Otherwise keepalive frames (a PeerMessage without body, carrying
+// the ack) every keepalive_interval when idle, and a connection silent for idle_timeout is
+// closed.
 //
 // Threading: io_context thread only.
 #pragma once
@@ -77,6 +80,7 @@ struct ChannelStats {
     uint64_t sent = 0;           // data frames sent (first transmission)
     uint64_t resent = 0;         // data frames sent again after a reconnect
     uint64_t queue_full = 0;     // send() refusals
+    uint64_t keepalives = 0;     // keepalive frames sent (none while heartbeats flow)
     uint64_t lost_to_restart = 0;  // queued messages dropped because the peer restarted
     size_t pending = 0;
     size_t unacked = 0;
@@ -147,6 +151,7 @@ private:
     std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
     std::vector<boost::asio::ip::address> self_addr_, peer_addr_;
     std::vector<bool> usable_;
+    std::vector<bool> flowing_;  // heartbeats seen flowing on the link (not just assumed usable)
     std::vector<ConnectionPtr> conns_;
     ConnectionPtr active_;
     ConnectionPtr dialing_;

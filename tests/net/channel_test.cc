@@ -98,6 +98,34 @@ TEST_CASE("channel connects, and messages arrive once, in order, both ways") {
     CHECK(b.codec.drops().total() == 0);
 }
 
+TEST_CASE("while heartbeats flow on its link the channel is quiet: no keepalives, no idle timeout") {
+    asio::io_context io;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    Node a(io, key, 0, port, 10, fast_options());
+    Node b(io, key, 1, port, 20, fast_options());
+    a.channel.start();
+    b.channel.start();
+    REQUIRE(run_until(io, [&] { return same_connection(a.channel.stats(), b.channel.stats()); }, 5s));
+    // Idle without heartbeats: keepalives every 200 ms keep it up.
+    REQUIRE(run_until(io, [&] { return a.channel.stats().keepalives >= 2 && b.channel.stats().keepalives >= 2; }, 3s));
+    const size_t link = a.channel.stats().link;
+    a.channel.set_link_usable(link, true);
+    b.channel.set_link_usable(link, true);
+    auto ka = a.channel.stats().keepalives, kb = b.channel.stats().keepalives;
+    // Longer than the idle timeout (1 s) and five keepalive intervals: nothing is sent, and the
+    // silence does not close the connection.
+    run_until(io, [] { return false; }, 1500ms);
+    CHECK(a.channel.stats().keepalives == ka);
+    CHECK(b.channel.stats().keepalives == kb);
+    CHECK(same_connection(a.channel.stats(), b.channel.stats()));
+    CHECK(a.channel.stats().connects == 1);
+    CHECK(a.channel.stats().disconnects == 0);
+    // Messages still flow (acks too: nothing stays unacknowledged).
+    REQUIRE(!a.channel.send(msg("quiet")));
+    REQUIRE(run_until(io, [&] { return b.got.size() == 1 && a.channel.stats().unacked == 0; }, 2s));
+}
+
 TEST_CASE("both nodes dial at once: both keep the same connection, the one node 0 dialled") {
     asio::io_context io;
     SecretKey key = random_key();

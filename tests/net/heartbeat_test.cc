@@ -99,6 +99,27 @@ TEST_CASE("a silent peer takes each link down after the timeout - restart brings
     CHECK(a->codec.peer_restarts() == 1);
 }
 
+TEST_CASE("the node listed second answers the first one's heartbeats, and keeps its timer when they stop") {
+    asio::io_context io;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    auto a = make_node(io, key, 0, port, 10);
+    auto b = make_node(io, key, 1, port, 20);
+    a->service.start();
+    b->service.start();
+    // Its sends ride on the wake-ups of its receives: after the first round or two, no timer.
+    REQUIRE(run_until(io, [&] { return b->service.rounds_answering() >= 10; }, 5s));
+    CHECK(b->service.rounds_on_timer() <= 2);
+    CHECK(a->service.rounds_answering() == 0);  // the first node keeps its own clock
+    CHECK(a->service.rounds_on_timer() >= 9);
+    // Both links arrive together: one answer per round, not one per link.
+    CHECK(b->service.rounds_answering() <= a->service.rounds_on_timer() + 1);
+    // Without the first node's heartbeats it still sends, on its timer.
+    a->service.stop();
+    uint64_t before = b->service.rounds_on_timer();
+    REQUIRE(run_until(io, [&] { return b->service.rounds_on_timer() >= before + 5; }, 3s));
+}
+
 TEST_CASE("datagrams from an unconfigured address are dropped as foreign") {
     asio::io_context io;
     SecretKey key = random_key();
