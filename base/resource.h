@@ -6,6 +6,7 @@
 // resources by index and kind, and reads only their Outcome.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "base/deadline.h"
@@ -41,6 +42,10 @@ struct OpContext {
     // stop: the group is being handed to this node by a clean release (LVM: give it the VG's
     // system ID). Empty = no hand-over (the VG keeps this node's ID).
     std::string hand_over_to;
+    // Called, from whatever thread, when a call the operation reported left running
+    // (OpResult::left_running) has returned at last: whatever it did has now happened. Empty =
+    // nobody listens.
+    std::function<void()> left_running_returned;
 };
 
 // The contract of monitor: Ok = running and healthy; NotRunning = nothing of it runs (also a

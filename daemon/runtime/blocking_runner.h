@@ -46,6 +46,15 @@ public:
         return true;
     }
 
+    // A function any thread may call to run `f` on the io_context's thread, unless the runner
+    // was closed by then.
+    std::function<void(std::function<void()>)> poster() const {
+        return [shared = shared_](std::function<void()> f) {
+            std::lock_guard<std::mutex> lock(shared->mu);
+            if (shared->io) boost::asio::post(*shared->io, std::move(f));
+        };
+    }
+
     size_t in_flight() const {
         std::lock_guard<std::mutex> lock(shared_->mu);
         return shared_->in_flight;

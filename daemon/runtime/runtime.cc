@@ -285,6 +285,9 @@ void Runtime::run_resource_op(const engine::Run& r) {
     const size_t index = r.index;
     const engine::Op op = r.op;
     ops_in_flight_.insert(id);
+    ctx.left_running_returned = [post = blocking_.poster(), this, id, index] {
+        post([this, id, index] { on_left_running_returned(id, index); });
+    };
 
     auto report = [this, id, index, op](base::Outcome outcome, const std::string& reason, bool still_running) {
         if (auto it = op_timers_.find(id); it != op_timers_.end()) {
@@ -304,9 +307,15 @@ void Runtime::run_resource_op(const engine::Run& r) {
         },
         [this, report, id, index](base::OpResult result) {
             if (ops_in_flight_.erase(id)) {
+                // Left running by the resource itself (a mount(2) blocked in the kernel): the
+                // engine hears when that call returns (on_left_running_returned).
+                bool landed = result.still_running && landed_early_.erase(id);
+                if (result.still_running && !landed) abandoned_ops_.insert(id);
                 report(result.outcome, result.reason, result.still_running);
-            } else if (abandoned_ops_.erase(id)) {
-                // Reported TimedOut at its deadline and left running: now it has returned.
+                if (landed) feed(engine::AbandonedDone{id, index});
+            } else if (abandoned_ops_.count(id) && !result.still_running) {
+                // Reported TimedOut by our timer and left running: now it has returned.
+                abandoned_ops_.erase(id);
                 feed(engine::AbandonedDone{id, index});
             }
         });
@@ -341,6 +350,14 @@ void Runtime::prepare_resource(const engine::Prepare& p) {
     // Off the event loop like every resource call; nothing comes back (the Start decides). If
     // too many calls are stuck, the preparation is skipped: the start does the work itself.
     blocking_.run<bool>([res, ctx] { res->prepare(ctx); return true; }, [](bool) {});
+}
+
+void Runtime::on_left_running_returned(uint64_t id, size_t index) {
+    if (ops_in_flight_.count(id)) {
+        landed_early_.insert(id);  // before its result was handled: said with the result
+        return;
+    }
+    if (abandoned_ops_.erase(id)) feed(engine::AbandonedDone{id, index});
 }
 
 namespace {

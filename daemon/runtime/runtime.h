@@ -72,6 +72,7 @@ private:
     void run_fence(const engine::Fence& fence);
     void run_ping(const engine::Ping& ping);
     void prepare_resource(const engine::Prepare& p);
+    void on_left_running_returned(uint64_t id, size_t index);
     // false: not written, and the daemon is exiting without acting on it.
     bool persist(const engine::PersistedState& state);
     static std::string read_boot_id();
@@ -130,7 +131,8 @@ private:
     // Resource operations in flight, and those reported TimedOut at their deadline whose thread
     // has not returned yet (the engine hears when it does: AbandonedDone).
     std::set<uint64_t> ops_in_flight_;
-    std::set<uint64_t> abandoned_ops_;
+    std::set<uint64_t> abandoned_ops_;  // reported TimedOut, left running: AbandonedDone when they return
+    std::set<uint64_t> landed_early_;   // left running, returned before their result was handled
     std::map<uint64_t, std::shared_ptr<boost::asio::steady_timer>> op_timers_;
 
     // Admin requests waiting for the engine or for the peer.

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,9 +23,10 @@ namespace veeamha::storage::filesystem {
 using HungCalls = std::shared_ptr<std::atomic<int>>;
 inline HungCalls make_hung_calls() { return std::make_shared<std::atomic<int>>(0); }
 
+// `on_late_return` runs on the worker thread when an abandoned call returns at last.
 template <typename Fn>
-auto call_with_deadline(Fn fn, base::Deadline deadline, const HungCalls& hung)
-    -> std::optional<decltype(fn())> {
+auto call_with_deadline(Fn fn, base::Deadline deadline, const HungCalls& hung,
+                        std::function<void()> on_late_return = {}) -> std::optional<decltype(fn())> {
     using T = decltype(fn());
     struct State {
         std::mutex mutex;
@@ -33,12 +35,17 @@ auto call_with_deadline(Fn fn, base::Deadline deadline, const HungCalls& hung)
         bool abandoned = false;
     };
     auto state = std::make_shared<State>();
-    std::thread worker([state, hung, fn = std::move(fn)]() mutable {
+    std::thread worker([state, hung, fn = std::move(fn), on_late_return = std::move(on_late_return)]() mutable {
         T value = fn();
-        std::lock_guard lock(state->mutex);
-        state->result = std::move(value);
-        if (state->abandoned && hung) --*hung;
-        state->done_cv.notify_all();
+        bool late = false;
+        {
+            std::lock_guard lock(state->mutex);
+            state->result = std::move(value);
+            late = state->abandoned;
+            if (late && hung) --*hung;
+            state->done_cv.notify_all();
+        }
+        if (late && on_late_return) on_late_return();
     });
     worker.detach();
     std::unique_lock lock(state->mutex);

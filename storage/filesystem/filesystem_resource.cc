@@ -211,7 +211,7 @@ base::OpResult FilesystemResource::start(const base::OpContext& ctx) {
                              opts.data.empty() ? nullptr : opts.data.c_str());
             return SysResult{rc, rc == 0 ? 0 : errno};
         },
-        ctx.deadline, hung_ops_);
+        ctx.deadline, hung_ops_, ctx.left_running_returned);
     if (!done) {
         return base::OpResult::left_running("mount(2) of " + spec_.device + " at " + mp +
                                    " did not finish by the deadline (log recovery of a large journal, "
