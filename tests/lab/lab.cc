@@ -397,7 +397,10 @@ void Lab::boot(Host& h, const std::string& why) {
                  {host_run(h.name), "/run/veeam-ha"}};
     std::string error;
     std::string log = log_dir() + "/" + h.name + "-init.log";
-    pid_t pid = worker_->run([&] { return start_host_init(h.netns, h.cgroup, h.name, binds, log, &error); });
+    // Every power-on is a new boot, as on a real machine (the hosts share one kernel, so the
+    // init gives each boot an id of its own; see lab_init.cc).
+    std::string boot_id = boot_id_file(h.name);
+    pid_t pid = worker_->run([&] { return start_host_init(h.netns, h.cgroup, h.name, binds, boot_id, log, &error); });
     if (pid <= 0) throw std::runtime_error(error);
     reaper_->watch(pid);
     h.init_pid = pid;

@@ -119,6 +119,9 @@ public:
     std::string host_state(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/state"; }
     std::string host_run(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/run"; }
     std::string log_dir() const { return run_dir_ + "/logs"; }
+    // The file the host's init shows as its /proc/sys/kernel/random/boot_id: a fresh UUID at
+    // every power-on, the same for every process of one power-on (a daemon restart).
+    std::string boot_id_file(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/boot_id"; }
 
     // ---- the generated config ----
     const std::string& config_path() const { return config_path_; }  // one file for both nodes
