@@ -4,7 +4,7 @@
 //   init --hostname NAME [--bind SRC DST]... [--boot-id-file PATH] --ready-fd N
 //       PID 1 of a host. The lab starts it with clone(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS)
 //       inside the host's network namespace and kill domain (cgroup). It makes its mount table
-//       private, drops what it copied of other tests' loop mounts and netns handles,
+//       private, drops what it copied of other tests' loop mounts, FUSE disks and netns handles,
 //       bind-mounts the per-host folders over the daemon's default paths, mounts /proc and /sys
 //       of its own, gives the host a boot id of its own (below), says READY on the fd, then
 //       reaps orphans forever (a machine's init does; PID 1 of the real machine reaps only
@@ -55,8 +55,10 @@ namespace {
 
 std::string err(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-// Mount points in /proc/self/mountinfo whose source is a loop device or that hold a network
-// namespace handle: what a fresh host must not keep alive for other tests.
+// Mount points in /proc/self/mountinfo whose source is a loop device, that hold a network
+// namespace handle, or that are a lab's FUSE disk (its SAN whose I/O a test can hold): what a
+// fresh host must not keep alive for other tests (a FUSE disk held by a host's copy of the
+// mount table would outlive its server's unmount).
 std::vector<std::string> foreign_mounts() {
     std::ifstream in("/proc/self/mountinfo");
     std::vector<std::string> out;
@@ -66,15 +68,15 @@ std::vector<std::string> foreign_mounts() {
         std::string id, parent, dev, root, mp;
         f >> id >> parent >> dev >> root >> mp;
         size_t dash = line.find(" - ");
-        std::string source;
+        std::string source, fstype;
         if (dash != std::string::npos) {
             std::istringstream t(line.substr(dash + 3));
-            std::string fstype;
             t >> fstype >> source;
         }
         bool netns = mp == "/run/netns" || mp.rfind("/run/netns/", 0) == 0 || mp == "/var/run/netns" ||
                      mp.rfind("/var/run/netns/", 0) == 0;
-        if (netns || source.rfind("/dev/loop", 0) == 0) out.push_back(mp);
+        bool lab_disk = fstype == "fuse.veeam-ha-lab-disk";  // tests/lab/holdfs.cc's subtype
+        if (netns || lab_disk || source.rfind("/dev/loop", 0) == 0) out.push_back(mp);
     }
     // Deepest first.
     std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
