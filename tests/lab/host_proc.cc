@@ -210,8 +210,8 @@ int run_interactive_in(const HostRef& host, const std::vector<std::string>& argv
 }
 
 pid_t start_host_init(const std::string& netns, const std::string& cgroup, const std::string& hostname,
-                      const std::vector<std::pair<std::string, std::string>>& binds, const std::string& log_file,
-                      std::string* error) {
+                      const std::vector<std::pair<std::string, std::string>>& binds, const std::string& boot_id_file,
+                      const std::string& log_file, std::string* error) {
     auto fail = [&](const std::string& why) {
         if (error) *error = why;
         return -1;
@@ -229,6 +229,7 @@ pid_t start_host_init(const std::string& netns, const std::string& cgroup, const
     // Everything the child needs is prepared here: after clone it may only make system calls.
     std::vector<std::string> args = {lab_init_binary(), "init", "--hostname", hostname, "--ready-fd", "3"};
     for (const auto& [src, dst] : binds) args.insert(args.end(), {"--bind", src, dst});
+    if (!boot_id_file.empty()) args.insert(args.end(), {"--boot-id-file", boot_id_file});
     auto argp = pointers(args);
     const char* bad_exec = "ERR exec veeam-ha-lab-init failed\n";
     size_t bad_exec_len = std::strlen(bad_exec);

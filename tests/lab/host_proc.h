@@ -73,11 +73,13 @@ pid_t spawn_in(const HostRef& host, const std::vector<std::string>& argv, const 
 int run_interactive_in(const HostRef& host, const std::vector<std::string>& argv);
 
 // clone(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS) a new host init inside `netns`, in the cgroup
-// `cgroup`, with stderr to `log_file`; waits (bounded) for it to say READY. MUST be called on
-// a thread that lives as long as the host (see Worker): the init dies with that thread.
+// `cgroup`, with stderr to `log_file`; waits (bounded) for it to say READY. The init writes a
+// fresh boot id to `boot_id_file` and shows it as the host's /proc/sys/kernel/random/boot_id
+// ("" = the machine's). MUST be called on a thread that lives as long as the host (see
+// Worker): the init dies with that thread.
 pid_t start_host_init(const std::string& netns, const std::string& cgroup, const std::string& hostname,
-                      const std::vector<std::pair<std::string, std::string>>& binds, const std::string& log_file,
-                      std::string* error);
+                      const std::vector<std::pair<std::string, std::string>>& binds, const std::string& boot_id_file,
+                      const std::string& log_file, std::string* error);
 
 // cgroup v2 kill domains.
 bool cgroup_create(const std::string& dir, std::string* error);

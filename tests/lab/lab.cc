@@ -21,6 +21,7 @@
 #include "fencing/vsphere/vsphere_fencer.h"
 #include "tests/fencing/vcsim_fixture.h"
 #include "tests/lab/control.h"
+#include "tests/lab/holdable_disk.h"
 #include "tests/lab/mount_watch.h"
 #include "tests/lab/repo_client.h"
 
@@ -151,6 +152,7 @@ void Lab::make_host_folders() {
 void Lab::make_disk() {
     fs::create_directories(disk_dir_);
     std::string image = disk_dir_ + "/disk.img";
+    const std::string backing = image;
     {
         int fd = ::open(image.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(options_.disk_bytes)) != 0) {
@@ -158,6 +160,15 @@ void Lab::make_disk() {
             throw std::runtime_error("cannot create the disk image " + image + ": " + std::strerror(errno));
         }
         ::close(fd);
+    }
+    if (options_.disk_over_fuse) {
+        // The loop device goes on the FUSE server's copy of the image: every block it reads or
+        // writes passes through the server, which can hold it.
+        std::string dir = disk_dir_ + "/fuse";
+        fs::create_directories(dir);
+        held_disk_ = std::make_unique<HoldableDisk>(backing, dir, log_dir() + "/holdfs.log");
+        image = held_disk_->image();
+        event("disk image served through FUSE at " + dir + " (server " + std::to_string(held_disk_->server_pid()) + ")");
     }
     std::vector<std::string> argv = {"losetup", "--find", "--show", image};
     auto r = run_cmd(argv, 30s);
@@ -249,6 +260,8 @@ std::vector<std::string> Lab::down() {
     };
     // No more commands or hooks; then every host off (processes gone, mount tables gone).
     attempt("control socket", [&] { control_.reset(); });
+    // A host with a mount(2) waiting for held disk I/O cannot die until the I/O is served.
+    if (held_disk_) attempt("release the disk's I/O", [&] { held_disk_->hold(false); });
     {
         std::lock_guard<std::recursive_mutex> lock(mu_);
         for (auto& h : hosts_) attempt("power off " + h->name, [&] { power_off_locked(*h, "lab down"); });
@@ -266,6 +279,11 @@ std::vector<std::string> Lab::down() {
     if (!loop_device_.empty()) {
         auto r = run_cmd({"losetup", "-d", loop_device_}, 30s);
         if (!r.success()) left.push_back("losetup -d " + loop_device_ + ": " + r.describe());
+    }
+    // After the loop device: it was the FUSE file system's last user.
+    if (held_disk_) {
+        for (const auto& l : held_disk_->stop()) left.push_back(l);
+        held_disk_.reset();
     }
     if (!cgroup_root_.empty() && !cgroup_remove_tree(cgroup_root_)) left.push_back("cgroup " + cgroup_root_);
     // The lab's cgroup parent, when no other run uses it.
@@ -351,6 +369,21 @@ std::optional<std::string> Lab::read_file_in(const std::string& h, const std::st
     return data;
 }
 
+void Lab::hold_disk_io(bool held) {
+    if (!held_disk_) throw std::runtime_error("hold_disk_io: this lab's disk is not served through FUSE (disk_over_fuse)");
+    held_disk_->hold(held);
+    event(held ? "disk I/O held" : "disk I/O released");
+}
+
+int Lab::disk_io_waiting() {
+    if (!held_disk_) throw std::runtime_error("disk_io_waiting: this lab's disk is not served through FUSE (disk_over_fuse)");
+    return held_disk_->waiting();
+}
+
+pid_t Lab::disk_server_pid() const { return held_disk_ ? held_disk_->server_pid() : -1; }
+
+std::string Lab::disk_fuse_mountpoint() const { return held_disk_ ? held_disk_->mountpoint() : ""; }
+
 bool Lab::disk_mounted_in(const std::string& h) const {
     return disk_dev_ != 0 && !DoubleMountWatcher::mount_line(init_pid(h), disk_dev_).empty();
 }
@@ -397,7 +430,10 @@ void Lab::boot(Host& h, const std::string& why) {
                  {host_run(h.name), "/run/veeam-ha"}};
     std::string error;
     std::string log = log_dir() + "/" + h.name + "-init.log";
-    pid_t pid = worker_->run([&] { return start_host_init(h.netns, h.cgroup, h.name, binds, log, &error); });
+    // Every power-on is a new boot, as on a real machine (the hosts share one kernel, so the
+    // init gives each boot an id of its own; see lab_init.cc).
+    std::string boot_id = boot_id_file(h.name);
+    pid_t pid = worker_->run([&] { return start_host_init(h.netns, h.cgroup, h.name, binds, boot_id, log, &error); });
     if (pid <= 0) throw std::runtime_error(error);
     reaper_->watch(pid);
     h.init_pid = pid;

@@ -37,6 +37,7 @@ class Vcsim;
 namespace veeamha::lab {
 
 class ControlServer;
+class HoldableDisk;
 
 inline constexpr int kLan = 0;        // link 0: hosts' eth0, the client, gateway, vCenter
 inline constexpr int kHeartbeat = 1;  // link 1: hosts' eth1 only
@@ -50,6 +51,10 @@ struct LabOptions {
     bool vcenter = true;                             // start the vCenter simulator
     bool disk = true;                                // the shared loop device with XFS
     uint64_t disk_bytes = 400ull << 20;              // XFS needs >= 300 MB
+    // The disk's image served through FUSE (tests/lab/holdable_disk.h), so that a test can
+    // stop its I/O (hold_disk_io) and make a mount(2) block in the kernel. Slower; off unless
+    // a test needs it.
+    bool disk_over_fuse = false;
     // Called (on the lab's control thread or the caller's) after a host powered on, e.g. to
     // start its daemon again. Not called for the client.
     std::function<void(const std::string& host)> on_power_on;
@@ -63,6 +68,9 @@ struct LabOptions {
     int n1_priority = 100;
     int n2_priority = 50;
     std::string monitor_interval = "2s";
+    // fs_repo's own timeouts (a test of a start that outlives its deadline wants them short).
+    std::string fs_start_timeout = "20s";
+    std::string fs_stop_timeout = "20s";
 };
 
 struct LabEvent {
@@ -110,6 +118,13 @@ public:
     // The shared disk.
     const std::string& loop_device() const { return loop_device_; }
     dev_t disk_dev() const { return disk_dev_; }
+    // With disk_over_fuse: hold (or release) every I/O of the disk at its "SAN"; returns once
+    // in effect. While held, anything that reads or writes the disk (a mount(2)) waits in the
+    // kernel, uninterruptibly. down() releases it first. Throws without disk_over_fuse.
+    void hold_disk_io(bool held);
+    int disk_io_waiting();        // requests of the disk held right now
+    pid_t disk_server_pid() const;  // the FUSE server (our child), -1 without disk_over_fuse
+    std::string disk_fuse_mountpoint() const;  // where it serves the image, "" without
     // Where the filesystem resource mounts it (same path on both hosts; each host's mount
     // table is its own).
     std::string mountpoint() const { return run_dir_ + "/repo"; }
@@ -119,6 +134,9 @@ public:
     std::string host_state(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/state"; }
     std::string host_run(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/run"; }
     std::string log_dir() const { return run_dir_ + "/logs"; }
+    // The file the host's init shows as its /proc/sys/kernel/random/boot_id: a fresh UUID at
+    // every power-on, the same for every process of one power-on (a daemon restart).
+    std::string boot_id_file(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/boot_id"; }
 
     // ---- the generated config ----
     const std::string& config_path() const { return config_path_; }  // one file for both nodes
@@ -254,6 +272,7 @@ private:
     std::vector<LabEvent> events_;
     std::unique_ptr<Worker> worker_;   // creates host inits; lives until down()
     std::unique_ptr<Reaper> reaper_;
+    std::unique_ptr<HoldableDisk> held_disk_;  // disk_over_fuse: the disk's image behind FUSE
     std::unique_ptr<test::Vcsim> vcsim_;
     std::unique_ptr<ControlServer> control_;
     CommandHandler extra_commands_;

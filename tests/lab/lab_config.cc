@@ -75,16 +75,16 @@ std::string Lab::config_yaml() const {
       << "  ping_targets: [" << gateway() << "]\n"
       << "  ping_timeout: 500ms\n"
       << "resources:\n";
-    auto timings = [&] {
-        y << "    start_timeout: 20s\n"
-          << "    stop_timeout: 20s\n"
+    auto timings = [&](const std::string& start = "20s", const std::string& stop = "20s") {
+        y << "    start_timeout: " << start << "\n"
+          << "    stop_timeout: " << stop << "\n"
           << "    monitor_interval: " << options_.monitor_interval << "\n"
           << "    monitor_timeout: 5s\n";
     };
     if (!loop_device_.empty()) {
         y << "  - name: fs_repo\n"
           << "    filesystem: {device: " << loop_device_ << ", mountpoint: " << mountpoint() << ", fstype: xfs}\n";
-        timings();
+        timings(options_.fs_start_timeout, options_.fs_stop_timeout);
     }
     y << "  - name: ip_repo\n"
       << "    ip: {address: " << floating_cidr() << ", interface: eth0, garp_count: 5, garp_interval: 200ms}\n";
@@ -148,6 +148,8 @@ config::Config Lab::config() const {
         f.device = loop_device_;
         f.mountpoint = mountpoint();
         add("fs_repo", config::ResourceKind::Filesystem, f);
+        c.resources.back().start_timeout = duration(options_.fs_start_timeout);
+        c.resources.back().stop_timeout = duration(options_.fs_stop_timeout);
     }
     config::IpSpec ip;
     ip.address = config::Cidr{AF_INET, floating_ip(), 24};

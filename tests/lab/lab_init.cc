@@ -1,13 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // veeam-ha-lab-init: the small program that makes a lab "host" behave like a machine.
 //
-//   init --hostname NAME [--bind SRC DST]... --ready-fd N
+//   init --hostname NAME [--bind SRC DST]... [--boot-id-file PATH] --ready-fd N
 //       PID 1 of a host. The lab starts it with clone(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS)
 //       inside the host's network namespace and kill domain (cgroup). It makes its mount table
-//       private, drops what it copied of other tests' loop mounts and netns handles, bind-mounts
-//       the per-host folders over the daemon's default paths, mounts /proc and /sys of its own,
-//       says READY on the fd, then reaps orphans forever (a machine's init does; PID 1 of the
-//       real machine reaps only every 1-2 s). Killing it ends every process of the host.
+//       private, drops what it copied of other tests' loop mounts, FUSE disks and netns handles,
+//       bind-mounts the per-host folders over the daemon's default paths, mounts /proc and /sys
+//       of its own, gives the host a boot id of its own (below), says READY on the fd, then
+//       reaps orphans forever (a machine's init does; PID 1 of the real machine reaps only
+//       every 1-2 s). Killing it ends every process of the host.
+//
+//       Boot id: every lab host shares the machine's kernel, so the kernel's
+//       /proc/sys/kernel/random/boot_id is the same in all of them and never changes when a
+//       host "reboots". veeam-had tells a daemon restart (adopt what runs) from a reboot (stop
+//       what the OS started) by that id, so each power-on writes a fresh UUID to PATH (a file
+//       of this host in the lab's run folder) and bind-mounts it read-only over boot_id in the
+//       host's own /proc. A daemon restart in the same power-on reads the same id; the next
+//       power-on writes a new one.
 //   enter --cgroup PROCS --target PID [--setsid] -- PROGRAM ARGS...
 //       Started by the lab from a thread that already entered the host's PID namespace: joins
 //       the host's cgroup, enters its network, UTS and mount namespaces, then execs PROGRAM.
@@ -46,8 +55,10 @@ namespace {
 
 std::string err(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-// Mount points in /proc/self/mountinfo whose source is a loop device or that hold a network
-// namespace handle: what a fresh host must not keep alive for other tests.
+// Mount points in /proc/self/mountinfo whose source is a loop device, that hold a network
+// namespace handle, or that are a lab's FUSE disk (its SAN whose I/O a test can hold): what a
+// fresh host must not keep alive for other tests (a FUSE disk held by a host's copy of the
+// mount table would outlive its server's unmount).
 std::vector<std::string> foreign_mounts() {
     std::ifstream in("/proc/self/mountinfo");
     std::vector<std::string> out;
@@ -57,29 +68,45 @@ std::vector<std::string> foreign_mounts() {
         std::string id, parent, dev, root, mp;
         f >> id >> parent >> dev >> root >> mp;
         size_t dash = line.find(" - ");
-        std::string source;
+        std::string source, fstype;
         if (dash != std::string::npos) {
             std::istringstream t(line.substr(dash + 3));
-            std::string fstype;
             t >> fstype >> source;
         }
         bool netns = mp == "/run/netns" || mp.rfind("/run/netns/", 0) == 0 || mp == "/var/run/netns" ||
                      mp.rfind("/var/run/netns/", 0) == 0;
-        if (netns || source.rfind("/dev/loop", 0) == 0) out.push_back(mp);
+        bool lab_disk = fstype == "fuse.veeam-ha-lab-disk";  // tests/lab/holdfs.cc's subtype
+        if (netns || lab_disk || source.rfind("/dev/loop", 0) == 0) out.push_back(mp);
     }
     // Deepest first.
     std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
     return out;
 }
 
+// A fresh UUID from the machine's kernel, written to `path` (a new file each boot).
+std::string write_fresh_boot_id(const std::string& path) {
+    std::ifstream in("/proc/sys/kernel/random/uuid");
+    std::string uuid;
+    std::getline(in, uuid);
+    if (uuid.size() != 36) return "read /proc/sys/kernel/random/uuid: got '" + uuid + "'";
+    ::unlink(path.c_str());  // the previous boot's file (its mount died with that boot)
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+    if (fd < 0) return err("create " + path);
+    std::string text = uuid + "\n";  // the kernel's format
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    return ok ? "" : err("write " + path);
+}
+
 int run_init(int argc, char** argv) {
-    std::string hostname;
+    std::string hostname, boot_id_file;
     std::vector<std::pair<std::string, std::string>> binds;
     int ready_fd = -1;
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--hostname" && i + 1 < argc) hostname = argv[++i];
         else if (a == "--bind" && i + 2 < argc) { binds.emplace_back(argv[i + 1], argv[i + 2]); i += 2; }
+        else if (a == "--boot-id-file" && i + 1 < argc) boot_id_file = argv[++i];
         else if (a == "--ready-fd" && i + 1 < argc) ready_fd = std::atoi(argv[++i]);
         else die("init: unknown argument " + a);
     }
@@ -99,10 +126,21 @@ int run_init(int argc, char** argv) {
         fail(err("mount /run/netns"));
     for (const auto& [src, dst] : binds)
         if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) != 0) fail(err("bind " + src + " on " + dst));
+    // Before the new /proc: the machine's uuid source is still where it always is.
+    if (!boot_id_file.empty())
+        if (std::string e = write_fresh_boot_id(boot_id_file); !e.empty()) fail(e);
     // This host's own view: /sys of its network namespace, /proc of its PID namespace (so a
     // daemon that scans /proc for holders of a busy mount sees, and kills, only its own host).
     if (::mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) fail(err("mount /sys"));
     if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) fail(err("mount /proc"));
+    if (!boot_id_file.empty()) {
+        const char* boot_id = "/proc/sys/kernel/random/boot_id";
+        if (::mount(boot_id_file.c_str(), boot_id, nullptr, MS_BIND, nullptr) != 0)
+            fail(err("bind " + boot_id_file + " on " + boot_id));
+        // Read-only, as the kernel's own file is.
+        if (::mount(nullptr, boot_id, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
+            fail(err("make " + std::string(boot_id) + " read-only"));
+    }
     if (::chdir("/") != 0) fail(err("chdir /"));
 
     sigset_t all;

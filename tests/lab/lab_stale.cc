@@ -7,6 +7,7 @@
 // live run (another engineer's test) owns is ever touched.
 #include <dirent.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -80,6 +81,20 @@ std::vector<std::string> Lab::cleanup_run(const std::string& id, const std::stri
         if (!std::getline(in, backing) || backing.rfind(disk_dir, 0) != 0) continue;
         auto r = run_cmd({"losetup", "-d", "/dev/" + dev}, 30s);
         did.push_back((r.success() ? "detached /dev/" : "could not detach /dev/") + dev + " (" + backing + ")");
+    }
+    // The disk's FUSE server (disk_over_fuse) unmounts when its lab dies; a mount left under
+    // the run's disk folder all the same is detached here (lazily: it may be busy).
+    {
+        std::ifstream in("/proc/self/mountinfo");
+        std::string line;
+        while (std::getline(in, line)) {
+            std::istringstream f(line);
+            std::string mount_id, parent, dev, root, mp;
+            f >> mount_id >> parent >> dev >> root >> mp;
+            if (mp.rfind(disk_dir, 0) != 0) continue;
+            bool ok = ::umount2(mp.c_str(), MNT_DETACH) == 0;
+            did.push_back((ok ? "unmounted " : "could not unmount ") + mp);
+        }
     }
     std::error_code ec;
     for (const auto& dir : {disk_root + "/" + id, run_root + "/" + id}) {

@@ -142,6 +142,46 @@ TEST_CASE("lab: hosts are machines with names and their own /proc /sys folders a
     CHECK_THROWS(lab.spawn_in(kN2, {"sleep", "1"}));
 }
 
+// veeam-had adopts a running group only after a daemon restart in the same boot, and stops
+// what it finds after a reboot (the OS started it). The hosts share one kernel, so the lab
+// must give each power-on an id of its own, or every reboot would look like a restart.
+TEST_CASE("lab: every power-on is a new boot id, and a restarted process sees the same one", "[lab]") {
+    Lab lab(quick());
+    auto boot_id = [&](const std::string& h) {
+        auto r = lab.exec_in(h, {"cat", "/proc/sys/kernel/random/boot_id"});
+        INFO(h << ": " << r.describe() << r.err);
+        REQUIRE(r.success());
+        return r.out;
+    };
+    const std::string machine = slurp("/proc/sys/kernel/random/boot_id");
+    const std::string n1 = boot_id(kN1), n2 = boot_id(kN2);
+    CHECK(n1.size() == 37);  // a UUID and a newline, as the kernel writes it
+    CHECK(n1 != machine);
+    CHECK(n2 != machine);
+    CHECK(n1 != n2);
+    CHECK(slurp(lab.boot_id_file(kN1)) == n1);
+    // Another process of the same power-on (what a daemon restart is): the same id. A
+    // long-running one too, started before the next reads.
+    auto daemon = lab.spawn_in(kN1, {"sleep", "1000"});
+    CHECK(boot_id(kN1) == n1);
+    REQUIRE(lab.signal(daemon.pid, SIGKILL));
+    REQUIRE(lab.wait_exit(daemon.pid, base::Clock::now() + 5s));
+    CHECK(boot_id(kN1) == n1);
+    // Read-only, like the kernel's.
+    CHECK(!lab.exec_in(kN1, {"sh", "-c", "echo x > /proc/sys/kernel/random/boot_id"}).success());
+    CHECK(boot_id(kN1) == n1);
+
+    // Power off and on: a new boot. The other host's boot is untouched.
+    lab.kill(kN1);
+    lab.power_on(kN1);
+    const std::string n1_again = boot_id(kN1);
+    CHECK(n1_again.size() == 37);
+    CHECK(n1_again != n1);
+    CHECK(n1_again != machine);
+    CHECK(boot_id(kN2) == n2);
+    CHECK(boot_id(kN1) == n1_again);
+}
+
 TEST_CASE("lab: both links and the gateway are reachable and link 1 only between the hosts", "[lab]") {
     Lab lab(quick());
     for (auto [from, to] : {std::pair{kN1, kN2}, std::pair{kN2, kN1}}) {
@@ -287,11 +327,13 @@ TEST_CASE("lab: vCenter power-off kills the host before the fence call returns a
 
     // A fence with action reboot: off (host killed) then on (host booted), both by hooks.
     pid_t before = lab.init_pid(kN1);
+    const std::string boot_before = slurp(lab.boot_id_file(kN1));
     auto reboot = in_netns(lab.netns(kN2), [&] { return fencer.reboot(kN1, base::Clock::now() + 30s); });
     INFO(reboot.detail);
     CHECK(reboot.confirmed);
     CHECK(lab.powered(kN1));
     CHECK(lab.init_pid(kN1) != before);
+    CHECK(lab.exec_in(kN1, {"cat", "/proc/sys/kernel/random/boot_id"}).out != boot_before);  // a new boot
     CHECK(booted == 2);
 
     // A crash leaves the VM on in vCenter (a crashed guest); power_on boots it directly.

@@ -96,8 +96,10 @@ void DoubleMountWatcher::loop() {
             // n1 seen mounted before and after the read that saw n2 mounted: both at once.
             if (!read_host(0).empty()) {
                 ++overlaps_total_;
+                auto now = std::chrono::steady_clock::now();
                 std::lock_guard<std::mutex> lock(mu_);
-                if (overlaps_.size() < 100) overlaps_.push_back({std::chrono::steady_clock::now(), a, b});
+                if (overlaps_.size() < 100) overlaps_.push_back({now, a, b});
+                last_overlap_ = now;
             } else {
                 ++unconfirmed_;
             }
@@ -109,6 +111,17 @@ void DoubleMountWatcher::loop() {
 std::vector<DoubleMountWatcher::Overlap> DoubleMountWatcher::overlaps() const {
     std::lock_guard<std::mutex> lock(mu_);
     return overlaps_;
+}
+
+std::optional<std::chrono::steady_clock::time_point> DoubleMountWatcher::first_overlap_at() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (overlaps_.empty()) return std::nullopt;
+    return overlaps_.front().at;
+}
+
+std::optional<std::chrono::steady_clock::time_point> DoubleMountWatcher::last_overlap_at() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_overlap_;
 }
 
 std::string DoubleMountWatcher::report() const {

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +40,10 @@ public:
     };
     std::vector<Overlap> overlaps() const;  // the first 100
     uint64_t overlap_count() const { return overlaps_total_; }
+    // When the first and the last overlap were seen (nullopt: none). With overlaps() capped,
+    // these bound every overlap in time: for a test that causes a double mount on purpose.
+    std::optional<std::chrono::steady_clock::time_point> first_overlap_at() const;
+    std::optional<std::chrono::steady_clock::time_point> last_overlap_at() const;
     // Both seen in one sample but not confirmed by the re-read (a handover between two reads).
     uint64_t unconfirmed_count() const { return unconfirmed_; }
     uint64_t samples() const { return samples_; }
@@ -67,6 +72,7 @@ private:
     std::atomic<uint64_t> mounted_[2] = {0, 0};
     mutable std::mutex mu_;
     std::vector<Overlap> overlaps_;
+    std::optional<std::chrono::steady_clock::time_point> last_overlap_;
     std::thread thread_;
 };
 

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// One host's truth (Cluster::truth: disk mounted, floating IP, repo server) sampled on a thread
+// every few tens of milliseconds for as long as the sampler lives: for checks that must hold
+// at every instant of a phase ("its daemon never added the floating IP"), where a look at the
+// end would miss an address added and removed meanwhile.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "tests/lab/e2e_cluster.h"
+
+namespace veeamha::lab::e2e {
+
+class TruthSampler {
+public:
+    struct Seen {
+        uint64_t samples = 0, mounted = 0, floating_ip = 0, service = 0;
+        // The first sample with anything of the group on the host, and what it was.
+        std::optional<Clock::time_point> first_anything;
+        std::string first_what;
+    };
+
+    TruthSampler(Cluster& c, std::string host, std::chrono::milliseconds period = 20ms)
+        : c_(c), host_(std::move(host)), period_(period), thread_([this] { loop(); }) {}
+    ~TruthSampler() { stop(); }
+    TruthSampler(const TruthSampler&) = delete;
+    TruthSampler& operator=(const TruthSampler&) = delete;
+
+    void stop() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    Seen seen() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        return seen_;
+    }
+
+private:
+    void loop() {
+        while (!stop_) {
+            auto started = Clock::now();
+            HostTruth t = c_.truth(host_);
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                ++seen_.samples;
+                seen_.mounted += t.mounted;
+                seen_.floating_ip += t.floating_ip;
+                seen_.service += t.service;
+                if (t.anything() && !seen_.first_anything) {
+                    seen_.first_anything = started;
+                    seen_.first_what = std::string(t.mounted ? "mounted " : "") + (t.floating_ip ? "floating-ip " : "") +
+                                       (t.service ? "service" : "");
+                }
+            }
+            std::this_thread::sleep_until(started + period_);
+        }
+    }
+
+    Cluster& c_;
+    const std::string host_;
+    const std::chrono::milliseconds period_;
+    std::atomic<bool> stop_{false};
+    mutable std::mutex mu_;
+    Seen seen_;
+    std::thread thread_;  // last: starts once everything above is ready
+};
+
+}  // namespace veeamha::lab::e2e
