@@ -91,6 +91,9 @@ TEST_CASE("e2e: a start that outlives its deadline: unclean, the late mount land
         c.lab().hold_disk_io(false);
         REQUIRE(Cluster::eventually(10s, [&] { return c.lab().disk_mounted_in(kN1); }, 5ms));
         CHECK(threads_in_d_state(c.daemon_pid(kN1)) == 0);
+        // The daemon hears that the call returned (the resource's own worker, not the runtime's
+        // timer, held it), so that an admin's cleanup is no longer refused.
+        CHECK(c.wait_log(kN1, "abandoned-returned: the abandoned start of fs_repo has returned", 10s));
         CHECK(Cluster::holds_for(1500ms, [&] {
             HostTruth t1 = c.truth(kN1), t2 = c.truth(kN2);
             return t1.powered && t1.mounted && !t1.floating_ip && !t1.service && !t2.anything();
