@@ -125,15 +125,14 @@ void HeartbeatService::schedule_tick() {
 void HeartbeatService::answer_leader() {
     // The node listed second answers the first one's heartbeat at once instead of on a timer of
     // its own, so that its send shares the wake-up of its receive. Its timer stays as the
-    // fallback, a tenth of the interval later than the next answer is due (so the answer, not
-    // the timer, comes first): it never sends less often than every 1.1 x interval, also when
-    // the leader's heartbeats are lost. Both links arrive together: the first one answers.
+    // fallback (see schedule's handler): a tenth of the interval after the next answer is due,
+    // so it never sends less often than every 1.1 x interval, also when the first node's
+    // heartbeats are lost. Both links arrive together: the first one answers.
     const auto interval = codec_.topology().interval;
     auto now = Clock::now();
     if (now - last_send_ < interval / 2) return;
     send_all();
     ++rounds_answering_;
-    arm_tick(now + interval + interval / 10);
 }
 
 void HeartbeatService::arm_tick(Clock::time_point at) {
@@ -142,6 +141,13 @@ void HeartbeatService::arm_tick(Clock::time_point at) {
     std::weak_ptr<bool> alive = alive_;
     tick_.async_wait([this, alive](const boost::system::error_code& ec) {
         if (ec || alive.expired() || !running_) return;
+        const auto interval = codec_.topology().interval;
+        if (follower_ && Clock::now() - last_send_ < interval) {
+            // Answered meanwhile: nothing to send; wait for the next answer (re-arming the
+            // timer at each answer instead would cost the same wake-up, spent by the reactor).
+            arm_tick(last_send_ + interval + interval / 10);
+            return;
+        }
         send_all();
         ++rounds_on_timer_;
         schedule_tick();

@@ -306,6 +306,7 @@ void move(int runs) {
 struct ProcSample {
     double user = 0, sys = 0, children = 0;  // CPU seconds, sampled by the kernel's tick
     double loop = 0;  // CPU seconds of the main (event loop) thread, exact (schedstat)
+    double wakeups = 0;  // times the main thread was put on a CPU (schedstat's third field)
     long rss_kib = 0, hwm_kib = 0;
 };
 
@@ -328,8 +329,11 @@ ProcSample sample(pid_t pid) {
     // The tick-sampled times above are coarse at this load (about 1 ms of CPU a second at
     // 100 Hz): schedstat's run time, in ns, is exact for the thread that does the steady work.
     std::ifstream sched("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/schedstat");
-    double run_ns = 0;
-    if (sched >> run_ns) s.loop = run_ns / 1e9;
+    double run_ns = 0, wait_ns = 0, slices = 0;
+    if (sched >> run_ns >> wait_ns >> slices) {
+        s.loop = run_ns / 1e9;
+        s.wakeups = slices;
+    }
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     for (std::string line; std::getline(status, line);) {
         if (line.rfind("VmRSS:", 0) == 0) s.rss_kib = std::stol(line.substr(6));
@@ -363,14 +367,15 @@ void idle(long seconds) {
     double minutes = std::chrono::duration<double>(veeamha::base::Clock::now() - t0).count() / 60.0;
     if (!c.wait_settled(kN1, 10s)) std::cout << "  (warning: the cluster was not settled at the end)\n";
     std::cout << "\n  node            RSS now   RSS max   peak (HWM)   CPU s/min: loop thread   whole daemon"
-                 " (user + sys)   its commands\n";
+                 " (user + sys)   its commands   loop wake-ups/s\n";
     for (const char* h : {kN1, kN2}) {
         char buf[256];
         double user = (last[h].user - first[h].user) / minutes, sys = (last[h].sys - first[h].sys) / minutes;
-        std::snprintf(buf, sizeof buf, "  %-2s %-9s %6.1f MiB %6.1f MiB %8.1f MiB %17.3f %10.2f (%.2f + %.2f) %14.3f",
+        std::snprintf(buf, sizeof buf, "  %-2s %-9s %6.1f MiB %6.1f MiB %8.1f MiB %17.3f %10.2f (%.2f + %.2f) %14.3f %17.1f",
                       h, std::string(h) == kN1 ? "(active)" : "(passive)", last[h].rss_kib / 1024.0,
                       rss_max[h] / 1024.0, last[h].hwm_kib / 1024.0, (last[h].loop - first[h].loop) / minutes,
-                      user + sys, user, sys, (last[h].children - first[h].children) / minutes);
+                      user + sys, user, sys, (last[h].children - first[h].children) / minutes,
+                      (last[h].wakeups - first[h].wakeups) / (minutes * 60));
         std::cout << buf << "\n";
     }
     std::cout << "  (loop thread: exact run time of the event loop; whole daemon: the kernel's 100 Hz samples,\n"
