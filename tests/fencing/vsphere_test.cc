@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The vSphere fencer against a real vim25 implementation: govmomi's vCenter simulator on
 // loopback (tests/fencing/vcsim). Every case starts its own simulator on its own port.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 #include <boost/asio/io_context.hpp>
@@ -52,32 +49,6 @@ PowerState listed_state(const Vcsim& sim, const std::string& name) {
     FAIL("VM " << name << " not listed");
     return PowerState::Unknown;
 }
-
-// Everything written to stderr (where log lines go) while it lives.
-class StderrCapture {
-public:
-    explicit StderrCapture(const TempDir& dir) : path_(dir.path() + "/stderr.txt") {
-        saved_ = ::dup(2);
-        int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        ::dup2(fd, 2);
-        ::close(fd);
-    }
-    ~StderrCapture() { restore(); }
-    std::string text() {
-        restore();
-        return slurp(path_);
-    }
-
-private:
-    void restore() {
-        if (saved_ < 0) return;
-        ::dup2(saved_, 2);
-        ::close(saved_);
-        saved_ = -1;
-    }
-    std::string path_;
-    int saved_ = -1;
-};
 
 // A power-off hook script that appends "NAME UUID" to a file, as the lab's watcher will.
 std::string hook_script(const TempDir& dir, std::string* log) {
