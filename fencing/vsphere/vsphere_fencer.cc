@@ -15,10 +15,26 @@ using vsphere::VimSession;
 
 namespace {
 
-// Errors after which nobody knows whether vCenter acted: the request may have been executed.
-bool outcome_unknown(const VimError& e) {
-    return e.kind == ErrorKind::Timeout || e.kind == ErrorKind::Protocol ||
-           e.kind == ErrorKind::Unreachable;
+using vsphere::outcome_unknown;
+
+FailureClass classify(const VimError& e) {
+    switch (e.kind) {
+        case ErrorKind::Timeout:
+        case ErrorKind::Unreachable:
+        case ErrorKind::ConnectionLost:
+        case ErrorKind::Unavailable: return FailureClass::Transient;
+        case ErrorKind::LoginRejected:
+        case ErrorKind::NoPermission:
+        case ErrorKind::NotAuthenticated: return FailureClass::Credentials;  // on a session just made
+        default: return FailureClass::Other;
+    }
+}
+
+void warn_if_insecure(const config::VSphere& settings) {
+    if (settings.insecure)
+        base::log::warning("fencing: TLS certificate of vCenter " + settings.host +
+                           " is NOT verified (fencing.vsphere.insecure: true); anyone who can "
+                           "intercept this connection gets the vCenter password");
 }
 
 const char* goal_word(bool off) { return off ? "off" : "on"; }
@@ -85,19 +101,24 @@ std::string VSphereFencer::uuid_for(const std::string& node, std::string* error)
 }
 
 FenceResult VSphereFencer::read_back(const std::string& uuid, const std::string& label, Goal goal,
-                                     base::Deadline deadline, const std::string& why) {
+                                     base::Deadline deadline, const VimError& why_error) {
     FenceResult r;
     r.fencer = describe();
+    r.failure = classify(why_error);
+    const std::string& why = why_error.message;
     bool want_off = goal == Goal::Off;
     VimSession session(settings_, deadline);
     std::string failed;
     if (auto vm = open_vm(session, settings_, uuid); !vm.ok()) {
         failed = vm.error().message;
+        if (classify(vm.error()) == FailureClass::Credentials) r.failure = FailureClass::Credentials;
     } else if (auto st = session.power_state(vm.value()); !st.ok()) {
         failed = st.error().message;
+        if (classify(st.error()) == FailureClass::Credentials) r.failure = FailureClass::Credentials;
     } else {
         r.state = st.value();
         r.confirmed = r.state == (want_off ? PowerState::Off : PowerState::On);
+        if (r.confirmed) r.failure = FailureClass::None;
         r.detail = label + ": " + why + "; a new connection then read " + vim_word(r.state);
         session.logout();
         return r;
@@ -109,6 +130,7 @@ FenceResult VSphereFencer::read_back(const std::string& uuid, const std::string&
 FenceResult VSphereFencer::power(const std::string& node, Goal goal, base::Deadline deadline) {
     FenceResult r;
     r.fencer = describe();
+    r.failure = FailureClass::Other;
     bool want_off = goal == Goal::Off;
     std::string error;
     std::string uuid = uuid_for(node, &error);
@@ -116,6 +138,7 @@ FenceResult VSphereFencer::power(const std::string& node, Goal goal, base::Deadl
         r.detail = error;
         return r;
     }
+    warn_if_insecure(settings_);
     std::string label = "VM with " + uuid_label() + " " + uuid + " (node " + node + ")";
     base::log::info("fencing: powering " + std::string(goal_word(want_off)) + " " + label + " through vCenter " +
               settings_.host);
@@ -124,6 +147,7 @@ FenceResult VSphereFencer::power(const std::string& node, Goal goal, base::Deadl
     auto vm = open_vm(session, settings_, uuid);
     if (!vm.ok()) {
         r.detail = vm.error().message;
+        r.failure = classify(vm.error());
         return r;
     }
     label = "VM " + vm.value().value + " (" + uuid_label() + " " + uuid + ", node " + node + ")";
@@ -135,9 +159,10 @@ FenceResult VSphereFencer::power(const std::string& node, Goal goal, base::Deadl
         if (e.kind == ErrorKind::InvalidPowerState) {
             what_happened = std::string("was already ") + goal_word(want_off);
         } else if (outcome_unknown(e)) {
-            return read_back(uuid, label, goal, deadline, e.message);
+            return read_back(uuid, label, goal, deadline, e);
         } else {
             r.detail = e.message;
+            r.failure = classify(e);
             session.logout();
             return r;
         }
@@ -145,8 +170,9 @@ FenceResult VSphereFencer::power(const std::string& node, Goal goal, base::Deadl
         auto outcome = session.wait_task(task.value(), Step::WaitTask);
         if (!outcome.ok()) {
             if (outcome_unknown(outcome.error()))
-                return read_back(uuid, label, goal, deadline, outcome.error().message);
+                return read_back(uuid, label, goal, deadline, outcome.error());
             r.detail = outcome.error().message;
+            r.failure = classify(outcome.error());
             session.logout();
             return r;
         }
@@ -164,15 +190,17 @@ FenceResult VSphereFencer::power(const std::string& node, Goal goal, base::Deadl
 
     auto state = session.power_state(vm.value());
     if (!state.ok()) {
-        if (outcome_unknown(state.error()))
-            return read_back(uuid, label, goal, deadline,
-                             what_happened + ", then " + state.error().message);
-        r.detail = label + ": " + what_happened + ", then " + state.error().message;
+        VimError e = state.error();
+        e.message = what_happened + ", then " + e.message;
+        if (outcome_unknown(e)) return read_back(uuid, label, goal, deadline, e);
+        r.detail = label + ": " + e.message;
+        r.failure = classify(e);
         session.logout();
         return r;
     }
     r.state = state.value();
     r.confirmed = r.state == (want_off ? PowerState::Off : PowerState::On);
+    r.failure = r.confirmed ? FailureClass::None : FailureClass::Other;
     r.detail = label + " on vCenter " + settings_.host + ": " + what_happened + "; read back " +
                vim_word(r.state);
     session.logout();
@@ -190,26 +218,31 @@ FenceResult VSphereFencer::on(const std::string& node, base::Deadline deadline) 
 FenceResult VSphereFencer::status(const std::string& node, base::Deadline deadline) {
     FenceResult r;
     r.fencer = describe();
+    r.failure = FailureClass::Other;
     std::string error;
     std::string uuid = uuid_for(node, &error);
     if (uuid.empty()) {
         r.detail = error;
         return r;
     }
+    warn_if_insecure(settings_);
     VimSession session(settings_, deadline);
     auto vm = open_vm(session, settings_, uuid);
     if (!vm.ok()) {
         r.detail = vm.error().message;
+        r.failure = classify(vm.error());
         return r;
     }
     auto state = session.power_state(vm.value());
     session.logout();
     if (!state.ok()) {
         r.detail = state.error().message;
+        r.failure = classify(state.error());
         return r;
     }
     r.state = state.value();
     r.confirmed = true;
+    r.failure = FailureClass::None;
     r.detail = "VM " + vm.value().value + " (" + uuid_label() + " " + uuid + ", node " + node +
                ") is " + vim_word(r.state);
     return r;
@@ -217,6 +250,7 @@ FenceResult VSphereFencer::status(const std::string& node, base::Deadline deadli
 
 ListResult VSphereFencer::list(base::Deadline deadline) {
     ListResult r;
+    warn_if_insecure(settings_);
     VimSession session(settings_, deadline);
     if (auto e = open_session(session, settings_)) {
         r.error = e->message;

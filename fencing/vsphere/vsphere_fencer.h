@@ -15,6 +15,10 @@
 
 namespace veeamha::fencing {
 
+namespace vsphere {
+struct VimError;
+}  // namespace vsphere
+
 class VSphereFencer : public Fencer {
 public:
     // `nodes`: node name -> VM UUID (the config's nodes[].vm_uuid).
@@ -41,7 +45,7 @@ private:
     FenceResult power(const std::string& node, Goal goal, base::Deadline deadline);
     // Fresh connection, login, find, read: after a power-off whose outcome is unknown.
     FenceResult read_back(const std::string& uuid, const std::string& label, Goal goal,
-                          base::Deadline deadline, const std::string& why);
+                          base::Deadline deadline, const vsphere::VimError& why);
     std::string uuid_for(const std::string& node, std::string* error) const;
     std::string uuid_label() const;  // "BIOS UUID" or "instance UUID"
 
