@@ -6,7 +6,7 @@
 
 namespace veeamha::fencing {
 
-std::unique_ptr<FenceLevels> make_fence_levels(const config::Config& config) {
+std::unique_ptr<FenceLevels> make_fence_levels(const config::Config& config, VimSessions sessions) {
     auto levels = std::make_unique<FenceLevels>();
     if (config.fencing.vsphere) {
         std::vector<std::pair<std::string, std::string>> uuids;
@@ -18,7 +18,7 @@ std::unique_ptr<FenceLevels> make_fence_levels(const config::Config& config) {
         // A node without vm_uuid is left to the other levels. With no vm_uuid at all (a first
         // setup) the level takes every node: it still serves `fence list`, how users find the
         // UUIDs, and a fence names the missing vm_uuid.
-        levels->add(std::make_unique<VSphereFencer>(*config.fencing.vsphere, std::move(uuids)),
+        levels->add(std::make_unique<VSphereFencer>(*config.fencing.vsphere, std::move(uuids), sessions),
                     std::move(fenceable));
     }
     for (const auto& level : config.fencing.levels)

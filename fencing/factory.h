@@ -7,9 +7,13 @@
 
 #include "config/config.h"
 #include "fencing/levels.h"
+#include "fencing/vsphere/vsphere_fencer.h"
 
 namespace veeamha::fencing {
 
-std::unique_ptr<FenceLevels> make_fence_levels(const config::Config& config);
+// `sessions`: the daemon keeps its vCenter session warm between calls; veeam-hactl, which
+// makes one call and exits, asks for OneShot.
+std::unique_ptr<FenceLevels> make_fence_levels(const config::Config& config,
+                                               VimSessions sessions = VimSessions::KeepWarm);
 
 }  // namespace veeamha::fencing

@@ -15,6 +15,16 @@ const char* to_string(PowerState state) {
     return "unknown";
 }
 
+const char* to_string(FailureClass failure) {
+    switch (failure) {
+        case FailureClass::None: return "none";
+        case FailureClass::Other: return "other";
+        case FailureClass::Transient: return "transient";
+        case FailureClass::Credentials: return "credentials";
+    }
+    return "?";
+}
+
 FenceResult Fencer::reboot(const std::string& node, base::Deadline deadline) {
     FenceResult r = off(node, deadline);
     if (!r.confirmed) return r;

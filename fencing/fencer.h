@@ -17,11 +17,34 @@ namespace veeamha::fencing {
 enum class PowerState { On, Off, Suspended, Unknown };
 const char* to_string(PowerState state);
 
+// What kind of failure a result that is not confirmed was, so that the caller (the engine)
+// can pace its retries: a fence that failed is retried until one is confirmed, and how soon
+// depends on why it failed.
+enum class FailureClass {
+    None,         // confirmed: no failure
+    Other,        // anything not below: no VM with that UUID, a vCenter fault, a refused
+                  // certificate, a state read back that is not the goal, a local problem
+                  // (password file). Retry on the usual backoff.
+    Transient,    // the device could not be reached or heard: unreachable, connection refused
+                  // or reset, timed out, a TLS handshake cut short by a host going down, a
+                  // service not up yet (HTTP 503). Likely to work again soon: retry every 1-2 s.
+    Credentials,  // the device refused who we are: wrong password (InvalidLogin), a missing
+                  // privilege (NoPermission), a session refused right after a fresh login
+                  // (NotAuthenticated). Retrying soon does not help and can lock the account
+                  // (vCenter's SSO locks a user after a few failed logins): back off, alert.
+};
+const char* to_string(FailureClass failure);
+
 struct FenceResult {
     bool confirmed = false;  // the requested end state was read back
     PowerState state = PowerState::Unknown;  // last state read, if any
     std::string fencer;      // "vsphere vcsa67.vmik.lab", "fence_ipmilan"
     std::string detail;      // what happened, or the error in plain words (never a password)
+    // When not confirmed: why, for the retry pace (FenceLevels combines its levels': all
+    // transient is transient, any credentials fault is credentials). The fencers set it on
+    // every result that is not confirmed. None when confirmed, and on a result nobody
+    // classified (the runtime's own "no fencer configured"): take that as Other.
+    FailureClass failure = FailureClass::None;
 };
 
 struct VmInfo {

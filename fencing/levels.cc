@@ -20,6 +20,20 @@ const char* op_name(int op) {
     static const char* names[] = {"off", "on", "reboot", "status"};
     return names[op];
 }
+
+// What the levels' failures add up to: one credentials fault is enough to back off (retrying
+// it soon can lock the account); only when every level failed for want of reaching its device
+// is the whole fence likely to work again soon.
+FailureClass combine(const std::vector<FailureClass>& failures) {
+    if (failures.empty()) return FailureClass::Other;
+    bool all_transient = true;
+    for (FailureClass f : failures) {
+        if (f == FailureClass::Credentials) return FailureClass::Credentials;
+        // None on a failed result: a fencer that did not classify; it counts as Other.
+        if (f != FailureClass::Transient) all_transient = false;
+    }
+    return all_transient ? FailureClass::Transient : FailureClass::Other;
+}
 }  // namespace
 
 void FenceLevels::add(std::unique_ptr<Fencer> fencer, std::vector<std::string> nodes) {
@@ -44,16 +58,19 @@ FenceResult FenceLevels::attempt(Op op, const std::string& node, base::Deadline 
     auto levels = levels_for(node);
     FenceResult failed;
     failed.fencer = "fencing levels";
+    failed.failure = FailureClass::Other;
     if (levels.empty()) {
         failed.detail = "no fencing level can fence " + node +
                         " (configure fencing.vsphere with the node's vm_uuid, or a level listing it)";
         return failed;
     }
     std::string reasons;
+    std::vector<FailureClass> failures;
     for (size_t i = 0; i < levels.size(); ++i) {
         Fencer* f = levels[i];
         if (base::expired(deadline)) {
             reasons += "; [" + std::to_string(i + 1) + "] " + f->describe() + ": not tried, no time left";
+            failures.push_back(FailureClass::Transient);  // out of time, like a timeout
             continue;
         }
         size_t left = levels.size() - i;
@@ -76,7 +93,9 @@ FenceResult FenceLevels::attempt(Op op, const std::string& node, base::Deadline 
                          op_name(static_cast<int>(op)) + " of " + node + ": " + r.detail);
         reasons += "; [" + std::to_string(i + 1) + "] " + f->describe() + ": " + r.detail;
         if (r.state != PowerState::Unknown) failed.state = r.state;
+        failures.push_back(r.failure);
     }
+    failed.failure = combine(failures);
     failed.detail = std::string(op == Op::Status ? "no level could read the state of " : "fence ") +
                     (op == Op::Status ? node : std::string(op_name(static_cast<int>(op))) + " of " + node +
                                                    " failed at every level") +

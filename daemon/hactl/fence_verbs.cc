@@ -73,7 +73,8 @@ int fence_command(const config::Config& config, int local_node_index, const std:
         return cli::kExitRefused;
     }
     const std::string& action = args[0];
-    auto chain = fencing::make_fence_levels(config);
+    // One call and the process ends: a session kept warm would only linger on vCenter.
+    auto chain = fencing::make_fence_levels(config, fencing::VimSessions::OneShot);
     base::Deadline deadline = base::Clock::now() + config.fencing.timeout;
 
     if (action == "list") {

@@ -54,6 +54,20 @@ PowerState printed_state(const std::string& out) {
 
 }  // namespace
 
+bool agent_unreachable(const base::ProcessResult& run) {
+    if (run.ended == base::ProcessResult::Ended::TimedOut) return true;
+    if (run.ended != base::ProcessResult::Ended::Exited || run.exit_code == 0) return false;
+    // fence-agents end every failure with exit code 1 and say which in a line of their own.
+    // "Unable to connect/login" is also what they print for a refused login (they cannot tell
+    // the two apart); BMCs rarely lock accounts, so it counts as unreachable. "Timed out
+    // waiting to power OFF" is a device that answered: not here.
+    std::string said = lower(run.out + "\n" + run.err);
+    for (const char* words : {"unable to connect", "connection timed out", "connection lost",
+                              "connection refused"})
+        if (said.find(words) != std::string::npos) return true;
+    return false;
+}
+
 std::string find_agent(const std::string& agent) {
     if (agent.empty()) return {};
     if (agent.find('/') != std::string::npos)
@@ -172,6 +186,7 @@ FenceResult FenceAgentFencer::power(const std::string& node, bool want_off, base
     }
     const std::string action = want_off ? "off" : "on";
     auto reserve = std::min<base::Clock::duration>(base::remaining(deadline) / 4, kMaxStatusReserve);
+    r.failure = FailureClass::Other;
     Run act = run(action, deadline - reserve);
     if (!act.error.empty()) {
         r.detail = act.error;
@@ -187,6 +202,11 @@ FenceResult FenceAgentFencer::power(const std::string& node, bool want_off, base
     std::string why;
     r.state = parse_agent_status(st.process, &why);
     r.confirmed = r.state == (want_off ? PowerState::Off : PowerState::On);
+    // Not confirmed because the device could not be reached: the status run says so, or the
+    // action did and the status read nothing either.
+    bool unreachable = agent_unreachable(st.process) ||
+                       (r.state == PowerState::Unknown && agent_unreachable(act.process));
+    r.failure = r.confirmed ? FailureClass::None : unreachable ? FailureClass::Transient : FailureClass::Other;
     if (r.confirmed) {
         r.detail = level_.agent + " " + action + " " + said + " for " + node + "; status then reported " +
                    to_string(r.state);
@@ -211,6 +231,7 @@ FenceResult FenceAgentFencer::on(const std::string& node, base::Deadline deadlin
 FenceResult FenceAgentFencer::status(const std::string& node, base::Deadline deadline) {
     FenceResult r;
     r.fencer = describe();
+    r.failure = FailureClass::Other;
     if (!handles(node)) {
         r.detail = level_.agent + " is not configured to fence " + node;
         return r;
@@ -223,6 +244,8 @@ FenceResult FenceAgentFencer::status(const std::string& node, base::Deadline dea
     std::string why;
     r.state = parse_agent_status(st.process, &why);
     r.confirmed = r.state != PowerState::Unknown;
+    r.failure = r.confirmed ? FailureClass::None
+                            : agent_unreachable(st.process) ? FailureClass::Transient : FailureClass::Other;
     r.detail = r.confirmed ? level_.agent + " reports " + node + " " + to_string(r.state)
                            : level_.agent + " " + why;
     return r;

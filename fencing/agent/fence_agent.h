@@ -49,6 +49,11 @@ private:
 // that contradicts the exit code makes it Unknown. `why` explains an Unknown.
 PowerState parse_agent_status(const base::ProcessResult& status, std::string* why);
 
+// Whether a run failed for want of reaching the device: it timed out, or the agent said it
+// could not connect (fence-agents' "Unable to connect/login", "Connection timed out",
+// "Connection lost"). Such a fence is Transient; any other failure is Other.
+bool agent_unreachable(const base::ProcessResult& run);
+
 // Where the agent's executable is: an absolute path as given, else PATH, /usr/sbin, /sbin.
 // Empty when not found.
 std::string find_agent(const std::string& agent);

@@ -133,6 +133,48 @@ class vim25__RetrieveResult {
     std::vector<vim25__ObjectContent> objects 0;
 };
 
+// WaitForUpdatesEx: how long vCenter may hold the call open when nothing changed.
+class vim25__WaitOptions {
+  public:
+    int* maxWaitSeconds 0;
+    int* maxObjectUpdates 0;
+};
+
+class vim25__PropertyChange {
+  public:
+    std::string* name 0;
+    std::string* op 0;  // assign, add, remove, indirectRemove
+    xsd__anyType val 0;
+};
+
+class vim25__ObjectUpdate {
+  public:
+    std::string* kind 0;  // enter, modify, leave
+    vim25__ManagedObjectReference* obj 0;
+    std::vector<vim25__PropertyChange> changeSet 0;
+    std::vector<vim25__MissingProperty> missingSet 0;
+};
+
+class vim25__MissingObject {
+  public:
+    vim25__ManagedObjectReference* obj 0;
+    xsd__anyType fault 0;  // LocalizedMethodFault
+};
+
+class vim25__PropertyFilterUpdate {
+  public:
+    vim25__ManagedObjectReference* filter 0;
+    std::vector<vim25__ObjectUpdate> objectSet 0;
+    std::vector<vim25__MissingObject> missingSet 0;
+};
+
+class vim25__UpdateSet {
+  public:
+    std::string* version 0;
+    std::vector<vim25__PropertyFilterUpdate> filterSet 0;
+    bool* truncated 0;
+};
+
 // ---- operation wrappers (request, response) --------------------------------------------------
 
 class _vim25__RetrieveServiceContent {
@@ -205,6 +247,36 @@ class _vim25__CancelRetrievePropertiesEx {
 };
 class _vim25__CancelRetrievePropertiesExResponse {
   public:
+};
+
+class _vim25__CreateFilter {
+  public:
+    vim25__ManagedObjectReference _USCOREthis 1;
+    vim25__PropertyFilterSpec spec 1;
+    bool partialUpdates 1;
+};
+class _vim25__CreateFilterResponse {
+  public:
+    vim25__ManagedObjectReference* returnval 0;
+};
+
+class _vim25__DestroyPropertyFilter {
+  public:
+    vim25__ManagedObjectReference _USCOREthis 1;
+};
+class _vim25__DestroyPropertyFilterResponse {
+  public:
+};
+
+class _vim25__WaitForUpdatesEx {
+  public:
+    vim25__ManagedObjectReference _USCOREthis 1;
+    std::string* version 0;  // empty: the current state; else what changed since that version
+    vim25__WaitOptions* options 0;
+};
+class _vim25__WaitForUpdatesExResponse {
+  public:
+    vim25__UpdateSet* returnval 0;  // absent: maxWaitSeconds passed and nothing changed
 };
 
 class _vim25__CreateContainerView {
@@ -285,6 +357,18 @@ int __vim25__ContinueRetrievePropertiesEx(
 int __vim25__CancelRetrievePropertiesEx(
     _vim25__CancelRetrievePropertiesEx* vim25__CancelRetrievePropertiesEx,
     _vim25__CancelRetrievePropertiesExResponse& vim25__CancelRetrievePropertiesExResponse);
+
+//gsoap vim25 service method-action: CreateFilter urn:vim25/6.5
+int __vim25__CreateFilter(_vim25__CreateFilter* vim25__CreateFilter,
+                          _vim25__CreateFilterResponse& vim25__CreateFilterResponse);
+
+//gsoap vim25 service method-action: DestroyPropertyFilter urn:vim25/6.5
+int __vim25__DestroyPropertyFilter(_vim25__DestroyPropertyFilter* vim25__DestroyPropertyFilter,
+                                   _vim25__DestroyPropertyFilterResponse& vim25__DestroyPropertyFilterResponse);
+
+//gsoap vim25 service method-action: WaitForUpdatesEx urn:vim25/6.5
+int __vim25__WaitForUpdatesEx(_vim25__WaitForUpdatesEx* vim25__WaitForUpdatesEx,
+                              _vim25__WaitForUpdatesExResponse& vim25__WaitForUpdatesExResponse);
 
 //gsoap vim25 service method-action: CreateContainerView urn:vim25/6.5
 int __vim25__CreateContainerView(_vim25__CreateContainerView* vim25__CreateContainerView,

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Operations half of VimSession: find a VM, read and change its power state, wait for tasks,
-// list the inventory. Results are copied out of the gSOAP context before it is released.
+// Operations half of VimSession: find a VM, read and change its power state, list the
+// inventory (waiting for tasks is in vim_task_wait.cc). Results are copied out of the gSOAP
+// context before it is released.
 #include <cstring>
 #include <map>
-#include <thread>
 
 #include "fencing/vsphere/vim_session_impl.h"
 
@@ -14,37 +14,11 @@ namespace {
 constexpr const char* kXsiNamespace = "http://www.w3.org/2001/XMLSchema-instance";
 constexpr int kListPageSize = 500;      // objects per RetrievePropertiesEx page
 constexpr int kMaxPages = 1000;         // 500,000 VMs: far beyond any vCenter's limit
-constexpr int kMaxTaskPolls = 2000;     // with the backoff below, longer than any deadline
-constexpr auto kFirstPoll = std::chrono::milliseconds(20);
-constexpr auto kMaxPoll = std::chrono::milliseconds(500);
 
 const char* local_part(const char* name) {
     if (!name) return "";
     const char* colon = std::strrchr(name, ':');
     return colon ? colon + 1 : name;
-}
-
-// A property value copied out of the DOM.
-struct PropValue {
-    std::string text;        // simple content ("poweredOff", "success", a UUID)
-    std::string fault_type;  // for a LocalizedMethodFault: its fault's xsi:type
-    std::string message;     // for a LocalizedMethodFault: localizedMessage
-};
-
-struct ObjectProps {
-    Moref obj;
-    std::map<std::string, PropValue> props;
-    std::map<std::string, std::string> missing;  // path -> fault type
-};
-
-PropValue copy_value(const soap_dom_element* val) {
-    PropValue v;
-    v.text = text_of(val);
-    if (const soap_dom_element* fault = child(val, "fault")) {
-        v.fault_type = xsi_type(fault);
-        v.message = text_of(child(val, "localizedMessage"));
-    }
-    return v;
 }
 
 void copy_objects(const vim25__RetrieveResult* result, std::vector<ObjectProps>& out) {
@@ -70,6 +44,16 @@ vim25__PropertySpec property_spec(const std::string& type, std::vector<std::stri
 }  // namespace
 
 // ---- DOM helpers -----------------------------------------------------------------------------
+
+PropValue copy_value(const soap_dom_element* val) {
+    PropValue v;
+    v.text = text_of(val);
+    if (const soap_dom_element* fault = child(val, "fault")) {
+        v.fault_type = xsi_type(fault);
+        v.message = text_of(child(val, "localizedMessage"));
+    }
+    return v;
+}
 
 const char* xsi_type(const soap_dom_element* elt) {
     if (!elt) return "";
@@ -106,7 +90,7 @@ namespace {
 // RetrievePropertiesEx, then ContinueRetrievePropertiesEx while vCenter hands out a token.
 std::optional<VimError> retrieve(VimSession::Impl& im, Step step,
                                  const vim25__PropertyFilterSpec& spec,
-                                 std::vector<ObjectProps>& out) {
+                                 std::vector<ObjectProps>& out, std::chrono::milliseconds budget = {}) {
     _vim25__RetrievePropertiesEx req;
     req._USCOREthis = to_soap(im.property_collector);
     req.specSet.push_back(spec);
@@ -115,7 +99,7 @@ std::optional<VimError> retrieve(VimSession::Impl& im, Step step,
     _vim25__RetrievePropertiesExResponse resp;
     if (auto e = invoke(im, step, [&](struct soap* s, const char* ep) {
             return soap_call___vim25__RetrievePropertiesEx(s, ep, nullptr, &req, resp);
-        })) {
+        }, budget)) {
         im.release();
         return e;
     }
@@ -143,30 +127,6 @@ std::optional<VimError> retrieve(VimSession::Impl& im, Step step,
     return std::nullopt;
 }
 
-// Reads properties of one object; a property reported missing for lack of permission is an error.
-Result<ObjectProps> retrieve_one(VimSession::Impl& im, Step step, const Moref& obj,
-                                 std::vector<std::string> paths) {
-    vim25__PropertyFilterSpec spec;
-    spec.propSet.push_back(property_spec(obj.type, std::move(paths)));
-    vim25__ObjectSpec os;
-    os.obj = to_soap(obj);
-    spec.objectSet.push_back(os);
-    std::vector<ObjectProps> objects;
-    if (auto e = retrieve(im, step, spec, objects)) return *e;
-    if (objects.empty())
-        return im.error(ErrorKind::NotFound, step,
-                        im.where() + ": " + obj.type + " " + obj.value + " no longer exists");
-    ObjectProps& o = objects.front();
-    for (const auto& [path, fault] : o.missing) {
-        if (fault == "NoPermission" || fault == "NotAuthenticated")
-            return im.error(ErrorKind::NoPermission, step,
-                            im.where() + " denied " + im.settings.username + " reading " + path +
-                                " of " + obj.value + " (" + fault + "); the role needs System.Read",
-                            fault);
-    }
-    return std::move(o);
-}
-
 PowerState parse_power_state(const std::string& s) {
     if (s == "poweredOn") return PowerState::On;
     if (s == "poweredOff") return PowerState::Off;
@@ -175,6 +135,36 @@ PowerState parse_power_state(const std::string& s) {
 }
 
 }  // namespace
+
+Result<ObjectProps> retrieve_one(VimSession::Impl& im, Step step, const Moref& obj,
+                                 std::vector<std::string> paths, std::chrono::milliseconds budget) {
+    vim25__PropertyFilterSpec spec;
+    spec.propSet.push_back(property_spec(obj.type, std::move(paths)));
+    vim25__ObjectSpec os;
+    os.obj = to_soap(obj);
+    spec.objectSet.push_back(os);
+    std::vector<ObjectProps> objects;
+    if (auto e = retrieve(im, step, spec, objects, budget)) return *e;
+    if (objects.empty())
+        return im.error(ErrorKind::NotFound, step,
+                        im.where() + ": " + obj.type + " " + obj.value + " no longer exists");
+    ObjectProps& o = objects.front();
+    for (const auto& [path, fault] : o.missing) {
+        if (fault == "NotAuthenticated") {
+            im.logged_in = false;  // gone: never kept, never logged out
+            return im.error(ErrorKind::NotAuthenticated, step,
+                            im.where() + " no longer knows the session of " + im.settings.username +
+                                " reading " + path + " of " + obj.value + " (NotAuthenticated)",
+                            fault);
+        }
+        if (fault == "NoPermission")
+            return im.error(ErrorKind::NoPermission, step,
+                            im.where() + " denied " + im.settings.username + " reading " + path +
+                                " of " + obj.value + " (" + fault + "); the role needs System.Read",
+                            fault);
+    }
+    return std::move(o);
+}
 
 // ---- operations ---------------------------------------------------------------------------
 
@@ -220,6 +210,24 @@ Result<PowerState> VimSession::power_state(const Moref& vm) {
     return state;
 }
 
+Result<VmCheck> VimSession::check_vm(const Moref& vm, config::UuidKind kind, std::chrono::milliseconds budget) {
+    Impl& im = *impl_;
+    const char* uuid_path = kind == config::UuidKind::Instance ? "config.instanceUuid" : "config.uuid";
+    auto r = retrieve_one(im, Step::CheckVm, vm, {"runtime.powerState", uuid_path},
+                          std::min(budget, im.settings.call_timeout));
+    if (!r.ok()) return r.error();
+    const auto& props = r.value().props;
+    auto state = props.find("runtime.powerState");
+    auto uuid = props.find(uuid_path);
+    VmCheck out;
+    if (state != props.end()) out.state = parse_power_state(state->second.text);
+    if (uuid != props.end()) out.uuid = uuid->second.text;
+    if (out.state == PowerState::Unknown)
+        return im.error(ErrorKind::Protocol, Step::CheckVm,
+                        im.where() + " returned no known runtime.powerState for " + vm.value);
+    return out;
+}
+
 Result<Moref> VimSession::start_power_op(const Moref& vm, PowerOp op) {
     Impl& im = *impl_;
     std::optional<vim25__ManagedObjectReference> task;
@@ -262,42 +270,6 @@ Result<Moref> VimSession::start_power_op(const Moref& vm, PowerOp op) {
     if (!task)
         return im.error(ErrorKind::Protocol, step, im.where() + " returned no task for " + vm.value);
     return from_soap(*task);
-}
-
-Result<TaskOutcome> VimSession::wait_task(const Moref& task, Step step) {
-    Impl& im = *impl_;
-    auto pause = kFirstPoll;
-    for (int poll = 0; poll < kMaxTaskPolls; ++poll) {
-        auto r = retrieve_one(im, step, task, {"info.state", "info.error"});
-        if (!r.ok()) return r.error();
-        const auto& props = r.value().props;
-        auto state = props.find("info.state");
-        if (state == props.end())
-            return im.error(ErrorKind::Protocol, step,
-                            im.where() + " returned no info.state for task " + task.value);
-        if (state->second.text == "success") return TaskOutcome{true, {}, {}};
-        if (state->second.text == "error") {
-            TaskOutcome out;
-            auto err = props.find("info.error");
-            if (err != props.end()) {
-                out.fault_type = err->second.fault_type;
-                out.message = err->second.message;
-            }
-            return out;
-        }
-        if (state->second.text != "queued" && state->second.text != "running")
-            return im.error(ErrorKind::Protocol, step,
-                            im.where() + " returned task state '" + state->second.text + "'");
-        if (base::Clock::now() + pause >= im.deadline)
-            return im.error(ErrorKind::Timeout, step,
-                            "task " + task.value + " on " + im.where() +
-                                " still " + state->second.text + " at the fence deadline");
-        std::this_thread::sleep_for(pause);
-        pause = std::min<std::chrono::milliseconds>(pause * 2, kMaxPoll);
-    }
-    return im.error(ErrorKind::Timeout, step,
-                    "task " + task.value + " on " + im.where() + " did not finish after " +
-                        std::to_string(kMaxTaskPolls) + " polls");
 }
 
 Result<std::vector<VmInfo>> VimSession::list_vms() {
@@ -364,7 +336,8 @@ Result<std::vector<VmInfo>> VimSession::list_vms() {
             fault = it->second;
         }
         if (all_denied)
-            return im.error(ErrorKind::NoPermission, Step::ListVms,
+            return im.error(fault == "NotAuthenticated" ? ErrorKind::NotAuthenticated : ErrorKind::NoPermission,
+                            Step::ListVms,
                             im.where() + " denied " + im.settings.username +
                                 " reading the VMs (" + fault + "); the role needs System.View and System.Read",
                             fault);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Transport half of VimSession: the gSOAP context, TLS verification, the per-call time bound,
-// the session cookie and the classification of failures.
+// the session cookie (what failures were is in vim_errors.cc).
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -25,23 +25,6 @@
 #include "fencing/vsphere/vim_session_impl.h"
 
 namespace veeamha::fencing::vsphere {
-
-const char* to_string(Step step) {
-    switch (step) {
-        case Step::Resolve: return "resolve host";
-        case Step::Connect: return "connect";
-        case Step::Login: return "login";
-        case Step::FindVm: return "find VM";
-        case Step::PowerOff: return "power off";
-        case Step::PowerOn: return "power on";
-        case Step::Reset: return "reset";
-        case Step::WaitTask: return "wait for task";
-        case Step::ReadPowerState: return "read power state";
-        case Step::ListVms: return "list VMs";
-        case Step::Logout: return "logout";
-    }
-    return "?";
-}
 
 namespace {
 
@@ -93,8 +76,6 @@ private:
 };
 
 VimSession::Impl* impl_of(struct soap* soap) { return static_cast<VimSession::Impl*>(soap->user); }
-
-bool near_or_past(base::Deadline until) { return base::Clock::now() + kTimeoutSlack >= until; }
 
 SOAP_SOCKET hook_open(struct soap* soap, const char* endpoint, const char* host, int port) {
     auto* im = impl_of(soap);
@@ -232,9 +213,12 @@ bool resolve(const std::string& host, base::Deadline until, std::vector<Address>
 
 }  // namespace
 
+bool near_or_past(base::Deadline until) { return base::Clock::now() + kTimeoutSlack >= until; }
+
 // ---- Impl ----------------------------------------------------------------------------------
 
 VimSession::Impl::~Impl() {
+    OPENSSL_cleanse(cookie.data(), cookie.size());
     if (!soap) return;
     SigpipeGuard guard;
     soap_destroy(soap);
@@ -242,24 +226,13 @@ VimSession::Impl::~Impl() {
     soap_free(soap);  // closes the socket; quiet shutdown: no close_notify wait
 }
 
-std::string VimSession::Impl::where() const { return "vCenter " + settings.host; }
-
-VimError VimSession::Impl::error(ErrorKind kind, Step s, std::string message,
-                                 std::string fault) const {
-    VimError e;
-    e.kind = kind;
-    e.step = s;
-    e.message = std::move(message);
-    e.fault_type = std::move(fault);
-    return e;
-}
-
-std::optional<VimError> VimSession::Impl::begin(Step s) {
+std::optional<VimError> VimSession::Impl::begin(Step s, milliseconds budget) {
     call_timed_out = false;
     if (base::expired(deadline))
         return error(ErrorKind::Timeout, s,
                      "no time left for step '" + std::string(to_string(s)) + "' with " + where());
-    call_end = std::min(deadline, base::Clock::now() + settings.call_timeout);
+    call_budget = budget.count() > 0 ? budget : settings.call_timeout;
+    call_end = std::min(deadline, base::Clock::now() + call_budget);
     // All four before the connection opens: gSOAP makes the socket non-blocking only when a
     // timeout is set by then, and otherwise a TLS read blocks for ever. The hooks below shrink
     // them to what is left of the call before every socket operation.
@@ -346,97 +319,7 @@ std::optional<VimError> VimSession::Impl::create_context() {
         if (ok != 1)
             return error(ErrorKind::Setup, Step::Connect, "cannot check TLS host name " + settings.host);
     }
-    if (tls_mode == TlsMode::Insecure)
-        base::log::warning("fencing: TLS certificate of vCenter " + settings.host +
-                     " is NOT verified (fencing.vsphere.insecure: true); anyone who can "
-                     "intercept this connection gets the vCenter password");
     return std::nullopt;
-}
-
-VimError VimSession::Impl::failure(Step s) {
-    broken = soap->error != SOAP_FAULT;
-    std::string at = " at step '" + std::string(to_string(s)) + "'";
-    const char* fs = soap_fault_string(soap);
-    const char* fd = soap_fault_detail(soap);
-    std::string soap_text = fs ? fs : "";
-    if (fd && *fd) soap_text += std::string(" (") + fd + ")";
-    int err = soap->error;
-    auto ms = settings.call_timeout.count();
-    auto budget = ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
-    if (call_timed_out) {
-        bool deadline_hit = near_or_past(deadline);
-        return error(ErrorKind::Timeout, s,
-                     where() + " did not answer" + at + " within " +
-                         (deadline_hit ? std::string("the fence deadline") : "call_timeout " + budget));
-    }
-    if (err == SOAP_SSL_ERROR) {
-        std::string seen = presented.empty() ? std::string("no certificate seen")
-                                             : "it presented " + presented;
-        if (pin_mismatch)
-            return error(ErrorKind::Tls, s,
-                         "TLS to " + where() + " refused: certificate thumbprint " + presented +
-                             " does not match the configured " +
-                             format_thumbprint(pin.data(), pin.size()) +
-                             " (fencing.vsphere.thumbprint)");
-        if (!verify_error.empty())
-            return error(ErrorKind::Tls, s,
-                         "TLS to " + where() + " refused: certificate not trusted (" + verify_error +
-                             (tls_mode == TlsMode::CaFile ? ", ca_file " + settings.ca_file
-                                                          : std::string(", system CA store")) +
-                             "); " + seen);
-        return error(ErrorKind::Tls, s,
-                     "TLS handshake with " + where() + " failed" + at + ": " + soap_text + "; " + seen);
-    }
-    if (err == SOAP_TCP_ERROR)
-        return error(ErrorKind::Unreachable, s,
-                     "cannot connect to " + where() + " port " + std::to_string(settings.port) + ": " +
-                         (soap->errnum ? std::strerror(soap->errnum) : soap_text));
-    if (err == SOAP_EOF)
-        return error(ErrorKind::Protocol, s, where() + " closed the connection" + at);
-    if (err == SOAP_FAULT) {
-        // vim25 puts the fault as one element in the detail, typed by xsi:type.
-        const soap_dom_element* detail = nullptr;
-        if (soap->fault && soap->fault->detail) detail = &soap->fault->detail->__any;
-        std::string type = detail ? xsi_type(detail) : "";
-        if (type.empty() && detail && detail->name) {  // <NoPermissionFault> without xsi:type
-            std::string n = detail->name;
-            size_t colon = n.find(':');
-            if (colon != std::string::npos) n = n.substr(colon + 1);
-            if (n.size() > 5 && n.compare(n.size() - 5, 5, "Fault") == 0) type = n.substr(0, n.size() - 5);
-        }
-        std::string message = fs ? fs : "";
-        if (type == "InvalidLogin")
-            return error(ErrorKind::LoginRejected, s,
-                         where() + " rejected login for " + settings.username +
-                             " (wrong user name or password in " + settings.password_file + ")",
-                         type);
-        if (type == "NoPermission" || type == "NotAuthenticated") {
-            std::string privilege = text_of(child(detail, "privilegeId"));
-            std::string object = text_of(child(detail, "object"));
-            if (type == "NotAuthenticated" && privilege.empty())
-                return error(ErrorKind::NoPermission, s,
-                             where() + " says the session is not authenticated" + at, type);
-            return error(ErrorKind::NoPermission, s,
-                         where() + " denied " + settings.username + " the privilege " +
-                             (privilege.empty() ? std::string("(not named)") : privilege) +
-                             (object.empty() ? std::string() : " on " + object) + at +
-                             "; give the user a role with it (docs/fencing.md)",
-                         type);
-        }
-        if (type == "InvalidPowerState")
-            return error(ErrorKind::InvalidPowerState, s, where() + ": VM already in that power state", type);
-        if (type == "ManagedObjectNotFound")
-            return error(ErrorKind::NotFound, s, where() + ": object no longer exists" + at, type);
-        return error(ErrorKind::Fault, s,
-                     where() + " returned fault " + (type.empty() ? std::string("(untyped)") : type) +
-                         at + (message.empty() ? std::string() : ": " + message),
-                     type);
-    }
-    if (err >= 100 && err < 600)
-        return error(ErrorKind::Protocol, s, where() + " answered HTTP " + std::to_string(err) + at);
-    return error(ErrorKind::Protocol, s,
-                 "unexpected answer from " + where() + at + ": " +
-                     (soap_text.empty() ? "gSOAP error " + std::to_string(err) : soap_text));
 }
 
 // ---- VimSession: connection and session --------------------------------------------------
@@ -542,6 +425,18 @@ void VimSession::logout() {
     im.deadline = saved;
     im.logged_in = false;
     if (e) base::log::debug("fencing: logout from " + im.where() + " failed: " + e->message);
+}
+
+void VimSession::set_deadline(base::Deadline deadline) { impl_->deadline = deadline; }
+
+bool VimSession::usable() const { return impl_->soap && impl_->logged_in && !impl_->broken; }
+
+base::Clock::duration VimSession::idle_for() const { return base::Clock::now() - impl_->last_used; }
+
+void VimSession::reconnect_later() {
+    if (!impl_->soap) return;
+    SigpipeGuard guard;
+    soap_force_closesock(impl_->soap);  // soap_closesock leaves a kept-alive connection open
 }
 
 }  // namespace veeamha::fencing::vsphere

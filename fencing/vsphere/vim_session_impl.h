@@ -4,6 +4,8 @@
 
 #include <openssl/ssl.h>
 
+#include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,9 +22,11 @@ struct VimSession::Impl {
 
     struct soap* soap = nullptr;
     std::string endpoint;  // https://ADDRESS:PORT/sdk, ADDRESS resolved once
-    std::string cookie;    // vmware_soap_session="..."
+    std::string cookie;    // vmware_soap_session="...": as secret as the password, never logged
     bool broken = false;   // a transport error happened: the connection is not reused
     bool logged_in = false;
+    base::Clock::time_point last_used = base::Clock::now();  // when the last call ended
+    std::vector<Moref> old_filters;  // property filters wait_task left in the session
 
     // From the service content.
     Moref root_folder, property_collector, view_manager, session_manager, search_index;
@@ -37,6 +41,7 @@ struct VimSession::Impl {
 
     // The current call.
     base::Deadline call_end{};
+    std::chrono::milliseconds call_budget{};  // what it was allowed, for the error message
     bool call_timed_out = false;
 
     // gSOAP's own callbacks, called from ours.
@@ -50,8 +55,9 @@ struct VimSession::Impl {
     ~Impl();
 
     std::optional<VimError> create_context();
-    // Arms the per-call bound for `s`; an error when the deadline already passed.
-    std::optional<VimError> begin(Step s);
+    // Arms the per-call bound for `s`: `budget`, or call_timeout when zero, and never past the
+    // deadline; an error when the deadline already passed.
+    std::optional<VimError> begin(Step s, std::chrono::milliseconds budget = {});
     // Classifies a failed call (soap->error) into a VimError.
     VimError failure(Step s);
     // Frees what the last call deserialized (results must be copied before).
@@ -61,18 +67,41 @@ struct VimSession::Impl {
     VimError error(ErrorKind kind, Step s, std::string message, std::string fault = {}) const;
 };
 
-// Calls a soap_call___vim25__* function inside begin()/failure().
+// Calls a soap_call___vim25__* function inside begin()/failure(); `budget` as for begin().
 template <class Fn>
-std::optional<VimError> invoke(VimSession::Impl& im, Step step, Fn&& fn) {
-    if (auto e = im.begin(step)) return e;
-    if (fn(im.soap, im.endpoint.c_str()) != SOAP_OK) return im.failure(step);
+std::optional<VimError> invoke(VimSession::Impl& im, Step step, Fn&& fn, std::chrono::milliseconds budget = {}) {
+    if (auto e = im.begin(step, budget)) return e;
+    int rc = fn(im.soap, im.endpoint.c_str());
+    im.last_used = base::Clock::now();
+    if (rc != SOAP_OK) return im.failure(step);
     return std::nullopt;
 }
+
+// Whether `until` is (nearly) reached: gSOAP measures its timeouts itself, so a wait it ended
+// counts as ours when it ended this close to the bound.
+bool near_or_past(base::Deadline until);
 
 // tls.cc: the SHA-256 thumbprint of a certificate, and the chain check installed with
 // SSL_CTX_set_cert_verify_callback (arg = the Impl).
 std::string thumbprint_of(X509* cert);
 int verify_certificate(X509_STORE_CTX* store, void* arg);
+
+// vim_calls.cc: reading properties, for vim_task_wait.cc.
+// A property value copied out of the DOM.
+struct PropValue {
+    std::string text;        // simple content ("poweredOff", "success", a UUID)
+    std::string fault_type;  // for a LocalizedMethodFault: its fault's xsi:type
+    std::string message;     // for a LocalizedMethodFault: localizedMessage
+};
+PropValue copy_value(const soap_dom_element* val);
+// Reads properties of one object; a property missing for lack of permission is an error.
+struct ObjectProps {
+    Moref obj;
+    std::map<std::string, PropValue> props;
+    std::map<std::string, std::string> missing;  // path -> fault type
+};
+Result<ObjectProps> retrieve_one(VimSession::Impl& im, Step step, const Moref& obj,
+                                 std::vector<std::string> paths, std::chrono::milliseconds budget = {});
 
 // DOM helpers for property values and fault details.
 const char* xsi_type(const soap_dom_element* elt);  // local part, without prefix; "" if none

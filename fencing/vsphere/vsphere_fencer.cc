@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "fencing/vsphere/vsphere_fencer.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "base/log.h"
 #include "fencing/secret_file.h"
+#include "fencing/vsphere/session_keeper.h"
 #include "fencing/vsphere/vim_session.h"
 
 namespace veeamha::fencing {
 
 using vsphere::ErrorKind;
+using vsphere::Lease;
 using vsphere::PowerOp;
 using vsphere::Step;
 using vsphere::VimError;
@@ -15,11 +20,18 @@ using vsphere::VimSession;
 
 namespace {
 
-// Errors after which nobody knows whether vCenter acted: the request may have been executed.
-bool outcome_unknown(const VimError& e) {
-    return e.kind == ErrorKind::Timeout || e.kind == ErrorKind::Protocol ||
-           e.kind == ErrorKind::Unreachable;
-}
+using std::chrono::milliseconds;
+
+// A kept session's check is one small read, which a live vCenter answers in milliseconds: a
+// connection that takes longer is taken for dead, and the fence logs in afresh.
+constexpr milliseconds kCheckBudget{2000};
+// A connection idle longer than this is not reused (the login is): a firewall or NAT may have
+// dropped it without a word, and a call on it would wait its whole bound. A new TLS handshake
+// costs a few milliseconds.
+constexpr auto kIdleReconnect = std::chrono::seconds(60);
+// How long a fence waits for the kept session while a fencing check has it (a check takes
+// milliseconds); the rest of the fence's time is not the check's to spend.
+constexpr milliseconds kMaxFenceLeaseWait{1000};
 
 const char* goal_word(bool off) { return off ? "off" : "on"; }
 
@@ -34,8 +46,34 @@ std::string vim_word(PowerState state) {
     return "an unknown power state";
 }
 
-// Logs in with the password read right now from its file; the copy is wiped at once.
-std::optional<VimError> open_session(VimSession& session, const config::VSphere& settings) {
+FailureClass classify(const VimError& e) {
+    switch (e.kind) {
+        case ErrorKind::Timeout:
+        case ErrorKind::Unreachable:
+        case ErrorKind::ConnectionLost:
+        case ErrorKind::Unavailable: return FailureClass::Transient;
+        // A NotAuthenticated that reaches a result came on a fresh login (a kept session's is
+        // answered with a new login): vCenter does not accept this user's session.
+        case ErrorKind::LoginRejected:
+        case ErrorKind::NoPermission:
+        case ErrorKind::NotAuthenticated: return FailureClass::Credentials;
+        default: return FailureClass::Other;
+    }
+}
+
+FenceResult& failed(FenceResult& r, const VimError& e) {
+    r.detail = e.message;
+    r.failure = classify(e);
+    return r;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+// Connects and logs in with the password read right now from its file; the copy is wiped at once.
+std::optional<VimError> log_in(VimSession& session, const config::VSphere& settings) {
     auto secret = read_secret_file(settings.password_file);
     if (!secret.ok) {
         VimError e;
@@ -53,20 +91,20 @@ std::optional<VimError> open_session(VimSession& session, const config::VSphere&
     return e;
 }
 
-// Connects, logs in and finds the VM by its UUID; on an error after the login it logs out.
-vsphere::Result<vsphere::Moref> open_vm(VimSession& session, const config::VSphere& settings,
-                                        const std::string& uuid) {
-    if (auto e = open_session(session, settings)) return std::move(*e);
-    auto vm = session.find_vm(uuid, settings.uuid_kind);
-    if (!vm.ok()) session.logout();
-    return vm;
-}
-
 }  // namespace
 
+struct VSphereFencer::Located {
+    vsphere::Moref vm;
+    std::optional<PowerState> state;  // read on the way (the check of a cached reference)
+};
+
 VSphereFencer::VSphereFencer(config::VSphere settings,
-                             std::vector<std::pair<std::string, std::string>> nodes)
-    : settings_(std::move(settings)), nodes_(std::move(nodes)) {}
+                             std::vector<std::pair<std::string, std::string>> nodes, VimSessions sessions)
+    : settings_(std::move(settings)),
+      nodes_(std::move(nodes)),
+      keeper_(std::make_unique<vsphere::SessionKeeper>(sessions == VimSessions::KeepWarm)) {}
+
+VSphereFencer::~VSphereFencer() = default;
 
 std::string VSphereFencer::describe() const { return "vsphere " + settings_.host; }
 
@@ -84,31 +122,80 @@ std::string VSphereFencer::uuid_for(const std::string& node, std::string* error)
     return {};
 }
 
-FenceResult VSphereFencer::read_back(const std::string& uuid, const std::string& label, Goal goal,
-                                     base::Deadline deadline, const std::string& why) {
+void VSphereFencer::warn_if_insecure() const {
+    if (settings_.insecure)
+        base::log::warning("fencing: TLS certificate of vCenter " + settings_.host +
+                           " is NOT verified (fencing.vsphere.insecure: true); anyone who can "
+                           "intercept this connection gets the vCenter password");
+}
+
+vsphere::Result<VSphereFencer::Located> VSphereFencer::locate(VimSession& session, const std::string& uuid,
+                                                              milliseconds budget) {
+    if (auto cached = keeper_->vm(uuid)) {
+        // One call proves the session, the connection and the reference, and reads the state.
+        auto check = session.check_vm(*cached, settings_.uuid_kind, budget);
+        if (check.ok() && lower(check.value().uuid) == lower(uuid))
+            return Located{*cached, check.value().state};
+        if (!check.ok() && check.error().kind != ErrorKind::NotFound) return check.error();
+        keeper_->forget(uuid);  // unregistered, or the reference names another VM now: find it again
+    }
+    auto vm = session.find_vm(uuid, settings_.uuid_kind);
+    if (!vm.ok()) return vm.error();
+    keeper_->remember(uuid, vm.value());
+    return Located{vm.value(), std::nullopt};
+}
+
+vsphere::Result<VSphereFencer::Located> VSphereFencer::open(Lease& lease, const std::string& uuid,
+                                                            base::Deadline deadline) {
+    if (VimSession* kept = lease.session()) {
+        kept->set_deadline(deadline);
+        if (kept->idle_for() > kIdleReconnect) kept->reconnect_later();
+        auto found = locate(*kept, uuid, kCheckBudget);
+        if (found.ok() || !vsphere::session_gone(found.error())) return found;
+        base::log::info("fencing: the session kept with vCenter " + settings_.host + " is gone (" +
+                        found.error().message + "); logging in again");
+        lease.drop();
+    }
+    auto fresh = std::make_unique<VimSession>(settings_, deadline);
+    if (auto e = log_in(*fresh, settings_)) return *e;
+    base::log::debug("fencing: logged in to vCenter " + settings_.host + " as " + settings_.username);
+    auto found = locate(*fresh, uuid, settings_.call_timeout);
+    lease.replace(std::move(fresh));  // kept afterwards even if the VM was not found: the login stays good
+    return found;
+}
+
+FenceResult VSphereFencer::read_back(Lease& lease, const std::string& uuid, const std::string& label, Goal goal,
+                                     base::Deadline deadline, const VimError& why) {
     FenceResult r;
     r.fencer = describe();
-    bool want_off = goal == Goal::Off;
-    VimSession session(settings_, deadline);
-    std::string failed;
-    if (auto vm = open_vm(session, settings_, uuid); !vm.ok()) {
-        failed = vm.error().message;
-    } else if (auto st = session.power_state(vm.value()); !st.ok()) {
-        failed = st.error().message;
-    } else {
-        r.state = st.value();
-        r.confirmed = r.state == (want_off ? PowerState::Off : PowerState::On);
-        r.detail = label + ": " + why + "; a new connection then read " + vim_word(r.state);
-        session.logout();
+    // The timeout or the lost connection (or session), unless the state read says more.
+    r.failure = why.kind == ErrorKind::NotAuthenticated ? FailureClass::Transient : classify(why);
+    lease.drop();  // its connection or session failed: a new one, and a new login
+    auto found = open(lease, uuid, deadline);
+    std::optional<vsphere::Result<PowerState>> state;
+    if (found.ok()) {
+        if (found.value().state)
+            state.emplace(*found.value().state);
+        else
+            state.emplace(lease.session()->power_state(found.value().vm));
+    }
+    if (!found.ok() || !state->ok()) {
+        const VimError& e = found.ok() ? state->error() : found.error();
+        r.detail = why.message + "; reading the power state again also failed: " + e.message;
+        if (classify(e) == FailureClass::Credentials) r.failure = FailureClass::Credentials;
         return r;
     }
-    r.detail = why + "; reading the power state again also failed: " + failed;
+    r.state = state->value();
+    r.confirmed = r.state == (goal == Goal::Off ? PowerState::Off : PowerState::On);
+    r.failure = r.confirmed ? FailureClass::None : r.failure;
+    r.detail = label + ": " + why.message + "; a new connection then read " + vim_word(r.state);
     return r;
 }
 
 FenceResult VSphereFencer::power(const std::string& node, Goal goal, base::Deadline deadline) {
     FenceResult r;
     r.fencer = describe();
+    r.failure = FailureClass::Other;
     bool want_off = goal == Goal::Off;
     std::string error;
     std::string uuid = uuid_for(node, &error);
@@ -116,39 +203,54 @@ FenceResult VSphereFencer::power(const std::string& node, Goal goal, base::Deadl
         r.detail = error;
         return r;
     }
+    warn_if_insecure();
     std::string label = "VM with " + uuid_label() + " " + uuid + " (node " + node + ")";
     base::log::info("fencing: powering " + std::string(goal_word(want_off)) + " " + label + " through vCenter " +
-              settings_.host);
+                    settings_.host);
 
-    VimSession session(settings_, deadline);
-    auto vm = open_vm(session, settings_, uuid);
-    if (!vm.ok()) {
-        r.detail = vm.error().message;
-        return r;
+    auto wait = std::min<base::Clock::duration>(kMaxFenceLeaseWait, base::remaining(deadline) / 4);
+    Lease lease(*keeper_, base::Clock::now() + wait);
+    auto found = open(lease, uuid, deadline);
+    if (!found.ok()) return failed(r, found.error());
+    vsphere::Moref vm = found.value().vm;
+    label = "VM " + vm.value + " (" + uuid_label() + " " + uuid + ", node " + node + ")";
+
+    const PowerOp op = want_off ? PowerOp::Off : PowerOp::On;
+    auto task = lease.session()->start_power_op(vm, op);
+    if (!task.ok() && task.error().kind == ErrorKind::NotAuthenticated && lease.warm()) {
+        // The kept session ended between its check and the power-off, which vCenter refused
+        // (not ran): once more, on a fresh login.
+        base::log::info("fencing: the session kept with vCenter " + settings_.host + " ended just now (" +
+                        task.error().message + "); logging in again");
+        lease.drop();
+        found = open(lease, uuid, deadline);
+        if (!found.ok()) return failed(r, found.error());
+        vm = found.value().vm;
+        task = lease.session()->start_power_op(vm, op);
     }
-    label = "VM " + vm.value().value + " (" + uuid_label() + " " + uuid + ", node " + node + ")";
 
+    // Once the power-off was asked for, a kept session that vCenter forgets (ended meanwhile)
+    // leaves its outcome unknown, as a lost connection does: a fresh login reads the state.
+    const bool warm = lease.warm();
+    auto lost = [warm](const VimError& e) {
+        return vsphere::outcome_unknown(e) || (warm && e.kind == ErrorKind::NotAuthenticated);
+    };
     std::string what_happened;
-    auto task = session.start_power_op(vm.value(), want_off ? PowerOp::Off : PowerOp::On);
     if (!task.ok()) {
         const VimError& e = task.error();
         if (e.kind == ErrorKind::InvalidPowerState) {
             what_happened = std::string("was already ") + goal_word(want_off);
-        } else if (outcome_unknown(e)) {
-            return read_back(uuid, label, goal, deadline, e.message);
+        } else if (vsphere::outcome_unknown(e)) {
+            return read_back(lease, uuid, label, goal, deadline, e);
         } else {
-            r.detail = e.message;
-            session.logout();
-            return r;
+            return failed(r, e);
         }
     } else {
-        auto outcome = session.wait_task(task.value(), Step::WaitTask);
+        auto outcome = lease.session()->wait_task(task.value(), Step::WaitTask);
         if (!outcome.ok()) {
-            if (outcome_unknown(outcome.error()))
-                return read_back(uuid, label, goal, deadline, outcome.error().message);
-            r.detail = outcome.error().message;
-            session.logout();
-            return r;
+            if (lost(outcome.error()))
+                return read_back(lease, uuid, label, goal, deadline, outcome.error());
+            return failed(r, outcome.error());
         }
         if (outcome.value().success) {
             what_happened = std::string("powered ") + goal_word(want_off);
@@ -162,20 +264,20 @@ FenceResult VSphereFencer::power(const std::string& node, Goal goal, base::Deadl
         }
     }
 
-    auto state = session.power_state(vm.value());
+    auto state = lease.session()->power_state(vm);
     if (!state.ok()) {
-        if (outcome_unknown(state.error()))
-            return read_back(uuid, label, goal, deadline,
-                             what_happened + ", then " + state.error().message);
-        r.detail = label + ": " + what_happened + ", then " + state.error().message;
-        session.logout();
+        VimError e = state.error();
+        e.message = what_happened + ", then " + e.message;
+        if (lost(state.error())) return read_back(lease, uuid, label, goal, deadline, e);
+        failed(r, state.error());
+        r.detail = label + ": " + e.message;
         return r;
     }
     r.state = state.value();
     r.confirmed = r.state == (want_off ? PowerState::Off : PowerState::On);
+    r.failure = r.confirmed ? FailureClass::None : FailureClass::Other;
     r.detail = label + " on vCenter " + settings_.host + ": " + what_happened + "; read back " +
                vim_word(r.state);
-    session.logout();
     return r;
 }
 
@@ -190,35 +292,40 @@ FenceResult VSphereFencer::on(const std::string& node, base::Deadline deadline) 
 FenceResult VSphereFencer::status(const std::string& node, base::Deadline deadline) {
     FenceResult r;
     r.fencer = describe();
+    r.failure = FailureClass::Other;
     std::string error;
     std::string uuid = uuid_for(node, &error);
     if (uuid.empty()) {
         r.detail = error;
         return r;
     }
-    VimSession session(settings_, deadline);
-    auto vm = open_vm(session, settings_, uuid);
-    if (!vm.ok()) {
-        r.detail = vm.error().message;
-        return r;
+    warn_if_insecure();
+    // A check may wait for a fence that has the kept session, up to half its time: it is in
+    // no hurry, and a session of its own would cost vCenter another login.
+    Lease lease(*keeper_, base::Clock::now() + base::remaining(deadline) / 2);
+    auto found = open(lease, uuid, deadline);
+    if (!found.ok()) return failed(r, found.error());
+    VimSession& session = *lease.session();
+    if (found.value().state) {
+        r.state = *found.value().state;
+    } else {
+        auto state = session.power_state(found.value().vm);
+        if (!state.ok()) return failed(r, state.error());
+        r.state = state.value();
     }
-    auto state = session.power_state(vm.value());
-    session.logout();
-    if (!state.ok()) {
-        r.detail = state.error().message;
-        return r;
-    }
-    r.state = state.value();
+    session.destroy_old_filters();  // what fences left, now that no failover waits for it
     r.confirmed = true;
-    r.detail = "VM " + vm.value().value + " (" + uuid_label() + " " + uuid + ", node " + node +
+    r.failure = FailureClass::None;
+    r.detail = "VM " + found.value().vm.value + " (" + uuid_label() + " " + uuid + ", node " + node +
                ") is " + vim_word(r.state);
     return r;
 }
 
 ListResult VSphereFencer::list(base::Deadline deadline) {
     ListResult r;
+    warn_if_insecure();
     VimSession session(settings_, deadline);
-    if (auto e = open_session(session, settings_)) {
+    if (auto e = log_in(session, settings_)) {
         r.error = e->message;
         return r;
     }

@@ -152,7 +152,41 @@ TEST_CASE("fence agent: an agent that hangs is killed at the deadline") {
     INFO(r.detail);
     CHECK_FALSE(r.confirmed);
     CHECK(r.detail.find("timed out") != std::string::npos);
+    CHECK(r.failure == FailureClass::Transient);
     CHECK(took < 1500ms + 1500ms);  // deadline + SIGTERM grace + a loaded machine
+}
+
+TEST_CASE("fence agent: unreachable devices are transient failures, others are not") {
+    TempDir dir;
+    // What fence-agents print (on stderr, exit 1) when the BMC does not answer.
+    std::string unreachable = dir.write("fence_unreachable",
+                                        "#!/bin/sh\ncat >/dev/null\n"
+                                        "echo '2024-05-01 10:00:00,000 ERROR: Failed: Unable to connect/login to "
+                                        "fencing device' >&2\n"
+                                        "exit 1\n",
+                                        0700);
+    FenceResult off = FenceAgentFencer(level(unreachable, "")).off("node-b", in(5s));
+    CHECK_FALSE(off.confirmed);
+    CHECK(off.failure == FailureClass::Transient);
+    FenceResult st = FenceAgentFencer(level(unreachable, "")).status("node-b", in(5s));
+    CHECK(st.failure == FailureClass::Transient);
+
+    std::string privileges = dir.write("fence_privileges",
+                                       "#!/bin/sh\ncat >/dev/null\n"
+                                       "echo 'ERROR: Failed: The user does not have the correct privileges to do "
+                                       "the requested action.' >&2\nexit 1\n",
+                                       0700);
+    CHECK(FenceAgentFencer(level(privileges, "")).off("node-b", in(5s)).failure == FailureClass::Other);
+
+    // Answers every action, status included, with exit 0: "on".
+    std::string stays_on = dir.write("fence_stays_on", "#!/bin/sh\ncat >/dev/null\nexit 0\n", 0700);
+    FenceResult lied = FenceAgentFencer(level(stays_on, "")).off("node-b", in(5s));
+    CHECK_FALSE(lied.confirmed);
+    CHECK(lied.failure == FailureClass::Other);  // it answered: on
+
+    FenceResult ok = FenceAgentFencer(level(honest_agent(dir), "")).off("node-b", in(5s));
+    CHECK(ok.confirmed);
+    CHECK(ok.failure == FailureClass::None);
 }
 
 TEST_CASE("fence agent: refused before running on a bad password file, argument or agent") {

@@ -18,8 +18,9 @@ namespace {
 // A fencer with a scripted answer that records how it was called.
 class ScriptedFencer : public Fencer {
 public:
-    ScriptedFencer(std::string name, bool confirms, std::string reason, bool hangs = false)
-        : name_(std::move(name)), confirms_(confirms), reason_(std::move(reason)), hangs_(hangs) {}
+    ScriptedFencer(std::string name, bool confirms, std::string reason, bool hangs = false,
+                   FailureClass failure = FailureClass::Other)
+        : name_(std::move(name)), confirms_(confirms), reason_(std::move(reason)), hangs_(hangs), failure_(failure) {}
 
     FenceResult off(const std::string& node, base::Deadline d) override { return act("off", node, d, PowerState::Off); }
     FenceResult on(const std::string& node, base::Deadline d) override { return act("on", node, d, PowerState::On); }
@@ -51,12 +52,14 @@ private:
         r.confirmed = confirms_;
         r.state = confirms_ ? good : PowerState::Unknown;
         r.detail = confirms_ ? name_ + " did it" : reason_;
+        r.failure = confirms_ ? FailureClass::None : failure_;
         return r;
     }
     std::string name_;
     bool confirms_;
     std::string reason_;
     bool hangs_;
+    FailureClass failure_;
 };
 
 base::Deadline in(std::chrono::milliseconds d) { return base::Clock::now() + d; }
@@ -98,6 +101,36 @@ TEST_CASE("levels: all failing is a failed fence with every level's reason") {
     CHECK(r.detail.find("fence off of node-b failed at every level") == 0);
     CHECK(r.detail.find("[1] vsphere vcsa: vCenter vcsa rejected login for x") != std::string::npos);
     CHECK(r.detail.find("[2] fence_ipmilan: status then reported on") != std::string::npos);
+}
+
+TEST_CASE("levels: the failure class of a failed fence combines the levels'") {
+    auto chain = [](FailureClass a, FailureClass b) {
+        FenceLevels levels;
+        levels.add(std::make_unique<ScriptedFencer>("vsphere", false, "a", false, a), {});
+        levels.add(std::make_unique<ScriptedFencer>("ipmi", false, "b", false, b), {});
+        return levels.off("n", base::Clock::now() + 5s).failure;
+    };
+    using F = FailureClass;
+    CHECK(chain(F::Transient, F::Transient) == F::Transient);  // all unreachable: retry soon
+    CHECK(chain(F::Transient, F::Other) == F::Other);
+    CHECK(chain(F::Transient, F::Credentials) == F::Credentials);  // any credentials fault: back off
+    CHECK(chain(F::Credentials, F::Transient) == F::Credentials);
+    CHECK(chain(F::Other, F::Other) == F::Other);
+    CHECK(chain(F::None, F::Transient) == F::Other);  // a level that did not classify
+
+    FenceLevels confirming;
+    confirming.add(std::make_unique<ScriptedFencer>("vsphere", false, "a", false, FailureClass::Credentials), {});
+    confirming.add(std::make_unique<ScriptedFencer>("ipmi", true, ""), {});
+    CHECK(confirming.off("n", base::Clock::now() + 5s).failure == FailureClass::None);
+
+    FenceLevels none;
+    CHECK(none.off("n", base::Clock::now() + 5s).failure == FailureClass::Other);
+
+    // Out of time before the last level: that level counts as timed out.
+    FenceLevels slow;
+    slow.add(std::make_unique<ScriptedFencer>("vsphere", false, "a", true, FailureClass::Transient), {});
+    slow.add(std::make_unique<ScriptedFencer>("ipmi", false, "b", true, FailureClass::Transient), {});
+    CHECK(slow.off("n", base::Clock::now() + 200ms).failure == FailureClass::Transient);
 }
 
 TEST_CASE("levels: only levels listing the node are used; none is a clear error") {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/file.h>
@@ -12,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -87,6 +89,27 @@ std::string TempDir::write(const std::string& name, const std::string& content, 
     return p;
 }
 
+StderrCapture::StderrCapture(const TempDir& dir) : path_(dir.path() + "/stderr.txt") {
+    saved_ = ::dup(2);
+    int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ::dup2(fd, 2);
+    ::close(fd);
+}
+
+StderrCapture::~StderrCapture() { restore(); }
+
+std::string StderrCapture::text() {
+    restore();
+    return slurp(path_);
+}
+
+void StderrCapture::restore() {
+    if (saved_ < 0) return;
+    ::dup2(saved_, 2);
+    ::close(saved_);
+    saved_ = -1;
+}
+
 Certificate make_certificate(const std::string& dir, const std::string& name, const std::string& alt_names) {
     Certificate c;
     c.cert = dir + "/" + name + ".pem";
@@ -113,18 +136,25 @@ Certificate make_certificate(const std::string& dir, const std::string& name, co
 std::string vcsim_binary() {
     std::string dir = cache_dir() + "/vcsim";
     fs::create_directories(dir);
-    std::string source = std::string(VEEAMHA_SOURCE_DIR) + "/tests/fencing/vcsim/vcsim.go";
-    // Named after the source's content: worktrees with different versions of vcsim.go share
-    // the cache without rebuilding (or running) each other's binary.
+    // Every .go file of the simulator, in a fixed order.
+    std::vector<std::string> sources;
+    for (const auto& e : fs::directory_iterator(std::string(VEEAMHA_SOURCE_DIR) + "/tests/fencing/vcsim"))
+        if (e.path().extension() == ".go") sources.push_back(e.path().string());
+    std::sort(sources.begin(), sources.end());
+    // Named after the sources' content: worktrees with different versions of the simulator
+    // share the cache without rebuilding (or running) each other's binary.
+    std::string all;
+    for (const auto& s : sources) all += s.substr(s.rfind('/')) + "\n" + slurp(s);
     char key[32];
-    std::snprintf(key, sizeof key, "%016zx", std::hash<std::string>{}(slurp(source)));
+    std::snprintf(key, sizeof key, "%016zx", std::hash<std::string>{}(all));
     std::string binary = dir + "/vcsim-" + key;
     FileLock lock(dir + "/.build-lock");
     std::error_code ec;
     if (fs::exists(binary, ec)) return binary;
     std::string partial = binary + ".partial";
     base::ProcessSpec go;
-    go.argv = {"go", "build", "-o", partial, source};
+    go.argv = {"go", "build", "-o", partial};
+    go.argv.insert(go.argv.end(), sources.begin(), sources.end());
     // GOPATH mode against Debian's packaged sources: nothing is downloaded, ever.
     go.extra_env = {"GOPATH=/usr/share/gocode", "GO111MODULE=off", "GOPROXY=off", "GOFLAGS=",
                     "GOTOOLCHAIN=local", "CGO_ENABLED=0", "GOCACHE=" + dir + "/gocache"};
@@ -150,41 +180,49 @@ uint16_t unused_port() {
     return ntohs(a.sin_port);
 }
 
-Vcsim::Vcsim(VcsimOptions options) : dir_(options.work_parent) {
-    std::string binary = vcsim_binary();
-    cert_ = make_certificate(dir_.path(), "vcsim", options.alt_names);
+Vcsim::Vcsim(VcsimOptions options) : options_(std::move(options)), dir_(options_.work_parent) {
+    cert_ = make_certificate(dir_.path(), "vcsim", options_.alt_names);
     password_file_ = dir_.write("vcenter.pass", std::string(kPassword) + "\n", 0600);
+    log_ = dir_.path() + "/vcsim.log";
+    start(options_.listen);
+}
+
+void Vcsim::start(const std::string& listen) {
+    std::string binary = vcsim_binary();
     std::string workdir = dir_.path() + "/tmp";  // the simulator's datastore folders
     fs::create_directories(workdir);
+    const VcsimOptions& o = options_;
 
     std::vector<std::string> args = {binary};
-    args.insert(args.end(), {"-listen", options.listen});
-    if (options.hang) {
+    args.insert(args.end(), {"-listen", listen});
+    if (o.hang) {
         args.push_back("-hang");
     } else {
         args.insert(args.end(), {"-cert", cert_.cert, "-key", cert_.key, "-username", kUser, "-password-file",
                                  password_file_});
-        if (!options.vms.empty()) {
-            for (const auto& [name, uuid] : options.vms) args.insert(args.end(), {"-vm", name + "=" + uuid});
-        } else if (options.two_vms) {
+        if (!o.vms.empty()) {
+            for (const auto& [name, uuid] : o.vms) args.insert(args.end(), {"-vm", name + "=" + uuid});
+        } else if (o.two_vms) {
             args.insert(args.end(), {"-vm", std::string(kNode1) + "=" + kUuid1 + "=" + kInstance1, "-vm",
                                      std::string(kNode2) + "=" + kUuid2 + "=" + kInstance2});
         }
-        if (options.extra_vms > 0) args.insert(args.end(), {"-extra-vms", std::to_string(options.extra_vms)});
-        if (!options.on_power_off.empty()) args.insert(args.end(), {"-on-power-off", options.on_power_off});
-        if (!options.on_power_on.empty()) args.insert(args.end(), {"-on-power-on", options.on_power_on});
-        for (const auto& d : options.method_delays) args.insert(args.end(), {"-method-delay", d});
+        if (o.extra_vms > 0) args.insert(args.end(), {"-extra-vms", std::to_string(o.extra_vms)});
+        if (!o.on_power_off.empty()) args.insert(args.end(), {"-on-power-off", o.on_power_off});
+        if (!o.on_power_on.empty()) args.insert(args.end(), {"-on-power-on", o.on_power_on});
+        for (const auto& d : o.method_delays) args.insert(args.end(), {"-method-delay", d});
+        if (o.login_delay_ms > 0) args.insert(args.end(), {"-login-delay-ms", std::to_string(o.login_delay_ms)});
+        if (o.call_delay_ms > 0) args.insert(args.end(), {"-call-delay-ms", std::to_string(o.call_delay_ms)});
+        if (o.task_ms > 0) args.insert(args.end(), {"-task-ms", std::to_string(o.task_ms)});
     }
 
     int in[2], out[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
         throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-    std::string log = dir_.path() + "/vcsim.log";
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     std::vector<std::string> env_store;
     for (char** e = environ; e && *e; ++e)
         if (std::strncmp(*e, "TMPDIR=", 7) != 0) env_store.emplace_back(*e);
@@ -199,33 +237,31 @@ Vcsim::Vcsim(VcsimOptions options) : dir_(options.work_parent) {
     ::close(in[0]);
     ::close(out[1]);
     stdin_fd_ = in[1];
+    stdout_fd_ = out[0];
+    pending_.clear();
     if (rc != 0) {
-        ::close(out[0]);
+        pid_ = -1;
+        stop();
         throw std::runtime_error("spawn " + binary + ": " + std::strerror(rc));
     }
 
     // Wait for READY: 2,000 VMs take a few seconds to create on a loaded machine.
     std::string text;
     auto until = base::Clock::now() + 180s;
-    bool ready = false;
-    while (!ready && base::Clock::now() < until) {
-        pollfd p{out[0], POLLIN, 0};
-        if (::poll(&p, 1, 200) <= 0) continue;
-        char buf[512];
-        ssize_t n = ::read(out[0], buf, sizeof buf);
-        if (n <= 0) break;
-        text.append(buf, static_cast<size_t>(n));
-        ready = text.find("READY\n") != std::string::npos;
+    for (;;) {
+        std::string line = read_line(until);
+        if (line.empty()) break;  // closed or timed out
+        text += line;
+        if (line == "READY\n") break;
     }
-    ::close(out[0]);
     // "URL https://HOST:PORT/sdk": the port follows the last ':' before the path.
     size_t url = text.find("URL https://");
     size_t path = url == std::string::npos ? url : text.find('/', url + 12);
     size_t colon = path == std::string::npos ? path : text.rfind(':', path);
-    if (!ready || colon == std::string::npos || colon < url) {
+    if (text.find("READY\n") == std::string::npos || colon == std::string::npos || colon < url) {
         stop();
         throw std::runtime_error("vCenter simulator did not start; its output: " + text + "\nits log: " +
-                                 tail(slurp(log)));
+                                 tail(slurp(log_)));
     }
     port_ = static_cast<uint16_t>(std::stoi(text.substr(colon + 1)));
 }
@@ -237,18 +273,114 @@ void Vcsim::stop() {
         ::close(stdin_fd_);  // the simulator exits when its stdin closes
         stdin_fd_ = -1;
     }
-    if (pid_ <= 0) return;
-    int status = 0;
-    auto until = base::Clock::now() + 10s;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-        if (base::Clock::now() >= until) {
-            ::kill(pid_, SIGKILL);  // our own child, by its PID
-            ::waitpid(pid_, &status, 0);
-            break;
+    if (pid_ > 0) {
+        int status = 0;
+        auto until = base::Clock::now() + 10s;
+        while (::waitpid(pid_, &status, WNOHANG) == 0) {
+            if (base::Clock::now() >= until) {
+                ::kill(pid_, SIGKILL);  // our own child, by its PID
+                ::waitpid(pid_, &status, 0);
+                break;
+            }
+            std::this_thread::sleep_for(5ms);
         }
-        std::this_thread::sleep_for(5ms);
+        pid_ = -1;
     }
-    pid_ = -1;
+    if (stdout_fd_ >= 0) {
+        ::close(stdout_fd_);
+        stdout_fd_ = -1;
+    }
+}
+
+std::string Vcsim::read_line(base::Deadline until) {
+    for (;;) {
+        size_t nl = pending_.find('\n');
+        if (nl != std::string::npos) {
+            std::string line = pending_.substr(0, nl + 1);
+            pending_.erase(0, nl + 1);
+            return line;
+        }
+        auto left = base::remaining(until).count();
+        if (left <= 0 || stdout_fd_ < 0) return {};
+        pollfd p{stdout_fd_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(std::min<long long>(left, 200))) <= 0) continue;
+        char buf[512];
+        ssize_t n = ::read(stdout_fd_, buf, sizeof buf);
+        if (n <= 0) return {};
+        pending_.append(buf, static_cast<size_t>(n));
+    }
+}
+
+namespace {
+// Writes to a pipe whose reader may have died: EPIPE instead of a SIGPIPE that kills the test.
+bool write_all_no_sigpipe(int fd, const std::string& data) {
+    sigset_t pipe, old, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe, &old);
+    bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) == 1) {
+        timespec zero{0, 0};
+        while (::sigtimedwait(&pipe, nullptr, &zero) < 0 && errno == EINTR) {}
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return ok;
+}
+}  // namespace
+
+std::string Vcsim::command(const std::string& line) {
+    std::lock_guard lock(command_mutex_);
+    if (stdin_fd_ < 0 || !write_all_no_sigpipe(stdin_fd_, line + "\n"))
+        throw std::runtime_error("vCenter simulator: cannot send '" + line + "'");
+    std::string answer = read_line(base::Clock::now() + 10s);
+    if (answer.empty()) throw std::runtime_error("vCenter simulator did not answer '" + line + "'");
+    answer.pop_back();  // '\n'
+    if (answer.rfind("ERR", 0) == 0) throw std::runtime_error("vCenter simulator: " + answer);
+    return answer;
+}
+
+Vcsim::Counts Vcsim::counts() {
+    std::istringstream in(command("counts"));
+    Counts c;
+    std::string word;
+    in >> word;  // COUNTS
+    while (in >> word) {
+        size_t eq = word.find('=');
+        if (eq == std::string::npos) continue;
+        std::string key = word.substr(0, eq);
+        int n = std::stoi(word.substr(eq + 1));
+        if (key == "logins")
+            c.logins = n;
+        else if (key == "sessions")
+            c.sessions = n;
+        else if (key == "connections")
+            c.connections = n;
+        else
+            c.calls[key] = n;
+    }
+    return c;
+}
+
+std::vector<std::string> Vcsim::session_keys() {
+    std::istringstream in(command("sessions"));
+    std::vector<std::string> keys;
+    std::string word;
+    in >> word;  // SESSIONS
+    while (in >> word) keys.push_back(word);
+    return keys;
+}
+
+int Vcsim::terminate_sessions() { return std::stoi(command("terminate-sessions").substr(3)); }
+
+void Vcsim::set(const std::string& knob, int ms) { command("set " + knob + " " + std::to_string(ms)); }
+
+void Vcsim::restart() {
+    uint16_t port = port_;
+    std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
+    stop();
+    start(host + ":" + std::to_string(port));
+    if (port_ != port) throw std::runtime_error("vCenter simulator restarted on another port");
 }
 
 config::VSphere Vcsim::vsphere() const {

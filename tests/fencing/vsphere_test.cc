@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The vSphere fencer against a real vim25 implementation: govmomi's vCenter simulator on
 // loopback (tests/fencing/vcsim). Every case starts its own simulator on its own port.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 #include <boost/asio/io_context.hpp>
@@ -52,32 +49,6 @@ PowerState listed_state(const Vcsim& sim, const std::string& name) {
     FAIL("VM " << name << " not listed");
     return PowerState::Unknown;
 }
-
-// Everything written to stderr (where log lines go) while it lives.
-class StderrCapture {
-public:
-    explicit StderrCapture(const TempDir& dir) : path_(dir.path() + "/stderr.txt") {
-        saved_ = ::dup(2);
-        int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        ::dup2(fd, 2);
-        ::close(fd);
-    }
-    ~StderrCapture() { restore(); }
-    std::string text() {
-        restore();
-        return slurp(path_);
-    }
-
-private:
-    void restore() {
-        if (saved_ < 0) return;
-        ::dup2(saved_, 2);
-        ::close(saved_);
-        saved_ = -1;
-    }
-    std::string path_;
-    int saved_ = -1;
-};
 
 // A power-off hook script that appends "NAME UUID" to a file, as the lab's watcher will.
 std::string hook_script(const TempDir& dir, std::string* log) {
@@ -132,6 +103,7 @@ TEST_CASE("off powers the VM off and is confirmed by poweredOff read back") {
     FenceResult r = f.off(kNode2, in(10s));
     INFO(r.detail);
     CHECK(r.confirmed);
+    CHECK(r.failure == FailureClass::None);
     CHECK(r.state == PowerState::Off);
     CHECK(r.detail.find("read back poweredOff") != std::string::npos);
     // The simulator itself powered off that VM, and only that one.
@@ -206,6 +178,7 @@ TEST_CASE("wrong password: vCenter rejected login for USER") {
     FenceResult r = f.off(kNode2, in(10s));
     CHECK_FALSE(r.confirmed);
     CHECK(r.detail.find("vCenter 127.0.0.1 rejected login for " + std::string(kUser)) != std::string::npos);
+    CHECK(r.failure == FailureClass::Credentials);
     CHECK(r.detail.find("not-the-password") == std::string::npos);
     CHECK(listed_state(sim, kNode2) == PowerState::On);
 }
@@ -219,6 +192,7 @@ TEST_CASE("a password file others can read is refused before connecting") {
     FenceResult r = f.off(kNode2, in(10s));
     CHECK_FALSE(r.confirmed);
     CHECK(r.detail.find("accessible by group or others") != std::string::npos);
+    CHECK(r.failure == FailureClass::Other);
     CHECK(r.detail.find(v.password_file) != std::string::npos);
     CHECK(listed_state(sim, kNode2) == PowerState::On);
 }
@@ -231,6 +205,7 @@ TEST_CASE("unknown UUID: names the UUID and `veeam-hactl fence list`") {
     CHECK_FALSE(r.confirmed);
     CHECK(r.detail == "no VM with BIOS UUID " + missing +
                           " on 127.0.0.1; `veeam-hactl fence list` shows them");
+    CHECK(r.failure == FailureClass::Other);
 }
 
 TEST_CASE("instance UUIDs are used when uuid_kind is instance") {
@@ -266,6 +241,7 @@ TEST_CASE("vCenter not listening: a clear error well within the deadline") {
     CHECK(since(start) < 3s);
     CHECK_FALSE(r.confirmed);
     CHECK(r.detail.find("cannot connect to vCenter 127.0.0.1 port " + std::to_string(v.port)) != std::string::npos);
+    CHECK(r.failure == FailureClass::Transient);
 }
 
 TEST_CASE("a vCenter that accepts and never answers: error at the deadline, the loop keeps running") {
@@ -313,6 +289,7 @@ TEST_CASE("a vCenter that accepts and never answers: error at the deadline, the 
     REQUIRE(result);
     CHECK_FALSE(result->confirmed);
     CHECK(result->detail.find("did not answer at step 'connect'") != std::string::npos);
+    CHECK(result->failure == FailureClass::Transient);
     CHECK(took >= deadline_after - 100ms);
     CHECK(took < deadline_after + 1500ms);  // generous: the machine is shared
     CHECK(ticks >= 20);                      // the loop ran all along...
@@ -330,6 +307,7 @@ TEST_CASE("a hung vCenter with a short call_timeout fails after call_timeout, na
     FenceResult r = f.status(kNode1, in(20s));
     CHECK(since(start) < 2500ms);
     CHECK(r.detail.find("did not answer at step 'connect' within call_timeout 500ms") != std::string::npos);
+    CHECK(r.failure == FailureClass::Transient);
 }
 
 TEST_CASE("a power-off that hangs: timeout names the step, a new connection reads the state") {
@@ -348,19 +326,24 @@ TEST_CASE("a power-off that hangs: timeout names the step, a new connection read
     CHECK(r.state == PowerState::On);
     CHECK(r.detail.find("did not answer at step 'power off'") != std::string::npos);
     CHECK(r.detail.find("a new connection then read poweredOn") != std::string::npos);
+    CHECK(r.failure == FailureClass::Transient);
 }
 
-TEST_CASE("a task wait that hangs: timeout names the step") {
+TEST_CASE("a task wait that hangs: timeout names the step, a new connection reads the state") {
     VcsimOptions o;
-    o.method_delays = {"RetrievePropertiesEx=3000"};
+    o.method_delays = {"WaitForUpdatesEx=3000"};
     Vcsim sim(o);
     config::VSphere v = sim.vsphere();
     v.call_timeout = 500ms;
     VSphereFencer f(v, node_uuids());
     FenceResult r = f.off(kNode2, in(3s));
     INFO(r.detail);
-    CHECK_FALSE(r.confirmed);
-    CHECK(r.detail.find("did not answer at step 'wait for task'") != std::string::npos);
+    // The power-off itself went through (the simulator ends it inside the call): read back.
+    CHECK(r.confirmed);
+    CHECK(r.failure == FailureClass::None);
+    // vCenter may hold the wait open for 1 s (whole seconds), then call_timeout to answer.
+    CHECK(r.detail.find("did not answer at step 'wait for task' within 1500ms") != std::string::npos);
+    CHECK(r.detail.find("a new connection then read poweredOff") != std::string::npos);
 }
 
 TEST_CASE("wrong thumbprint is refused, naming the presented one") {
@@ -375,6 +358,7 @@ TEST_CASE("wrong thumbprint is refused, naming the presented one") {
     CHECK_FALSE(r.confirmed);
     CHECK(r.detail.find("does not match the configured") != std::string::npos);
     CHECK(r.detail.find(sim.certificate().thumbprint) != std::string::npos);
+    CHECK(r.failure == FailureClass::Other);  // a configuration to fix, not a host to wait for
     CHECK(listed_state(sim, kNode2) == PowerState::On);
 }
 
@@ -462,17 +446,24 @@ TEST_CASE("insecure works and logs a warning at every use") {
     CHECK(log.find(kPassword) == std::string::npos);
 }
 
-TEST_CASE("NotAuthenticated / NoPermission faults name the privilege") {
+TEST_CASE("NotAuthenticated: a call without a live session says the session is gone") {
     Vcsim sim;
     vsphere::VimSession s(sim.vsphere(), in(10s));
     REQUIRE_FALSE(s.connect());
-    // Without a login the simulator answers FindByUuid with NotAuthenticated (a NoPermission).
+    // Without a login vCenter answers FindByUuid (and RetrievePropertiesEx) with NotAuthenticated.
     auto vm = s.find_vm(kUuid1, config::UuidKind::Bios);
     REQUIRE_FALSE(vm.ok());
-    CHECK(vm.error().kind == vsphere::ErrorKind::NoPermission);
+    CHECK(vm.error().kind == vsphere::ErrorKind::NotAuthenticated);
     CHECK(vm.error().fault_type == "NotAuthenticated");
-    CHECK(vm.error().message.find("the privilege System.View") != std::string::npos);
+    CHECK(vm.error().message ==
+          "vCenter 127.0.0.1 no longer knows the session of " + std::string(kUser) +
+              " at step 'find VM' (NotAuthenticated: logged out, expired, ended by an administrator, or vCenter "
+              "restarted)");
     CHECK(vm.error().step == vsphere::Step::FindVm);
+    CHECK(vsphere::session_gone(vm.error()));
+    auto state = s.check_vm({"VirtualMachine", "vm-1"}, config::UuidKind::Bios, 1000ms);
+    REQUIRE_FALSE(state.ok());
+    CHECK(state.error().kind == vsphere::ErrorKind::NotAuthenticated);
 }
 
 TEST_CASE("VimSession: reset powers the VM off and on through ResetVM_Task") {

@@ -7,6 +7,14 @@
 //
 // It prints "URL https://127.0.0.1:PORT/sdk" and then "READY" on stdout once it accepts
 // connections, and exits when its stdin is closed (so it never outlives the test) or on SIGTERM.
+// Each line on stdin is a command, answered with one line on stdout:
+//
+//	counts                   COUNTS logins=N sessions=N connections=N METHOD=N ... (calls received)
+//	sessions                 SESSIONS KEY ... (cookies of the live sessions)
+//	terminate-sessions       OK N: every session ends, as an administrator can do
+//	set NAME MILLISECONDS    OK: login-delay-ms, call-delay-ms or task-ms (as the flags)
+//
+// realistic.go makes it behave like a real vCenter where timing and sessions matter.
 package main
 
 import (
@@ -14,7 +22,6 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
-	"io"
 	"io/ioutil"
 	"log"
 	"net"
@@ -82,20 +89,46 @@ func (h *powerHook) UpdateObject(obj mo.Reference, changes []types.PropertyChang
 	}
 }
 
-// stopRequested is closed when the parent (the test) goes away or asks us to stop.
-func stopRequested() <-chan struct{} {
-	done := make(chan struct{}, 2)
-	go func() {
-		_, _ = io.Copy(ioutil.Discard, os.Stdin)
-		done <- struct{}{}
-	}()
-	go func() {
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-		<-sig
-		done <- struct{}{}
-	}()
-	return done
+// signalled receives once SIGTERM or SIGINT arrives.
+func signalled(stop chan<- struct{}) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	stop <- struct{}{}
+}
+
+// serveCommands answers stdin commands until stdin closes: the parent (the test) went away or
+// asked us to stop.
+func serveCommands(answer func(string) string, stop chan<- struct{}) {
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		line := strings.TrimSpace(in.Text())
+		if line == "" {
+			continue
+		}
+		fmt.Println(answer(line)) // one Write: the fixture reads whole lines
+	}
+	stop <- struct{}{}
+}
+
+func commands(door *frontDoor, k *knobs) func(string) string {
+	return func(line string) string {
+		f := strings.Fields(line)
+		switch {
+		case f[0] == "counts" && len(f) == 1:
+			return "COUNTS " + door.counts()
+		case f[0] == "sessions" && len(f) == 1:
+			return strings.TrimSpace("SESSIONS " + strings.Join(door.sessionKeys(), " "))
+		case f[0] == "terminate-sessions" && len(f) == 1:
+			return fmt.Sprintf("OK %d", door.terminateAll())
+		case f[0] == "set" && len(f) == 3:
+			ms, err := strconv.Atoi(f[2])
+			if err == nil && ms >= 0 && k.set(f[1], time.Duration(ms)*time.Millisecond) {
+				return "OK"
+			}
+		}
+		return "ERR cannot do: " + line
+	}
 }
 
 // hang accepts connections and never answers: a vCenter that is up but stuck.
@@ -125,14 +158,19 @@ func main() {
 	hangMode := flag.Bool("hang", false, "accept connections and never answer")
 	onPowerOff := flag.String("on-power-off", "", "command run as CMD VM_NAME BIOS_UUID inside every power-off, before the task completes")
 	onPowerOn := flag.String("on-power-on", "", "command run as CMD VM_NAME BIOS_UUID inside every power-on, before the task completes")
+	loginDelay := flag.Int("login-delay-ms", 0, "every Login takes this long (vCenter's SSO takes 0.3-1 s)")
+	callDelay := flag.Int("call-delay-ms", 0, "every SOAP call takes this long")
+	taskTime := flag.Int("task-ms", 0, "PowerOff, PowerOn and Reset tasks stay running this long; the power state changes when they complete")
 	var vms, delays listFlag
 	flag.Var(&vms, "vm", "NAME=BIOS_UUID[=INSTANCE_UUID] (repeatable), in order")
 	flag.Var(&delays, "method-delay", "METHOD=MILLISECONDS (repeatable): delay every call of a SOAP method")
 	flag.Parse()
 
-	stop := stopRequested()
+	stop := make(chan struct{}, 2)
+	go signalled(stop)
 	if *hangMode {
 		go hang(*listen)
+		go serveCommands(func(line string) string { return "ERR hang mode: " + line }, stop)
 		<-stop
 		return
 	}
@@ -203,6 +241,13 @@ func main() {
 			vm.Summary.Config.InstanceUuid = parts[2]
 		}
 	}
+	k := &knobs{
+		loginDelay: time.Duration(*loginDelay) * time.Millisecond,
+		callDelay:  time.Duration(*callDelay) * time.Millisecond,
+		taskTime:   time.Duration(*taskTime) * time.Millisecond,
+	}
+	wrapVMs(k) // after the names are set: the wrappers hold copies
+	installPromptPC()
 	if *onPowerOff != "" || *onPowerOn != "" {
 		simulator.Map.AddHandler(&powerHook{
 			self:   types.ManagedObjectReference{Type: "vcsimHook", Value: "power"},
@@ -214,6 +259,10 @@ func main() {
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, password)}
 	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	server := model.Service.NewServer()
+	// In front of the simulator's handler. Set before the URL is printed: nobody has connected
+	// yet, so no request can see the old handler.
+	door := newFrontDoor(server.Config.Handler, k)
+	server.Config.Handler = door
 
 	u := *server.URL
 	u.User = nil
@@ -221,8 +270,10 @@ func main() {
 	out := bufio.NewWriter(os.Stdout)
 	fmt.Fprintf(out, "URL %s\nVMS %d\nCREATED_IN %s\nREADY\n", u.String(), len(all), time.Since(start).Round(time.Millisecond))
 	out.Flush()
+	go serveCommands(commands(door, k), stop)
 	<-stop
-	// The model keeps its datastore in a temporary folder: remove it before leaving.
-	server.Close()
+	// The model keeps its datastore in a temporary folder: remove it before leaving. The server
+	// is not closed: that would wait for the calls in flight (a WaitForUpdatesEx may be held
+	// open for seconds); like a vCenter that stops, the process ends and its connections close.
 	model.Remove()
 }
