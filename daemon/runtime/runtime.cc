@@ -372,6 +372,18 @@ engine::Power power_of(fencing::PowerState state) {
     return engine::Power::Unknown;
 }
 
+// How soon the engine retries a fence that was not confirmed. A result that names no class
+// (nobody classified it) gets the usual backoff.
+engine::FenceFault fault_of(fencing::FailureClass failure) {
+    switch (failure) {
+        case fencing::FailureClass::Transient: return engine::FenceFault::Unanswered;
+        case fencing::FailureClass::Credentials: return engine::FenceFault::BadCredentials;
+        case fencing::FailureClass::None:
+        case fencing::FailureClass::Other: break;
+    }
+    return engine::FenceFault::Refused;
+}
+
 }  // namespace
 
 void Runtime::run_fence(const engine::Fence& f) {
@@ -395,11 +407,12 @@ void Runtime::run_fence(const engine::Fence& f) {
             std::string text = r.fencer.empty() ? r.detail : r.fencer + ": " + r.detail;
             // A confirmed fence proves the path; the last check ("... is poweredOn") is stale.
             if (r.confirmed && action == engine::FenceAction::Off) record_fencing_check(true, "fence confirmed: " + text);
-            feed(engine::FenceDone{id, r.confirmed, power_of(r.state), text});
+            feed(engine::FenceDone{id, r.confirmed, power_of(r.state), text, fault_of(r.failure)});
         });
     if (!started)
         asio::post(io_, [this, id] {
-            feed(engine::FenceDone{id, false, engine::Power::Unknown, "too many operations in flight"});
+            feed(engine::FenceDone{id, false, engine::Power::Unknown, "too many operations in flight",
+                                   engine::FenceFault::Unanswered});
         });
 }
 

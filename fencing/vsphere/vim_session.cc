@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "base/log.h"
+#include "fencing/vsphere/reach.h"
 #include "fencing/vsphere/vim_session_impl.h"
 
 namespace veeamha::fencing::vsphere {
@@ -80,6 +81,13 @@ VimSession::Impl* impl_of(struct soap* soap) { return static_cast<VimSession::Im
 SOAP_SOCKET hook_open(struct soap* soap, const char* endpoint, const char* host, int port) {
     auto* im = impl_of(soap);
     if (base::expired(im->call_end)) {
+        im->call_timed_out = true;
+        soap->error = SOAP_TCP_ERROR;
+        return SOAP_INVALID_SOCKET;
+    }
+    // Nobody answering (packets dropped): try afresh every second rather than wait for the
+    // kernel's SYN backoff (reach.h).
+    if (!wait_until_answering(host, port, im->call_end)) {
         im->call_timed_out = true;
         soap->error = SOAP_TCP_ERROR;
         return SOAP_INVALID_SOCKET;

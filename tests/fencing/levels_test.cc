@@ -133,7 +133,7 @@ TEST_CASE("levels: the failure class of a failed fence combines the levels'") {
     CHECK(slow.off("n", base::Clock::now() + 200ms).failure == FailureClass::Transient);
 }
 
-TEST_CASE("levels: only levels listing the node are used; none is a clear error") {
+TEST_CASE("levels: only levels listing the node are used, and none is a clear error") {
     FenceLevels levels;
     auto ipmi_a = std::make_unique<ScriptedFencer>("ipmi-a", true, "");
     auto* a = ipmi_a.get();

@@ -26,7 +26,7 @@ std::string slurp(const std::string& p) {
 
 }  // namespace
 
-TEST_CASE("sync: the active sends a file once per change; the passive writes it with its mode") {
+TEST_CASE("sync: the active sends a file once per change, the passive writes it with its mode") {
     TempDir a{"veeamha-sync"}, b{"veeamha-sync"};
     // Both nodes list the same path (one config); here two folders stand for two machines.
     std::string src = a.path + "/unit.service";
