@@ -12,7 +12,11 @@
 //            (release -> the peer's takeover), start (takeover -> group started), answering.
 //   idle     one node's cost with the group running, defaults (monitors every 10 s):
 //            RSS and CPU seconds per minute of each veeam-had over --idle-seconds (180).
-// Options: --runs N  --idle-seconds S  --only crash|move|idle
+//   crash is run twice: against the vCenter simulator as it is (a power-off in ~10 ms) and
+//            against a realistic one (500 ms login, every power task running 2 s).
+//   back     vCenter unreachable (its port dropped) while the active is killed; it returns at
+//            a random moment of the survivor's retries -> the service answers; --runs times.
+// Options: --runs N  --idle-seconds S  --only crash|move|idle|back
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -25,6 +29,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -193,12 +198,17 @@ void context(const LabOptions& o) {
 
 // ---- crash failover -------------------------------------------------------------------------
 
-void crash(int runs) {
+void crash(int runs, bool realistic_vcenter) {
     std::cout << "\n== crash failover: kill the active host -> the service answers on the floating IP (" << runs
-              << " runs) ==\n";
-    set_run_name("bench-crash");
+              << " runs; vCenter: "
+              << (realistic_vcenter ? "500 ms login, power-off task 2 s" : "the simulator as it is") << ") ==\n";
+    set_run_name(realistic_vcenter ? "bench-crash-real" : "bench-crash");
     ClusterOptions co;
     co.writer = false;
+    if (realistic_vcenter) {
+        co.lab.vcenter_login_delay_ms = 500;
+        co.lab.vcenter_task_ms = 2000;
+    }
     Cluster c(co);
     context(co.lab);
     Stats detection, ping, fence, takeover, total, answering, group;
@@ -247,11 +257,58 @@ void crash(int runs) {
     row("kill -> service answers on the floating IP", total, "the client's view");
     row("  detection: kill -> peer-lost", detection, "heartbeat.timeout 1s after the last heartbeat");
     row("  ping check: peer-lost -> fence-request", ping, "rule 4b: a ping target must answer");
-    row("  fencing: fence-request -> fenced (confirmed)", fence, "vSphere: login, find, power off, read back");
+    row("  fencing: fence-request -> fenced (confirmed)", fence,
+        "vSphere, warm session: power off, the task's end, read back");
     row("  fenced -> takeover (epoch persisted)", takeover);
     for (const auto& n : names) row("  start " + n, resources[n]);
     row("  all resources: takeover -> group-started", group);
     row("  answering: group-started -> first PONG", answering, "client side: ARP update, TCP connect");
+}
+
+// ---- vCenter back ---------------------------------------------------------------------------
+
+void vcenter_back(int runs) {
+    std::cout << "\n== vCenter unreachable during a crash, then back -> the service answers (" << runs << " runs) ==\n";
+    set_run_name("bench-back");
+    ClusterOptions co;
+    co.writer = false;
+    Cluster c(co);
+    context(co.lab);
+    const auto seed = static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count());
+    std::mt19937 rng(seed);
+    std::cout << "vCenter's port dropped (no answer, as a cut route), then opened again after the first failed fence, "
+                 "0-2 s into the retries (seed "
+              << seed << ")\n";
+    Stats to_fenced, to_answer;
+    std::string active = kN1;
+    for (int run = 0; run < runs; ++run) {
+        const std::string survivor = other(active);
+        if (!c.wait_settled(active, 30s)) throw std::runtime_error("run " + std::to_string(run) + ": not settled on " + active);
+        const size_t mark = c.log_mark(survivor);
+        Prober prober(c.lab().netns(kClient), c.lab().floating_ip(), c.lab().repo_port());
+        c.lab().block_vcenter(true);
+        c.lab().kill(active);
+        if (!c.wait_log(survivor, "fence-failed:", 60s, mark))
+            throw std::runtime_error("run " + std::to_string(run) + ": no failed fence\n" + c.diagnostics());
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 2000)(rng)));
+        const int64_t t_back = wall_ms();
+        c.lab().block_vcenter(false);
+        int64_t t_answer = -1;
+        Cluster::eventually(60s, [&] { return (t_answer = prober.first_answer(t_back, false)) >= 0; });
+        prober.stop();
+        if (t_answer < 0 || !c.wait_running_on(survivor, 10s))
+            throw std::runtime_error("run " + std::to_string(run) + ": no takeover by " + survivor + "\n" + c.diagnostics());
+        int64_t fenced = when(c.log_since(survivor, mark), "fenced:");
+        to_fenced.add(static_cast<double>(fenced - t_back));
+        to_answer.add(static_cast<double>(t_answer - t_back));
+        std::cout << "  run " << run + 1 << ": " << survivor << " fenced " << active << " " << fenced - t_back
+                  << " ms and answers " << t_answer - t_back << " ms after vCenter's return\n";
+        c.lab().power_on(active);
+        active = survivor;
+    }
+    std::cout << "\n  " << std::string(44, ' ') << "   median       min       max   (ms)\n";
+    row("vCenter back -> fence confirmed", to_fenced, "unanswered fences are retried every 1-1.5 s");
+    row("vCenter back -> service answers", to_answer, "the client's view");
 }
 
 // ---- planned switchover ---------------------------------------------------------------------
@@ -395,7 +452,7 @@ int main(int argc, char** argv) {
         else if (a == "--idle-seconds" && i + 1 < argc) idle_seconds = std::max(10L, std::atol(argv[++i]));
         else if (a == "--only" && i + 1 < argc) only = argv[++i];
         else {
-            std::fprintf(stderr, "usage: %s [--runs N] [--idle-seconds S] [--only crash|move|idle]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--runs N] [--idle-seconds S] [--only crash|move|back|idle]\n", argv[0]);
             return a == "--help" ? 0 : 2;
         }
     }
@@ -405,8 +462,12 @@ int main(int argc, char** argv) {
     }
     machine();
     try {
-        if (only.empty() || only == "crash") crash(runs);
+        if (only.empty() || only == "crash") {
+            crash(runs, false);
+            crash(runs, true);
+        }
         if (only.empty() || only == "move") move(runs);
+        if (only.empty() || only == "back") vcenter_back(std::max(1, runs / 2));
         if (only.empty() || only == "idle") idle(idle_seconds);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s: %s\n(logs kept under %s)\n", argv[0], e.what(), kept_logs_root().c_str());

@@ -202,6 +202,9 @@ void Lab::start_vcenter() {
     o.on_power_off = hooks + "/power-off";
     o.on_power_on = hooks + "/power-on";
     o.work_parent = run_dir_;  // its key and password go with the run folder, also after a crash
+    o.login_delay_ms = options_.vcenter_login_delay_ms;
+    o.call_delay_ms = options_.vcenter_call_delay_ms;
+    o.task_ms = options_.vcenter_task_ms;
     // Started from a thread inside the switch namespace: the simulator lives there, on the
     // gateway address of the LAN.
     vcsim_ = in_netns(switch_ns_, [&] { return std::make_unique<test::Vcsim>(o); });

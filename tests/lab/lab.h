@@ -49,6 +49,11 @@ struct LabOptions {
     std::string run_root = "/run/veeam-ha-lab";     // run folders: config, per-host folders, logs
     std::string disk_root = "/var/tmp/veeam-ha-lab";  // the shared disk's image
     bool vcenter = true;                             // start the vCenter simulator
+    // A realistic vCenter (tests/fencing/vcsim_fixture.h): Login takes this long, every call
+    // this long, and a power task runs this long before the power changes. 0 = at once.
+    int vcenter_login_delay_ms = 0;
+    int vcenter_call_delay_ms = 0;
+    int vcenter_task_ms = 0;
     bool disk = true;                                // the shared loop device with XFS
     uint64_t disk_bytes = 400ull << 20;              // XFS needs >= 300 MB
     // The disk's image served through FUSE (tests/lab/holdable_disk.h), so that a test can
