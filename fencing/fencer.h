@@ -72,6 +72,10 @@ public:
     virtual FenceResult status(const std::string& node, base::Deadline deadline) = 0;
     virtual ListResult list(base::Deadline deadline) = 0;
     virtual std::string describe() const = 0;
+    // Ends what the fencer keeps open on the device (vSphere: logs its kept session out), within
+    // `deadline`. Called on a worker thread before a fencer that is replaced is dropped; its
+    // destructor only closes connections, so that it never waits for the device.
+    virtual void retire(base::Deadline /*deadline*/) {}
 };
 
 }  // namespace veeamha::fencing

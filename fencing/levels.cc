@@ -128,4 +128,8 @@ ListResult FenceLevels::list(base::Deadline deadline) {
     return failed;
 }
 
+void FenceLevels::retire(base::Deadline deadline) {
+    for (auto& l : levels_) l.fencer->retire(deadline);
+}
+
 }  // namespace veeamha::fencing

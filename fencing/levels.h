@@ -28,6 +28,7 @@ public:
     // The first level whose list works (vSphere when configured).
     ListResult list(base::Deadline deadline) override;
     std::string describe() const override;
+    void retire(base::Deadline deadline) override;
 
     size_t size() const { return levels_.size(); }
     // The levels that may fence `node`, in order.

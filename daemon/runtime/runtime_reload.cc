@@ -39,7 +39,12 @@ void Runtime::reload() {
     // Live: the engine's policy and timings, the fencing chain, alerts.
     std::vector<std::string> restart = config::apply_live_settings(config_, next);
     engine_->reconfigure(config_);
+    std::shared_ptr<fencing::Fencer> old = std::move(fencer_);
     fencer_ = fencing::make_fence_levels(config_);
+    // The old one logs its kept vCenter session out on a worker thread (not on this loop, which
+    // must not wait for vCenter), so that reloads do not leave sessions behind until they expire.
+    if (old) blocking_.run<bool>([old] { old->retire(base::Clock::now() + std::chrono::seconds(5)); return true; },
+                                 [](bool) {});
     check_fencing();  // a fixed password, UUID or vCenter shows now, not in 5 minutes
 
     base::log::notice("configuration reloaded: policy, fencing, resource timeouts and alerts applied" +

@@ -24,6 +24,20 @@ void SessionKeeper::give_back(std::unique_ptr<VimSession> session, bool holder) 
     if (session && session->usable()) session->logout();
 }
 
+void SessionKeeper::retire(base::Deadline deadline) {
+    Checkout c = take(deadline);
+    if (c.session) {
+        c.session->set_deadline(deadline);
+        if (c.session->usable()) c.session->logout();
+        c.session.reset();
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (c.holder) out_ = false;
+    }
+    returned_.notify_all();
+}
+
 std::optional<Moref> SessionKeeper::vm(const std::string& uuid) const {
     std::lock_guard lock(mutex_);
     auto it = vms_.find(uuid);

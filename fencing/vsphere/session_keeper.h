@@ -44,6 +44,9 @@ public:
     // on); logs it out otherwise, in a short call. `holder` as take() returned it.
     void give_back(std::unique_ptr<VimSession> session, bool holder);
 
+    // Logs the kept session out (waiting for a caller that has it out until `deadline`).
+    void retire(base::Deadline deadline);
+
     // VM references by UUID, valid across sessions (a reference lives as long as the VM's
     // registration, vCenter restarts included); whoever uses one checks its UUID first.
     std::optional<Moref> vm(const std::string& uuid) const;

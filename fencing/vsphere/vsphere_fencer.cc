@@ -340,4 +340,8 @@ ListResult VSphereFencer::list(base::Deadline deadline) {
     return r;
 }
 
+void VSphereFencer::retire(base::Deadline deadline) {
+    keeper_->retire(deadline);
+}
+
 }  // namespace veeamha::fencing

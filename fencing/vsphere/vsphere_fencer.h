@@ -55,6 +55,7 @@ public:
     // Always on a session of its own (a listing is not on a failover's way).
     ListResult list(base::Deadline deadline) override;
     std::string describe() const override;
+    void retire(base::Deadline deadline) override;
 
     const config::VSphere& settings() const { return settings_; }
 

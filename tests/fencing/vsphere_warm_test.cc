@@ -281,6 +281,20 @@ TEST_CASE("one-shot sessions (veeam-hactl) log out after each call") {
     CHECK(c.of("Logout") == 2);
 }
 
+TEST_CASE("a retired fencer (replaced by a reload) logs its kept session out") {
+    Vcsim sim;
+    VSphereFencer f(sim.vsphere(), node_uuids());
+    REQUIRE(f.status(kNode1, in(10s)).confirmed);
+    REQUIRE(sim.counts().sessions == 1);
+    f.retire(in(5s));
+    auto c = sim.counts();
+    CHECK(c.sessions == 0);
+    CHECK(c.of("Logout") == 1);
+    // Nothing kept: a later call logs in afresh and still works.
+    CHECK(f.status(kNode1, in(10s)).confirmed);
+    CHECK(sim.counts().logins == 2);
+}
+
 TEST_CASE("the password and the session cookie never reach a log line or an error") {
     VcsimOptions o;
     o.task_ms = 200;
