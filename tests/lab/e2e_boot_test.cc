@@ -76,8 +76,13 @@ void crashed_active_boots_with_the_disk_mounted(Links links) {
     const TruthSampler::Seen seen = n1_truth.seen();
     INFO("n1 sampled " << seen.samples << " times: mounted in " << seen.mounted << ", floating IP in "
                        << seen.floating_ip << ", service in " << seen.service);
-    CHECK(seen.samples > 20);
-    CHECK(seen.mounted > 0);  // the sampler saw the OS's mount: it was looking
+    // It was looking: from before the OS's mount until the cluster had settled again, never
+    // blind for long, and it saw the OS's mount.
+    REQUIRE(seen.first_at);
+    CHECK(*seen.first_at <= os_mount);
+    CHECK(*seen.last_at >= seen_unmounted);
+    CHECK(seen.max_gap < 1s);
+    CHECK(seen.mounted > 0);
     CHECK(seen.floating_ip == 0);
     CHECK(seen.service == 0);
     CHECK(!c.truth(kN1).anything());

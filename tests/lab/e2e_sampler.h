@@ -20,13 +20,21 @@ class TruthSampler {
 public:
     struct Seen {
         uint64_t samples = 0, mounted = 0, floating_ip = 0, service = 0;
+        // When the first and the last sample were taken, and the longest time between two: what
+        // the sampler can vouch for ("nothing in this window", up to blind spots of max_gap).
+        std::optional<Clock::time_point> first_at, last_at;
+        Clock::duration max_gap{};
         // The first sample with anything of the group on the host, and what it was.
         std::optional<Clock::time_point> first_anything;
         std::string first_what;
     };
 
+    // Returns once the first sample is taken: what happens after the constructor is covered.
     TruthSampler(Cluster& c, std::string host, std::chrono::milliseconds period = 20ms)
-        : c_(c), host_(std::move(host)), period_(period), thread_([this] { loop(); }) {}
+        : c_(c), host_(std::move(host)), period_(period), thread_([this] { loop(); }) {
+        for (auto until = Clock::now() + std::chrono::seconds(10); seen().samples == 0 && Clock::now() < until;)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     ~TruthSampler() { stop(); }
     TruthSampler(const TruthSampler&) = delete;
     TruthSampler& operator=(const TruthSampler&) = delete;
@@ -48,6 +56,9 @@ private:
             {
                 std::lock_guard<std::mutex> lock(mu_);
                 ++seen_.samples;
+                if (!seen_.first_at) seen_.first_at = started;
+                if (seen_.last_at) seen_.max_gap = std::max(seen_.max_gap, started - *seen_.last_at);
+                seen_.last_at = started;
                 seen_.mounted += t.mounted;
                 seen_.floating_ip += t.floating_ip;
                 seen_.service += t.service;
