@@ -31,7 +31,6 @@ struct HeartbeatService::Link {
     udp::endpoint peer;
     LinkMonitor monitor;
     asio::steady_timer silence;
-    bool silence_armed = false;
     // recvmmsg buffers
     std::vector<std::array<uint8_t, kMaxDatagram + 1>> bufs =
         std::vector<std::array<uint8_t, kMaxDatagram + 1>>(kBatch);
@@ -124,27 +123,28 @@ void HeartbeatService::schedule_tick() {
 
 void HeartbeatService::answer_leader() {
     // The node listed second answers the first one's heartbeat at once instead of on a timer of
-    // its own, so that its send shares the wake-up of its receive. Its timer stays as the
-    // fallback (see schedule's handler): a tenth of the interval after the next answer is due,
-    // so it never sends less often than every 1.1 x interval, also when the first node's
-    // heartbeats are lost. Both links arrive together: the first one answers.
+    // its own, so that its send shares the wake-up of its receive. Its timer is only a deadline:
+    // moved to 1.1 x interval after each answer, it fires (and sends) only when the first node's
+    // heartbeats stop arriving, so this node never sends less often than every 1.1 x interval.
+    // Moving a timer costs a system call, not a wake-up. Both links arrive together: the first
+    // one answers.
     const auto interval = codec_.topology().interval;
     auto now = Clock::now();
     if (now - last_send_ < interval / 2) return;
     send_all();
     ++rounds_answering_;
+    arm_tick(last_send_ + interval + interval / 10);
 }
 
 void HeartbeatService::arm_tick(Clock::time_point at) {
     next_tick_ = at;
-    tick_.expires_at(next_tick_);
+    tick_.expires_at(next_tick_);  // cancels the wait before, whose handler then does nothing
     std::weak_ptr<bool> alive = alive_;
     tick_.async_wait([this, alive](const boost::system::error_code& ec) {
         if (ec || alive.expired() || !running_) return;
         const auto interval = codec_.topology().interval;
         if (follower_ && Clock::now() - last_send_ < interval) {
-            // Answered meanwhile: nothing to send; wait for the next answer (re-arming the
-            // timer at each answer instead would cost the same wake-up, spent by the reactor).
+            // It fired in the same turn as an answer, which could no longer cancel it.
             arm_tick(last_send_ + interval + interval / 10);
             return;
         }
@@ -276,7 +276,7 @@ void HeartbeatService::handle_datagram(Link& link, const uint8_t* data, size_t s
         return;
     }
     bool went_up = link.monitor.on_heartbeat(in_.heartbeat, arrived);
-    if (went_up) arm_silence(link);
+    arm_silence(link);
     std::weak_ptr<bool> alive = alive_;
     if (went_up && cb_.on_link_change) cb_.on_link_change(link.index, true);
     if (alive.expired() || !running_) return;
@@ -286,14 +286,13 @@ void HeartbeatService::handle_datagram(Link& link, const uint8_t* data, size_t s
 }
 
 void HeartbeatService::arm_silence(Link& link) {
-    if (link.silence_armed) return;
-    link.silence_armed = true;
+    // Moved to the new deadline at every heartbeat (a system call; the wait it replaces ends
+    // without effect), so that on a live link it never fires: a timer that fired once per
+    // timeout only to find the link heard would cost each link a wake-up every second.
     link.silence.expires_at(link.monitor.silence_deadline(codec_.topology().timeout));
     std::weak_ptr<bool> alive = alive_;
     link.silence.async_wait([this, alive, l = &link](const boost::system::error_code& ec) {
-        if (alive.expired() || !running_) return;
-        l->silence_armed = false;
-        if (ec) return;
+        if (ec || alive.expired() || !running_) return;
         // Read what the kernel already has before calling the link silent: after a stall of
         // this thread, the timer can run before the socket handler.
         drain(*l);

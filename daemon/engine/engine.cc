@@ -494,9 +494,9 @@ bool Engine::effective_maintenance() const { return persisted_.maintenance; }
 
 Millis Engine::next_wakeup() const {
     if (!started_ || exited_) return -1;
-    Millis next = -1;
+    Millis next = now_.mono + kQuietStep;
     auto consider = [&next](Millis t) {
-        if (t >= 0 && (next < 0 || t < next)) next = t;
+        if (t >= 0 && t < next) next = t;
     };
     if (peer_up()) consider(peer_last_heard() + ms(config_.heartbeat.timeout));
     if (peer_.membership == Membership::Unknown)

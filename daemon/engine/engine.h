@@ -88,8 +88,12 @@ public:
     // from `config`; everything else keeps its old value.
     void reconfigure(const config::Config& config);
 
-    // When the engine next needs a Tick if nothing else happens (mono ms), or -1.
+    // When the engine next needs a Tick if nothing else happens (mono ms), or -1. Never more
+    // than kQuietStep after the last step: failure counts expire by the clock, and a longer gap
+    // between steps would read as this process having been paused (resumed()). While the peer's
+    // heartbeats arrive, steps come faster than that and the wake-up never fires.
     Millis next_wakeup() const;
+    static constexpr Millis kQuietStep = 1000;
 
     // Read-only views for status, metrics and the simulator's checkers.
     const std::string& local_name() const { return names_[local_idx_]; }

@@ -59,7 +59,6 @@ Runtime::Runtime(config::Config config, int local_node, RuntimeOptions options)
       store_(config_, local_node),
       blocking_(io_, 64),
       wake_(io_),
-      tick_(io_),
       watchdog_(io_),
       exit_timer_(io_),
       sync_timer_(io_),
@@ -109,16 +108,6 @@ int Runtime::run() {
 
     feed(engine::Started{state, incarnation_, config_digest(config_), net::random_u64(), read_boot_id()});
 
-    // A Tick every second besides the engine's own wake-ups (the simulator does the same).
-    std::function<void()> tick = [this, &tick] {
-        tick_.expires_after(1s);
-        tick_.async_wait([this, &tick](const boost::system::error_code& ec) {
-            if (ec || exiting_) return;
-            feed(engine::Tick{});
-            tick();
-        });
-    };
-    tick();
 
     if (!config_.sync.empty()) sync_files();
     check_fencing();

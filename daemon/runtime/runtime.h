@@ -117,7 +117,6 @@ private:
     std::unique_ptr<AdminServer> admin_;
     std::unique_ptr<HttpServer> http_;
     boost::asio::steady_timer wake_;
-    boost::asio::steady_timer tick_;
     boost::asio::steady_timer watchdog_;
     boost::asio::steady_timer exit_timer_;
     boost::asio::steady_timer sync_timer_;

@@ -111,7 +111,7 @@ int World::target_of(const Payload& p) const {
             else if constexpr (std::is_same_v<T, LateLanding>) return nodes_[e.node].vm_paused ? e.node : -1;
             else if constexpr (std::is_same_v<T, OpDone> || std::is_same_v<T, FenceFinish> ||
                                std::is_same_v<T, PingFinish> || std::is_same_v<T, Wake> ||
-                               std::is_same_v<T, HeartbeatTimer> || std::is_same_v<T, SafetyTick>)
+                               std::is_same_v<T, HeartbeatTimer>)
                 return e.node;
             else
                 return -1;
@@ -181,7 +181,6 @@ void World::start_daemon(int i) {
     std::string boot_id = "boot-" + name(i) + "-" + std::to_string(n.power_cycle);
     step(i, Started{n.disk, n.incarnation, digest, rng_(), boot_id});
     schedule(now_ + static_cast<Millis>(n.config.heartbeat.interval.count()), HeartbeatTimer{i, n.daemon_epoch});
-    schedule(now_ + 1000, SafetyTick{i, n.daemon_epoch});
 }
 
 void World::daemon_died(int i, const std::string& why) {
@@ -385,13 +384,6 @@ void World::handle(const HeartbeatTimer& e) {
     if (!n.daemon || n.daemon_epoch != e.daemon_epoch) return;
     send_state(e.node, false);
     schedule(now_ + static_cast<Millis>(n.config.heartbeat.interval.count()), HeartbeatTimer{e.node, e.daemon_epoch});
-}
-
-void World::handle(const SafetyTick& e) {
-    SimNode& n = nodes_[e.node];
-    if (!n.daemon || n.daemon_epoch != e.daemon_epoch) return;
-    step(e.node, Tick{});
-    schedule(now_ + 1000, SafetyTick{e.node, e.daemon_epoch});
 }
 
 void World::handle(const Wake& e) {

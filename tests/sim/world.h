@@ -236,12 +236,11 @@ private:
     struct PingFinish { int node; uint64_t daemon_epoch; engine::PingDone done; };
     struct Wake { int node; uint64_t daemon_epoch; Millis at; };
     struct HeartbeatTimer { int node; uint64_t daemon_epoch; };
-    struct SafetyTick { int node; uint64_t daemon_epoch; };
     struct Boot { int node; uint64_t power_cycle; };
     struct RestartDaemon { int node; uint64_t daemon_epoch; };
     struct Resume { int node; uint64_t power_cycle; };
     using Payload = std::variant<Deliver, OpDone, LateLanding, FenceFinish, FencePowerOff, FencePowerOn,
-                                 PingFinish, Wake, HeartbeatTimer, SafetyTick, Boot, RestartDaemon, Resume>;
+                                 PingFinish, Wake, HeartbeatTimer, Boot, RestartDaemon, Resume>;
     struct Event {
         Millis at;
         uint64_t seq;
@@ -261,7 +260,6 @@ private:
     void handle(const PingFinish& e);
     void handle(const Wake& e);
     void handle(const HeartbeatTimer& e);
-    void handle(const SafetyTick& e);
     void handle(const Boot& e);
     void handle(const RestartDaemon& e);
     void handle(const Resume& e);
