@@ -19,8 +19,16 @@ namespace {
 
 constexpr auto kMinImmediateGap = std::chrono::milliseconds(10);
 constexpr int kBatch = 32;           // datagrams per recvmmsg call
-constexpr int kMaxPerWakeup = 1024;  // then yield to timers and other sockets
+constexpr size_t kMaxPerWakeup = 1024;  // then yield to timers and other sockets
 constexpr int kReceiveBuffer = 1 << 20;
+// The node listed first reads a link that is up at each round. A round that finds more datagrams
+// than this on it (a burst, a flood of forgeries) switches the link to reading at each arrival,
+// so that nothing waits in the socket long enough to fill it, and so does its going down (the
+// peer's return is then noticed at once); after this many quiet rounds (no more than two
+// arrivals each) with the link up it goes back to reading at each round.
+constexpr size_t kRoundReadLimit = 8;
+constexpr size_t kQuietArrivals = 2;
+constexpr int kQuietRounds = 25;
 
 }  // namespace
 
@@ -31,6 +39,9 @@ struct HeartbeatService::Link {
     udp::endpoint peer;
     LinkMonitor monitor;
     asio::steady_timer silence;
+    bool read_on_tick = false;  // read at each round (the first node) or at each arrival
+    size_t arrivals = 0;        // datagrams read since the last round
+    int quiet_rounds = 0;       // rounds in a row with few arrivals, while reading at arrival
     // recvmmsg buffers
     std::vector<std::array<uint8_t, kMaxDatagram + 1>> bufs =
         std::vector<std::array<uint8_t, kMaxDatagram + 1>>(kBatch);
@@ -148,10 +159,49 @@ void HeartbeatService::arm_tick(Clock::time_point at) {
             arm_tick(last_send_ + interval + interval / 10);
             return;
         }
+        read_on_tick();
+        if (alive.expired() || !running_) return;
         send_all();
         ++rounds_on_timer_;
         schedule_tick();
     });
+}
+
+void HeartbeatService::read_on_tick() {
+    // The answers to the last round arrived moments after it was sent; reading them now, just
+    // before the next round, spares this thread a wake-up per round. Their arrival times come
+    // from the kernel, and whoever decides on silence reads first (poll(), the silence timer).
+    std::weak_ptr<bool> alive = alive_;
+    for (auto& lp : links_) {
+        Link& l = *lp;
+        if (l.read_on_tick) {
+            drain(l);
+            if (alive.expired() || !running_) return;
+            if (l.arrivals > kRoundReadLimit) {
+                l.read_on_tick = false;
+                l.quiet_rounds = 0;
+                arm_receive(l);
+            }
+        } else if (!follower_) {
+            const bool quiet = l.arrivals <= kQuietArrivals && l.monitor.stats().up;
+            l.quiet_rounds = quiet ? l.quiet_rounds + 1 : 0;
+            if (l.quiet_rounds >= kQuietRounds) {
+                l.read_on_tick = true;
+                boost::system::error_code ec;
+                l.socket.cancel(ec);  // the pending wait ends without effect
+            }
+        }
+        l.arrivals = 0;
+    }
+}
+
+void HeartbeatService::poll() {
+    std::weak_ptr<bool> alive = alive_;
+    for (auto& l : links_) {
+        if (!running_ || reading_) return;
+        drain(*l);
+        if (alive.expired()) return;
+    }
 }
 
 void HeartbeatService::send_now() {
@@ -199,13 +249,28 @@ void HeartbeatService::arm_receive(Link& link) {
                            [this, alive, l = &link](const boost::system::error_code& ec) {
                                if (ec || alive.expired() || !running_) return;
                                drain(*l);
-                               arm_receive(*l);
+                               if (alive.expired() || !running_) return;
+                               if (!l->read_on_tick) arm_receive(*l);
                            });
 }
 
-void HeartbeatService::drain(Link& link) {
+size_t HeartbeatService::drain(Link& link) {
+    // Not re-entered from a callback: the batch buffers are in use.
+    if (reading_) return 0;
+    reading_ = true;
+    std::weak_ptr<bool> alive = alive_;
+    size_t n = drain_batches(link);
+    if (alive.expired()) return n;
+    reading_ = false;
+    link.arrivals += n;
+    return n;
+}
+
+size_t HeartbeatService::drain_batches(Link& link) {
+    std::weak_ptr<bool> alive = alive_;
     const int fd = link.socket.native_handle();
-    for (int total = 0; total < kMaxPerWakeup;) {
+    size_t total = 0;
+    while (total < kMaxPerWakeup) {
         for (int k = 0; k < kBatch; ++k) {
             link.msgs[k].msg_hdr.msg_name = &link.addrs[k];
             link.msgs[k].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
@@ -215,7 +280,7 @@ void HeartbeatService::drain(Link& link) {
             link.msgs[k].msg_len = 0;
         }
         int n = ::recvmmsg(fd, link.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
-        if (n <= 0) return;  // EAGAIN (drained) or an error the next wakeup will see again
+        if (n <= 0) return total;  // EAGAIN (drained) or an error the next read sees again
         const auto steady_now = Clock::now();
         timespec real_now{};
         ::clock_gettime(CLOCK_REALTIME, &real_now);
@@ -238,11 +303,12 @@ void HeartbeatService::drain(Link& link) {
             from.resize(len);
             bool truncated = (link.msgs[k].msg_hdr.msg_flags & MSG_TRUNC) != 0;
             handle_datagram(link, link.bufs[k].data(), link.msgs[k].msg_len, truncated, from, arrived);
-            if (!running_) return;  // a callback stopped us
+            if (alive.expired() || !running_) return total + static_cast<size_t>(k) + 1;  // a callback stopped us
         }
-        total += n;
-        if (n < kBatch) return;
+        total += static_cast<size_t>(n);
+        if (n < kBatch) return total;
     }
+    return total;
 }
 
 void HeartbeatService::handle_datagram(Link& link, const uint8_t* data, size_t size,
@@ -280,7 +346,7 @@ void HeartbeatService::handle_datagram(Link& link, const uint8_t* data, size_t s
     std::weak_ptr<bool> alive = alive_;
     if (went_up && cb_.on_link_change) cb_.on_link_change(link.index, true);
     if (alive.expired() || !running_) return;
-    if (cb_.on_heartbeat) cb_.on_heartbeat(link.index, in_.heartbeat);
+    if (cb_.on_heartbeat) cb_.on_heartbeat(link.index, in_.heartbeat, arrived);
     if (alive.expired() || !running_) return;
     if (follower_) answer_leader();
 }
@@ -298,11 +364,22 @@ void HeartbeatService::arm_silence(Link& link) {
         drain(*l);
         if (alive.expired() || !running_) return;
         if (l->monitor.check_silence(Clock::now(), codec_.topology().timeout)) {
+            if (l->read_on_tick) {
+                l->read_on_tick = false;
+                l->quiet_rounds = 0;
+                arm_receive(*l);
+            }
             if (cb_.on_link_change) cb_.on_link_change(l->index, false);
         } else if (l->monitor.stats().up) {
             arm_silence(*l);  // heard since: wait until the new deadline
         }
     });
+}
+
+size_t HeartbeatService::links_read_on_tick() const {
+    size_t n = 0;
+    for (const auto& l : links_) n += l->read_on_tick ? 1 : 0;
+    return n;
 }
 
 std::vector<LinkStats> HeartbeatService::link_stats() const {

@@ -3,8 +3,10 @@
 // on that link and heartbeat.port; every heartbeat.interval (and at once on send_now()) a sealed
 // Heartbeat carrying the engine's NodeState goes to the peer's address on that link. The node
 // listed second in the configuration sends its heartbeat when the first one's arrives (at most
-// 1.1 x interval apart when they do not), so each node wakes about once per interval. Datagrams
-// are accepted only from the peer's configured address and port on the link they arrive on.
+// 1.1 x interval apart when they do not); the node listed first reads those answers when its
+// next round is due, not when they arrive (each carries the kernel's arrival time). So each node
+// wakes about once per interval. Datagrams are accepted only from the peer's configured address
+// and port on the link they arrive on.
 //
 // It measures links and delivers fresh, authentic heartbeats; it decides nothing about the
 // cluster: "peer lost" (silent on all links for heartbeat.timeout) is the engine's call, made
@@ -29,8 +31,9 @@ namespace veeamha::net {
 class HeartbeatService {
 public:
     struct Callbacks {
-        // A fresh, authentic, bound heartbeat from the peer, and the link it came on.
-        std::function<void(size_t link, const wire::Heartbeat&)> on_heartbeat;
+        // A fresh, authentic, bound heartbeat from the peer, the link it came on and when it
+        // reached this host (it may have been read later).
+        std::function<void(size_t link, const wire::Heartbeat&, Clock::time_point arrived)> on_heartbeat;
         // A link went up (first heartbeat after silence) or down (silent for heartbeat.timeout).
         std::function<void(size_t link, bool up)> on_link_change;
         // The peer speaks another protocol major version: refused (reported once per change).
@@ -52,6 +55,11 @@ public:
     // Sends a heartbeat on every link now (state changed). Calls closer than 10 ms apart are
     // coalesced into one send, so a burst of changes cannot flood the links.
     void send_now();
+    // Reads every heartbeat the kernel holds now (on_heartbeat for each). Call it before a
+    // decision that depends on when the peer was last heard: a heartbeat may have arrived and
+    // wait to be read (the first node reads on its tick; a stalled thread reads late). Does
+    // nothing when called from inside a read (a callback).
+    void poll();
 
     size_t links() const { return links_.size(); }
     std::vector<LinkStats> link_stats() const;
@@ -60,6 +68,9 @@ public:
     // Rounds sent by the interval timer, and (the node listed second) in answer to the peer's.
     uint64_t rounds_on_timer() const { return rounds_on_timer_; }
     uint64_t rounds_answering() const { return rounds_answering_; }
+    // Links read at each round rather than at each arrival (the node listed first, while the
+    // peer sends no more than a few datagrams per round).
+    size_t links_read_on_tick() const;
 
 private:
     struct Link;
@@ -69,7 +80,9 @@ private:
     void send_all();
     void send_on(Link& link, Clock::time_point now);
     void arm_receive(Link& link);
-    void drain(Link& link);
+    void read_on_tick();
+    size_t drain(Link& link);
+    size_t drain_batches(Link& link);
     void handle_datagram(Link& link, const uint8_t* data, size_t size, bool truncated,
                          const boost::asio::ip::udp::endpoint& from, Clock::time_point arrived);
     void arm_silence(Link& link);
@@ -90,6 +103,7 @@ private:
     uint32_t reported_major_ = 0;
     bool running_ = false;
     bool follower_ = false;  // the node listed second: answers the first one's heartbeats
+    bool reading_ = false;   // inside drain(): callbacks must not start another read
     uint64_t rounds_on_timer_ = 0;
     uint64_t rounds_answering_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

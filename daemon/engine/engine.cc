@@ -98,7 +98,8 @@ void Engine::on(const PeerStateIn& in) {
     if (is_dead_incarnation(in.incarnation) && !heard_ghost(in.incarnation)) return;
     if (in.incarnation != peer_.incarnation) peer_incarnation_changed(in.incarnation);
     if (in.link >= 0 && static_cast<size_t>(in.link) < peer_.heard.size())
-        peer_.heard[in.link] = now_.mono;
+        peer_.heard[in.link] = std::max(peer_.heard[in.link],
+                                        in.arrived >= 0 ? std::min(in.arrived, now_.mono) : now_.mono);
     else
         peer_.channel_heard = now_.mono;
     if (peer_.have_state && in.state.version <= peer_.state.version) {

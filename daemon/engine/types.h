@@ -105,6 +105,9 @@ struct PeerStateIn {
     int link = -1;  // heartbeat link index; -1 = peer channel (does not count as link liveness)
     uint64_t incarnation = 0;
     NodeState state;
+    // When the datagram reached this host (mono ms, the kernel's stamp), if known: a heartbeat
+    // read some time after it arrived counts from its arrival, not from when it was read.
+    Millis arrived = -1;
 };
 struct ResourceDone {
     uint64_t op_id = 0;

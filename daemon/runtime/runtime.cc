@@ -127,8 +127,10 @@ void Runtime::start_subsystems() {
     net::Topology topo = net::Topology::from_config(config_, local_);
     codec_ = std::make_unique<net::PeerCodec>(*key_, topo, net::Identity{generation_, incarnation_});
     net::HeartbeatService::Callbacks hb;
-    hb.on_heartbeat = [this](size_t link, const wire::Heartbeat& h) {
-        feed(engine::PeerStateIn{static_cast<int>(link), h.incarnation(), from_wire(h.state())});
+    hb.on_heartbeat = [this](size_t link, const wire::Heartbeat& h, base::Clock::time_point arrived) {
+        const engine::Millis at =
+            std::chrono::duration_cast<std::chrono::milliseconds>(arrived.time_since_epoch()).count();
+        feed(engine::PeerStateIn{static_cast<int>(link), h.incarnation(), from_wire(h.state()), at});
     };
     hb.on_link_change = [this](size_t link, bool up) {
         if (channel_) channel_->set_link_usable(link, up);
@@ -182,6 +184,12 @@ void Runtime::stop_subsystems() {
 
 void Runtime::feed(const engine::Input& input) {
     if (!engine_ || exiting_) return;
+    // Heartbeats that arrived but were not read yet count before this step decides anything
+    // (the first node reads them at its next round; a stalled loop may run a timer first).
+    if (heartbeats_ && !std::holds_alternative<engine::Started>(input)) {
+        heartbeats_->poll();
+        if (!engine_ || exiting_) return;
+    }
     engine::Outputs outs = engine_->step(now(), input);
     // The step's state first (fsync); its actions only once that is on disk.
     if (outs.persist && !persist(*outs.persist)) return;

@@ -20,6 +20,10 @@ struct Node {
     std::vector<uint64_t> heard;
     std::vector<int> changes;
     uint64_t last_epoch = 0;
+    // When the heartbeats reached the host, and how long the longest waited to be read.
+    std::vector<veeamha::net::Clock::time_point> last_arrived;
+    veeamha::net::Clock::duration longest_wait{};
+    bool arrivals_out_of_order = false;
     PeerCodec codec;
     HeartbeatService service;
 
@@ -27,13 +31,19 @@ struct Node {
         : up(t.links()),
           heard(t.links()),
           changes(t.links()),
+          last_arrived(t.links()),
           codec(key, t, id),
           service(io, codec, callbacks()) {}
     HeartbeatService::Callbacks callbacks() {
         HeartbeatService::Callbacks cb;
-        cb.on_heartbeat = [this](size_t l, const veeamha::wire::Heartbeat& hb) {
+        cb.on_heartbeat = [this](size_t l, const veeamha::wire::Heartbeat& hb,
+                                 veeamha::net::Clock::time_point arrived) {
             ++heard[l];
             last_epoch = hb.state().epoch();
+            auto waited = veeamha::net::Clock::now() - arrived;
+            longest_wait = std::max(longest_wait, waited);
+            if (arrived < last_arrived[l]) arrivals_out_of_order = true;
+            last_arrived[l] = arrived;
         };
         cb.on_link_change = [this](size_t l, bool u) {
             up[l] = u;
@@ -83,7 +93,8 @@ TEST_CASE("a silent peer takes each link down after the timeout - restart brings
     auto b = make_node(io, key, 1, port, 20);
     a->service.start();
     b->service.start();
-    REQUIRE(run_until(io, [&] { return a->up[0] && a->up[1]; }, 3s));
+    // Also when a reads its links at each round (the first node, links up and quiet).
+    REQUIRE(run_until(io, [&] { return a->service.links_read_on_tick() == 2; }, 5s));
     auto t0 = std::chrono::steady_clock::now();
     b->service.stop();
     REQUIRE(run_until(io, [&] { return !a->up[0] && !a->up[1]; }, 3s));
@@ -91,6 +102,7 @@ TEST_CASE("a silent peer takes each link down after the timeout - restart brings
     CHECK(took >= 250ms - 50ms);  // not before the timeout (minus one interval of last-heard age)
     CHECK(took < 250ms + 50ms + 200ms);  // timeout + one interval, plus scheduling slack
     CHECK_FALSE(a->service.any_link_up());
+    CHECK(a->service.links_read_on_tick() == 0);  // a silent link is read at each arrival
     // The peer restarts as a new process (higher generation): links come back.
     b.reset();
     auto b2 = make_node(io, key, 1, port, 30);
@@ -118,6 +130,75 @@ TEST_CASE("the node listed second answers the first one's heartbeats, and keeps 
     a->service.stop();
     uint64_t before = b->service.rounds_on_timer();
     REQUIRE(run_until(io, [&] { return b->service.rounds_on_timer() >= before + 5; }, 3s));
+}
+
+TEST_CASE("the first node reads the answers at its next round, each with the time it arrived") {
+    asio::io_context io;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    auto a = make_node(io, key, 0, port, 10);
+    auto b = make_node(io, key, 1, port, 20);
+    a->service.start();
+    b->service.start();
+    // Until a link is up and quiet for 25 rounds (1.25 s), a reads it at each arrival.
+    CHECK(a->service.links_read_on_tick() == 0);
+    REQUIRE(run_until(io, [&] { return a->service.links_read_on_tick() == 2; }, 5s));
+    CHECK(b->service.links_read_on_tick() == 0);  // it answers, so it reads at once
+    a->longest_wait = b->longest_wait = {};
+    const uint64_t heard = a->heard[0];
+    REQUIRE(run_until(io, [&] { return a->heard[0] >= heard + 20 && a->heard[1] >= heard + 20; }, 5s));
+    // An answer arrives just after a round is sent and is read just before the next (50 ms):
+    // what it reports is its arrival, most of a round before it was read.
+    CHECK(a->longest_wait >= 30ms);
+    CHECK(b->longest_wait < 30ms);
+    CHECK_FALSE(a->arrivals_out_of_order);
+    CHECK(a->up[0]);
+    CHECK(a->up[1]);
+}
+
+TEST_CASE("poll reads a heartbeat that waits in the socket, at once") {
+    asio::io_context io_a, io_b;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    auto a = make_node(io_a, key, 0, port, 10);
+    auto b = make_node(io_b, key, 1, port, 20);
+    b->service.start();
+    a->service.start();  // its first heartbeat reaches b, whose answers are then bound to a
+    // a's loop does not run: b sends on its own timer (every 55 ms without a's heartbeats).
+    REQUIRE(run_until(io_b, [&] { return b->service.rounds_on_timer() >= 2; }, 2s));
+    CHECK(a->heard[0] == 0);
+    a->service.poll();
+    CHECK(a->heard[0] >= 2);
+    CHECK(a->heard[1] >= 2);
+}
+
+TEST_CASE("a burst on a link of the first node makes it read that link at arrival, until quiet again") {
+    asio::io_context io;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    auto a = make_node(io, key, 0, port, 10);
+    auto b = make_node(io, key, 1, port, 20);
+    a->service.start();
+    b->service.start();
+    REQUIRE(run_until(io, [&] { return a->service.links_read_on_tick() == 2; }, 5s));
+    // 50 datagrams inside one round on link 0 (from a stranger: dropped, but read).
+    asio::ip::udp::socket rogue(io);
+    rogue.open(asio::ip::udp::v4());
+    rogue.bind({asio::ip::make_address(loop_addr(9)), 0});
+    std::vector<uint8_t> junk(100, 0x42);
+    for (int i = 0; i < 50; ++i) rogue.send_to(asio::buffer(junk), {asio::ip::make_address(loop_addr(1)), port});
+    REQUIRE(run_until(io, [&] { return a->service.links_read_on_tick() == 1; }, 2s));
+    // Read at arrival now: the next datagrams are dropped without waiting for a round.
+    const uint64_t foreign = a->service.drops().get(DropReason::ForeignSource);
+    CHECK(foreign == 50);
+    for (int i = 0; i < 3; ++i) rogue.send_to(asio::buffer(junk), {asio::ip::make_address(loop_addr(1)), port});
+    REQUIRE(run_until(io, [&] { return a->service.drops().get(DropReason::ForeignSource) == foreign + 3; }, 2s));
+    // 25 quiet rounds later (1.25 s) it reads at each round again; the links stayed up.
+    CHECK(a->service.links_read_on_tick() == 1);
+    REQUIRE(run_until(io, [&] { return a->service.links_read_on_tick() == 2; }, 5s));
+    CHECK(a->up[0]);
+    CHECK(a->up[1]);
+    CHECK(a->changes[0] == 1);
 }
 
 TEST_CASE("datagrams from an unconfigured address are dropped as foreign") {
