@@ -3,7 +3,11 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
@@ -34,7 +38,11 @@ constexpr int kQuietRounds = 25;
 
 struct HeartbeatService::Link {
     size_t index = 0;
-    udp::socket socket;
+    // The socket is a plain descriptor: registered with the event loop only while it is read at
+    // each arrival (`watch`), because a registered socket wakes the loop for every datagram,
+    // whether or not anyone waits to read it.
+    int fd = -1;
+    asio::posix::stream_descriptor watch;
     udp::endpoint local;
     udp::endpoint peer;
     LinkMonitor monitor;
@@ -50,7 +58,17 @@ struct HeartbeatService::Link {
     std::array<sockaddr_storage, kBatch> addrs{};
     std::array<std::array<char, CMSG_SPACE(sizeof(timespec))>, kBatch> controls{};
 
-    Link(asio::io_context& io) : socket(io), silence(io) {}
+    Link(asio::io_context& io) : watch(io), silence(io) {}
+    ~Link() { close(); }
+    void close() {
+        if (watch.is_open()) watch.release();
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+    // From reading at arrival to reading at each round: the loop forgets the socket.
+    void stop_watching() {
+        if (watch.is_open()) watch.release();  // the pending wait ends without effect
+    }
 };
 
 HeartbeatService::HeartbeatService(asio::io_context& io, PeerCodec& codec, Callbacks callbacks)
@@ -79,10 +97,9 @@ void HeartbeatService::start() {
             return "heartbeat link " + std::to_string(i) + ": UDP " + t.self_addresses[i] + " port " +
                    std::to_string(t.port);
         };
-        link->socket.open(link->local.protocol(), ec);
-        if (ec) throw std::runtime_error(where() + ": cannot open socket: " + ec.message());
-        link->socket.non_blocking(true, ec);
-        int fd = link->socket.native_handle();
+        link->fd = ::socket(local_addr.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (link->fd < 0) throw std::runtime_error(where() + ": cannot open socket: " + std::strerror(errno));
+        const int fd = link->fd;
         // Heartbeats are network control traffic (DSCP CS6): ahead of backup data in queues.
         int tos = 0xC0;
         if (local_addr.is_v4())
@@ -96,8 +113,8 @@ void HeartbeatService::start() {
         // starved still counts from when it arrived, not from when we got to it.
         int on = 1;
         ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
-        link->socket.bind(link->local, ec);
-        if (ec) throw std::runtime_error(where() + ": cannot bind: " + ec.message());
+        if (::bind(fd, link->local.data(), static_cast<socklen_t>(link->local.size())) != 0)
+            throw std::runtime_error(where() + ": cannot bind: " + std::strerror(errno));
         for (int k = 0; k < kBatch; ++k) {
             link->iovs[k] = {link->bufs[k].data(), link->bufs[k].size()};
             link->msgs[k].msg_hdr.msg_iov = &link->iovs[k];
@@ -121,7 +138,7 @@ void HeartbeatService::stop() {
     immediate_.cancel();
     for (auto& l : links_) {
         l->silence.cancel();
-        l->socket.close(ec);
+        l->close();
     }
 }
 
@@ -187,8 +204,7 @@ void HeartbeatService::read_on_tick() {
             l.quiet_rounds = quiet ? l.quiet_rounds + 1 : 0;
             if (l.quiet_rounds >= kQuietRounds) {
                 l.read_on_tick = true;
-                boost::system::error_code ec;
-                l.socket.cancel(ec);  // the pending wait ends without effect
+                l.stop_watching();
             }
         }
         l.arrivals = 0;
@@ -235,17 +251,26 @@ void HeartbeatService::send_on(Link& link, Clock::time_point now) {
         link.monitor.on_send_error(ec.message());
         return;
     }
-    boost::system::error_code ec;
-    link.socket.send_to(asio::buffer(frame_), link.peer, 0, ec);
-    if (ec)
-        link.monitor.on_send_error(ec.message());
+    if (::sendto(link.fd, frame_.data(), frame_.size(), MSG_NOSIGNAL, link.peer.data(),
+                 static_cast<socklen_t>(link.peer.size())) < 0)
+        link.monitor.on_send_error(std::strerror(errno));
     else
         link.monitor.on_sent(out_.seq(), now);
 }
 
 void HeartbeatService::arm_receive(Link& link) {
     std::weak_ptr<bool> alive = alive_;
-    link.socket.async_wait(udp::socket::wait_read,
+    if (!link.watch.is_open()) {
+        boost::system::error_code ec;
+        link.watch.assign(link.fd, ec);
+        if (ec) {  // cannot happen for an open socket; the round still reads it
+            base::log::warning("heartbeat link " + std::to_string(link.index) +
+                               ": cannot watch the socket, reading it at each round: " + ec.message());
+            link.read_on_tick = true;
+            return;
+        }
+    }
+    link.watch.async_wait(asio::posix::stream_descriptor::wait_read,
                            [this, alive, l = &link](const boost::system::error_code& ec) {
                                if (ec || alive.expired() || !running_) return;
                                drain(*l);
@@ -268,7 +293,7 @@ size_t HeartbeatService::drain(Link& link) {
 
 size_t HeartbeatService::drain_batches(Link& link) {
     std::weak_ptr<bool> alive = alive_;
-    const int fd = link.socket.native_handle();
+    const int fd = link.fd;
     size_t total = 0;
     while (total < kMaxPerWakeup) {
         for (int k = 0; k < kBatch; ++k) {
