@@ -90,7 +90,9 @@ TEST_CASE("e2e: crash of the active host: fenced via vCenter and taken over then
     CHECK(c.vcenter_power(kN1) == "off");
     CHECK(c.lab().vm_off(kN1));
     CHECK(c.vcenter_power(kN2) == "on");
-    // The reasons, in order.
+    // The reasons, in order. The service answers a moment before the daemon hears its start
+    // return and logs the group started: wait for that line, then read.
+    CHECK(c.wait_log(kN2, "group-started: group started on n2", 10s, mark2));
     std::string l2 = c.log_since(kN2, mark2);
     INFO(l2);
     CHECK(in_order(l2, {"peer-lost: n1 lost", "fence-request: fencing n1 (power off)", "fenced: fence of n1 confirmed",
