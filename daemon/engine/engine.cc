@@ -79,6 +79,7 @@ void Engine::on(const Started& in) {
 // and the peer gets a full heartbeat timeout from now to be heard afresh.
 void Engine::resumed(Millis gap) {
     discard_until_ = now_.mono + ms(config_.heartbeat.interval);
+    peer_.stale = peer_.have_state;
     if (peer_.membership == Membership::Up) {
         for (Millis& t : peer_.heard)
             if (t >= 0) t = now_.mono;
@@ -102,10 +103,12 @@ void Engine::on(const PeerStateIn& in) {
                                         in.arrived >= 0 ? std::min(in.arrived, now_.mono) : now_.mono);
     else
         peer_.channel_heard = now_.mono;
-    if (peer_.have_state && in.state.version <= peer_.state.version) {
+    if (peer_.have_state && (in.state.version < peer_.state.version ||
+                             (in.state.version == peer_.state.version && !peer_.stale))) {
         update_membership();
         return;  // an older snapshot (reordered across links) or a duplicate
     }
+    peer_.stale = false;
     const NodeState& s = in.state;
     if (s.config_digest != 0 && config_digest_ != 0 && s.config_digest != config_digest_ &&
         !warned_digest_) {

@@ -37,6 +37,10 @@ struct PeerView {
     Membership membership = Membership::Unknown;
     uint64_t incarnation = 0;
     bool have_state = false;
+    // This process was paused since `state` came: the peer has gone on without it (it may have
+    // withdrawn a grant, fenced this node, taken the group). Nothing in `state` is acted on
+    // until the peer is heard again, and then its state counts even at the same version.
+    bool stale = false;
     NodeState state;
     std::vector<Millis> heard;  // per link: last heartbeat (mono), -1 = never
     Millis channel_heard = -1;

@@ -151,7 +151,7 @@ void Engine::decide_ownership() {
     switch (peer_.membership) {
         case Membership::Up: {
             const NodeState& s = peer_.state;
-            if (!peer_.have_state) return;
+            if (!peer_.have_state || peer_.stale) return;
             if (s.unclean || s.group == GroupState::Unclean) {
                 pursue_fence(peer_name() + " reports a failed stop (unclean)");
                 return;

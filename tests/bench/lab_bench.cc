@@ -363,7 +363,7 @@ void move(int runs) {
 struct ProcSample {
     double user = 0, sys = 0, children = 0;  // CPU seconds, sampled by the kernel's tick
     double loop = 0;  // CPU seconds of the main (event loop) thread, exact (schedstat)
-    double wakeups = 0;  // times the main thread was put on a CPU (schedstat's third field)
+    double wakeups = 0;  // times the main thread slept and was woken (voluntary context switches)
     long rss_kib = 0, hwm_kib = 0;
 };
 
@@ -387,10 +387,11 @@ ProcSample sample(pid_t pid) {
     // 100 Hz): schedstat's run time, in ns, is exact for the thread that does the steady work.
     std::ifstream sched("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/schedstat");
     double run_ns = 0, wait_ns = 0, slices = 0;
-    if (sched >> run_ns >> wait_ns >> slices) {
-        s.loop = run_ns / 1e9;
-        s.wakeups = slices;
-    }
+    if (sched >> run_ns >> wait_ns >> slices) s.loop = run_ns / 1e9;
+    // Not schedstat's count of time slices: on a loaded machine that also counts preemptions.
+    std::ifstream thread_status("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(thread_status, line);)
+        if (line.rfind("voluntary_ctxt_switches:", 0) == 0) s.wakeups = std::stod(line.substr(24));
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     for (std::string line; std::getline(status, line);) {
         if (line.rfind("VmRSS:", 0) == 0) s.rss_kib = std::stol(line.substr(6));

@@ -52,3 +52,33 @@ TEST_CASE("with nothing to do, the engine still asks to step within a second") {
     CHECK(engine.next_wakeup() > 10'000);
     CHECK(engine.next_wakeup() <= 10'000 + Engine::kQuietStep);
 }
+
+TEST_CASE("a grant heard before this process was paused is not acted on until the peer is heard again") {
+    const auto config = veeamha::sim::sim_config();
+    Engine engine(config, 0);
+    Outputs started = engine.step(Time{10'000, 0}, Started{PersistedState{}, 1, 0, 1, "boot-a"});
+    std::vector<Run> probes;
+    for (auto& a : started.actions)
+        if (auto* r = std::get_if<Run>(&a)) probes.push_back(*r);
+    REQUIRE(probes.size() == config.resources.size());
+    // The peer stopped everything and grants the group; the probes are still out, so this node
+    // cannot take it yet.
+    NodeState peer;
+    peer.version = 3;
+    peer.epoch = 4;
+    peer.group = GroupState::Stopped;
+    peer.grant_epoch = 4;
+    for (int link = 0; link < 2; ++link) engine.step(Time{10'100, 0}, PeerStateIn{link, 7, peer, 10'100});
+    // Paused for 4 s (a VM stun): meanwhile the peer may have fenced this node and moved on.
+    // The probes return on waking: the grant is old news and nothing is taken over.
+    Millis t = 14'200;
+    for (const Run& p : probes) {
+        Outputs outs = engine.step(Time{t, 0}, ResourceDone{p.op_id, p.index, p.op, Outcome::NotRunning, "", false});
+        CHECK_FALSE(has_event(outs, "takeover"));
+    }
+    CHECK_FALSE(engine.holding());
+    // The peer heard again, still granting (same state): now it counts.
+    Outputs outs;
+    for (int link = 0; link < 2; ++link) outs = engine.step(Time{t + 400, 0}, PeerStateIn{link, 7, peer, t + 400});
+    CHECK(engine.holding());
+}
