@@ -121,7 +121,7 @@ void write_vsphere(Import& im, YamlOut& out, const std::vector<const CibPrimitiv
     out.key(4, "password_file", file, "create it: see the steps import-pcs printed");
     std::string script = first_of(dev, {"password_script", "passwd_script"});
     if (!script.empty()) out.comment(4, dev.id + " read its password from the script " + script + ": put what it prints in " + file);
-    im.result.steps.push_back(password_step(file, (user.empty() ? "the vCenter user" : user) + "@" +
+    im.result.steps.push_back(password_step(file, (user.empty() ? "the vCenter user" : user) + " on " +
                                                       (host.empty() ? "vCenter" : host)));
     if (parse_pcmk_bool(value_of(dev.params, "ssl_insecure")) == true) {
         out.key(4, "insecure", "true",

@@ -186,6 +186,11 @@ ImportResult import_pcs(const Cib& cib, const std::optional<CorosyncConf>& coros
     bool fencing_disabled = false;
     read_properties(im, fencing_props, fencing_disabled);
     for (const auto& s : cib.skipped_sets) im.not_migrated.push_back(s + ": not read");
+    for (const auto& c : cib.constraints)
+        im.not_migrated.push_back(c.kind + " " + c.id + (c.summary.empty() ? "" : " (" + c.summary + ")") +
+                                  (c.kind == "rsc_colocation" || c.kind == "rsc_order"
+                                       ? ": not needed; veeam-had runs one group, its members together and in order"
+                                       : ": no equivalent in veeam-had"));
     for (const auto& s : cib.other_sections)
         im.not_migrated.push_back("<" + s + ">: not migrated (alerts: see the `alerts` section; ACLs and tags have no equivalent)");
     if (corosync) {

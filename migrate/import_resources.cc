@@ -279,7 +279,11 @@ void write_resources(Import& im, YamlOut& out) {
         if (ping) continue;  // policy.ping_targets
         std::string inner;
         for (const auto& p : o.primitives) inner += (inner.empty() ? "" : ", ") + p.id + " (" + p.agent() + ")";
-        out.comment(0, "Not migrated: " + o.kind + " '" + o.id + "'" + (inner.empty() ? "" : " of " + inner) + ": " +
+        if (o.kind == "primitive")
+            inner = " (" + o.primitives[0].agent() + ")";
+        else if (!inner.empty())
+            inner = " of " + inner;
+        out.comment(0, "Not migrated: " + o.kind + " '" + o.id + "'" + inner + ": " +
                            (o.kind == "primitive" ? "outside the group " + im.cib.group.id + "; veeam-had runs one group"
                                                   : "veeam-had runs neither clones, promotable resources nor bundles"));
     }
