@@ -192,7 +192,9 @@ TEST_CASE("what has no equivalent becomes a comment saying what and why, and the
     const std::string group =
         "<group id=\"g\">" +
         primitive("vg", "ocf", "heartbeat", "LVM-activate", nv("vgname", "vg0") + nv("vg_access_mode", "system_id")) +
-        primitive("web", "ocf", "heartbeat", "apache", nv("configfile", "/etc/apache2/apache2.conf")) + kIp +
+        primitive("web", "ocf", "heartbeat", "apache",
+                  nv("configfile", "/etc/apache2/apache2.conf") + nv("admin_password", "web-Secret")) +
+        kIp +
         primitive("svc", "systemd", "", "app", "",
                   "<op id=\"s1\" name=\"start\" timeout=\"5min\"/><op id=\"s2\" name=\"monitor\" interval=\"0\"/>"
                   "<op id=\"s3\" name=\"monitor\" interval=\"30s\" timeout=\"500ms\"/>"
@@ -237,7 +239,8 @@ TEST_CASE("what has no equivalent becomes a comment saying what and why, and the
     CHECK_THAT(y, Contains("rsc_colocation c (g with ping-clone (score INFINITY))"));
 
     // Passwords never leave the CIB, not even in comments or the steps.
-    CHECK_THAT(y, !Contains("s3cret-Pw") && !Contains("ipmi-Secret"));
+    CHECK_THAT(y, Contains("admin_password=(not copied)"));
+    CHECK_THAT(y, !Contains("s3cret-Pw") && !Contains("ipmi-Secret") && !Contains("web-Secret"));
     for (const auto& step : r.steps) CHECK_THAT(step, !Contains("s3cret-Pw") && !Contains("ipmi-Secret"));
 
     config::Config c = load(y);
@@ -324,4 +327,26 @@ TEST_CASE("the article's Pacemaker 1.1 CIB (hand-written fixture) maps to the sa
     CHECK_FALSE(c.policy.failback);  // the article's two equal location constraints
     CHECK(c.nodes[0].priority == 100);
     CHECK(c.nodes[1].priority == 100);
+}
+
+TEST_CASE("failback follows Pacemaker: a location preference against the group's summed stickiness") {
+    // Two members with stickiness 60 each: the group holds its place with 120, and a preference
+    // of 100 for a.example does not move it back; 150 does.
+    const std::string group = "<group id=\"g\">" + kIp +
+                              primitive("svc", "systemd", "", "app", "") + "</group>" + kFence;
+    auto with = [&](const std::string& score) {
+        std::string xml = cib(group, "<rsc_location id=\"p\" rsc=\"g\" node=\"a.example\" score=\"" + score + "\"/>");
+        xml.replace(xml.find("</configuration>"), 0,
+                    "<rsc_defaults><meta_attributes id=\"d\">" + nv("resource-stickiness", "60") +
+                        nv("migration-threshold", "INFINITY") + nv("failure-timeout", "0") +
+                        "</meta_attributes></rsc_defaults>");
+        return load(import(xml).yaml);
+    };
+    config::Config stays = with("100");
+    CHECK_FALSE(stays.policy.failback);
+    CHECK(stays.nodes[0].priority == 200);  // still the preferred node for cold starts and fence races
+    CHECK(with("150").policy.failback);
+    CHECK(with("INFINITY").policy.failback);
+    CHECK(stays.policy.migration_threshold == 0);               // INFINITY: never hands over
+    CHECK(stays.policy.failure_timeout == std::chrono::hours(24 * 30));  // 0: never expires
 }
