@@ -35,8 +35,8 @@ std::string safe_file_part(const std::string& id) {
 std::string password_step(const std::string& file, const std::string& whose) {
     return "create " + file + " with the password of " + whose +
            " (the CIB's password is not copied), mode 0600, on both nodes:\n"
-           "      install -d -m 0700 " + std::string(kSecretsDir) + " && (umask 077 && systemd-ask-password '" + whose +
-           " password:' > " + file + ")";
+           "      install -d -m 0700 " + std::string(kSecretsDir) + " && (umask 077 && systemd-ask-password 'Password of " + whose +
+           ":' > " + file + ")";
 }
 
 // Which machine the device fences for each node: pcmk_host_map, else the device's own port/plug
