@@ -39,6 +39,8 @@ std::string duration(config::Duration d);
 // The attribute list of a primitive for a comment, passwords left out.
 std::string describe_params(const NvPairs& params);
 bool is_secret_name(const std::string& name);
+// ASCII lower case: node names compare case-insensitively, as Pacemaker compares them.
+std::string lower(std::string text);
 
 // Values are plain text here; the writers quote them (scalar()).
 struct NodeDraft {

@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The two nodes: names and link addresses from corosync.conf's nodelist when it is given (ringN_addr
 // is link N); otherwise the names the CIB uses and placeholders for the addresses.
-#include <algorithm>
-#include <cctype>
-
 #include "config/syntax.h"
 #include "migrate/import_detail.h"
 #include "migrate/input_error.h"
@@ -12,11 +9,6 @@
 namespace veeamha::migrate::detail {
 
 namespace {
-
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 void add_unique(std::vector<std::string>& names, const std::string& name) {
     if (name.empty()) return;

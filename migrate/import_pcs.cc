@@ -16,14 +16,10 @@ namespace veeamha::migrate {
 
 namespace detail {
 
-namespace {
-
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
+std::string lower(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
 }
-
-}  // namespace
 
 void YamlOut::line(int indent, const std::string& text) {
     text_ += std::string(static_cast<size_t>(indent), ' ') + text + "\n";
