@@ -26,6 +26,8 @@ const std::vector<Verb>& verbs() {
          "write a new cluster key to cluster.key_file", hactl_keygen},
         {"check", "[FILE] [--no-file-checks]",
          "validate the configuration, summarise it", hactl_check},
+        {"import-pcs", "CIB.xml|- [--corosync FILE]",
+         "print the configuration equivalent to a Pacemaker cluster", hactl_import_pcs},
     };
     return table;
 }

@@ -6,7 +6,7 @@
 #   cmake -DROOT=src -DWORK=dir -DCHECK=script [-DFILE=rel -DLINE=text -DEXPECT=regex] -P plant.cmake
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
-foreach(folder IN ITEMS base proto config daemon net storage fencing)
+foreach(folder IN ITEMS base proto config daemon net storage fencing migrate)
   file(COPY ${ROOT}/${folder} DESTINATION ${WORK})
 endforeach()
 if(LINE)
