@@ -114,7 +114,8 @@ void render_peer(Writer& w, const MetricsSnapshot& s) {
     w.family("veeamha_peer_up", "gauge", "1 if the peer is heard on at least one link");
     w.sample(s.peer == PeerState::Up);
     w.family("veeamha_peer_state", "gauge",
-             "1 for the peer's state as this node sees it (unknown, up, lost, fencing, fenced, left), 0 for the others");
+             "1 for the peer's state as this node sees it (unknown, up, lost, fencing, fenced, left), "
+             "0 for the others");
     w.states(kPeerStates, s.peer);
     w.family("veeamha_config_mismatch", "gauge", "1 if the peer runs with a different cluster configuration");
     w.sample(s.config_mismatch);
@@ -139,7 +140,8 @@ void render_resources(Writer& w, const MetricsSnapshot& s) {
 
 void render_history(Writer& w, const MetricsSnapshot& s) {
     w.family("veeamha_fencing_check_ok", "gauge",
-             "1 if the last fencing check could read the peer's power state through the fencers (no sample before the first check)");
+             "1 if the last fencing check could read the peer's power state through the fencers "
+             "(no sample before the first check)");
     if (s.fencing_check) w.sample(s.fencing_check->ok);
     w.family("veeamha_fencing_check_timestamp_seconds", "gauge", "when the last fencing check ended");
     if (s.fencing_check) w.sample(s.fencing_check->at_seconds);
@@ -149,15 +151,19 @@ void render_history(Writer& w, const MetricsSnapshot& s) {
     w.family("veeamha_last_failover_duration_seconds", "gauge",
              "how long the last failover to this node took, from the decision to the group started");
     if (s.last_failover) w.sample(s.last_failover->duration_seconds);
-    w.family("veeamha_last_fence_timestamp_seconds", "gauge", "when this node last confirmed the peer powered off (since it started)");
+    w.family("veeamha_last_fence_timestamp_seconds", "gauge",
+             "when this node last confirmed the peer powered off (since it started)");
     if (s.last_fence) w.sample(s.last_fence->at_seconds);
     w.family("veeamha_last_fence_duration_seconds", "gauge",
-             "how long the fence that confirmed the last power-off took, from the call to the power state read back as off");
+             "how long the fence that confirmed the last power-off took, from the call to the power "
+             "state read back as off");
     if (s.last_fence) w.sample(s.last_fence->duration_seconds);
     w.family("veeamha_last_reload_success", "gauge",
-             "1 if the last configuration load (at start or on reload) was applied, 0 if it had errors and the previous one stays");
+             "1 if the last configuration load (at start or on reload) was applied, 0 if it had "
+             "errors and the previous one stays");
     w.sample(s.last_reload.ok);
-    w.family("veeamha_last_reload_timestamp_seconds", "gauge", "when the configuration was last loaded (at start or on reload)");
+    w.family("veeamha_last_reload_timestamp_seconds", "gauge",
+             "when the configuration was last loaded (at start or on reload)");
     w.sample(s.last_reload.at_seconds);
     w.family("veeamha_sync_file_ok", "gauge",
              "1 if the last send (active) or write (passive) of this sync: file worked, 0 if it had a problem");

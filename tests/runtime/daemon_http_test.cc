@@ -125,7 +125,7 @@ private:
 
 }  // namespace
 
-TEST_CASE("a running daemon's /metrics passes promtool and shows the failing fencing check; reloads show") {
+TEST_CASE("a running daemon's /metrics passes promtool and shows the failing fencing check and the reloads") {
     if (::geteuid() != 0) VEEAMHA_SKIP_TEST("needs root for a network namespace");
     for (const char* tool : {"curl", "promtool", "unshare", "nsenter", "ip"})
         if (!installed(tool)) VEEAMHA_SKIP_TEST(std::string(tool) + " not installed (scripts/install-deps)");

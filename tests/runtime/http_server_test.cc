@@ -106,7 +106,7 @@ bool has(const std::string& text, const std::string& part) { return text.find(pa
 
 }  // namespace
 
-TEST_CASE("http: GET /metrics, /status and /healthz; the query string is ignored; others 404 or 405") {
+TEST_CASE("http: GET /metrics, /status and /healthz, the query string ignored, other paths 404, other methods 405") {
     if (!curl_available()) VEEAMHA_SKIP_TEST("curl not installed (scripts/install-deps installs it)");
     Server s;
     Answer m = curl({s.url("/metrics")});
