@@ -20,7 +20,8 @@ constexpr size_t kMaxConnections = 16;
 constexpr auto kRequestTimeout = std::chrono::seconds(5);
 // After an error answer, what the client still sends (the rest of a body, of a header) is read
 // and dropped for at most this long before the socket closes: closing with unread data makes
-// the kernel send a reset, which can destroy the answer before the client has read it.
+// the kernel send a reset, which may make the client's stack drop the answer before the client
+// has read it (RFC 9112 §9.6, "lingering close"). Linux and curl on loopback happen to keep it.
 constexpr auto kDrainTime = std::chrono::seconds(1);
 
 std::string too_long(const char* what, size_t limit) {
