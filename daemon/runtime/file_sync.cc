@@ -55,8 +55,10 @@ std::vector<wire::FileSync> FileSync::changed(std::vector<std::string>& problems
         if (!read_file(path, data, mode, error)) {
             if (sent_[path] != error) problems.push_back("sync: " + error);
             sent_[path] = error;
+            results_[path] = false;
             continue;
         }
+        results_[path] = true;
         std::string digest = sha256(data) + std::to_string(mode);
         if (sent_[path] == digest) continue;
         sent_[path] = digest;
@@ -70,9 +72,15 @@ std::vector<wire::FileSync> FileSync::changed(std::vector<std::string>& problems
     return out;
 }
 
-std::string FileSync::apply(const wire::FileSync& f) const {
+std::string FileSync::apply(const wire::FileSync& f) {
     if (std::find(paths_.begin(), paths_.end(), f.path()) == paths_.end())
         return f.path() + " is not in this node's sync list: ignored";
+    std::string problem = write(f);
+    results_[f.path()] = problem.empty();
+    return problem;
+}
+
+std::string FileSync::write(const wire::FileSync& f) const {
     if (f.content().size() > kMaxSyncFile || sha256(f.content()) != f.sha256())
         return f.path() + ": damaged or too large: ignored";
     std::string current, error;

@@ -26,11 +26,20 @@ public:
     void reset() { sent_.clear(); }
 
     // Passive side: writes the file if allowed. Returns "" or what went wrong.
-    std::string apply(const wire::FileSync& file) const;
+    std::string apply(const wire::FileSync& file);
+
+    // Each listed file's last result on this node (for /metrics): true once it was read and
+    // sent (active) or written or found the same (passive), false after a problem; files not
+    // tried yet are absent.
+    const std::map<std::string, bool>& results() const { return results_; }
+    const std::vector<std::string>& paths() const { return paths_; }
 
 private:
+    std::string write(const wire::FileSync& file) const;
+
     std::vector<std::string> paths_;
     std::map<std::string, std::string> sent_;  // path -> sha256 last sent (or problem text)
+    std::map<std::string, bool> results_;
 };
 
 }  // namespace veeamha::runtime

@@ -64,7 +64,10 @@ Runtime::Runtime(config::Config config, int local_node, RuntimeOptions options)
       sync_timer_(io_),
       fence_check_timer_(io_),
       file_sync_(config_.sync),
-      signals_(io_) {}
+      signals_(io_) {
+    process_start_seconds_ = static_cast<double>(now().wall) / 1000.0;
+    last_reload_ = MetricsSnapshot::Stamped{process_start_seconds_, true, 0};  // loaded by main
+}
 
 Runtime::~Runtime() { blocking_.close(); }
 
@@ -167,7 +170,8 @@ void Runtime::start_subsystems() {
     if (config_.cluster.http_listen) {
         HttpServer::Handlers h;
         h.status_json = [this] { return status_to_json(build_status()); };
-        h.metrics_text = [this] { return metrics_text(); };
+        h.metrics_text = [this] { return render_metrics(metrics_snapshot()); };
+        h.health = [this] { return std::string(exiting_ ? "veeam-had is shutting down" : ""); };
         http_ = std::make_unique<HttpServer>(io_, config_.cluster.http_listen->host,
                                              config_.cluster.http_listen->port, h);
         http_->start();
@@ -389,6 +393,7 @@ void Runtime::run_fence(const engine::Fence& f) {
     const uint64_t id = f.op_id;
     std::string node = f.node;
     engine::FenceAction action = f.action;
+    const engine::Millis began = now().mono;
     bool started = blocking_.run<fencing::FenceResult>(
         [fencer, node, action, deadline] {
             if (!fencer) return fencing::FenceResult{false, fencing::PowerState::Unknown, "",
@@ -400,10 +405,15 @@ void Runtime::run_fence(const engine::Fence& f) {
             }
             return fencing::FenceResult{false, fencing::PowerState::Unknown, "", "unknown fence action"};
         },
-        [this, id, action](fencing::FenceResult r) {
+        [this, id, action, began](fencing::FenceResult r) {
             std::string text = r.fencer.empty() ? r.detail : r.fencer + ": " + r.detail;
-            // A confirmed fence proves the path; the last check ("... is poweredOn") is stale.
-            if (r.confirmed && action == engine::FenceAction::Off) record_fencing_check(true, "fence confirmed: " + text);
+            if (r.confirmed && action == engine::FenceAction::Off) {
+                // A confirmed fence proves the path; the last check ("... is poweredOn") is stale.
+                record_fencing_check(true, "fence confirmed: " + text);
+                engine::Time t = now();
+                last_fence_ = MetricsSnapshot::Stamped{static_cast<double>(t.wall) / 1000.0, true,
+                                                       static_cast<double>(t.mono - began) / 1000.0};
+            }
             feed(engine::FenceDone{id, r.confirmed, power_of(r.state), text, fault_of(r.failure)});
         });
     if (!started)

@@ -24,6 +24,7 @@
 #include "daemon/runtime/admin_server.h"
 #include "daemon/runtime/blocking_runner.h"
 #include "daemon/runtime/file_sync.h"
+#include "daemon/runtime/metrics.h"
 #include "daemon/runtime/state_store.h"
 
 namespace veeamha::fencing {
@@ -94,7 +95,7 @@ private:
     void on_peer_message(const wire::PeerMessage& message);
     void forward_to_peer(uint64_t request_id);
     wire::Status build_status() const;
-    std::string metrics_text() const;
+    MetricsSnapshot metrics_snapshot() const;
 
     // runtime_reload.cc: SIGHUP
     void reload();
@@ -149,6 +150,10 @@ private:
     std::string last_status_line_;
     uint64_t watchdog_usec_ = 0;
     std::map<std::string, uint64_t> event_counts_;
+    // For /metrics: what neither the engine nor the status keeps.
+    double process_start_seconds_ = 0;
+    std::optional<MetricsSnapshot::Stamped> last_fence_;  // the last confirmed power-off
+    MetricsSnapshot::Stamped last_reload_;                // the load at start counts
 
     // Alert programs run one at a time, in order (run_alerts).
     struct Alert {

@@ -2,8 +2,6 @@
 // Admin requests (local socket and forwarded by the peer), status and metrics.
 #include <utility>  // before Boost.Asio (Boost 1.74 + C++20)
 
-#include <sstream>
-
 #include "base/log.h"
 #include "daemon/resources/factory.h"
 #include "daemon/runtime/runtime.h"
@@ -239,54 +237,64 @@ wire::Status Runtime::build_status() const {
     return st;
 }
 
-std::string Runtime::metrics_text() const {
-    std::ostringstream o;
-    auto gauge = [&o](const std::string& name, const std::string& help) {
-        o << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n";
-    };
-    const std::string node = "node=\"" + local_name_ + "\"";
-    gauge("veeamha_holding", "1 if this node holds (runs) the resource group");
-    o << "veeamha_holding{" << node << "} " << (engine_->holding() ? 1 : 0) << "\n";
-    gauge("veeamha_epoch", "ownership epoch known to this node");
-    o << "veeamha_epoch{" << node << "} " << engine_->persisted().epoch << "\n";
-    gauge("veeamha_maintenance", "1 while maintenance mode is on");
-    o << "veeamha_maintenance{" << node << "} " << (engine_->maintenance() ? 1 : 0) << "\n";
-    gauge("veeamha_unclean", "1 if a stop failed on this node");
-    o << "veeamha_unclean{" << node << "} " << (engine_->unclean() ? 1 : 0) << "\n";
-    gauge("veeamha_peer_up", "1 if the peer is heard on at least one link");
-    o << "veeamha_peer_up{" << node << "} "
-      << (engine_->peer().membership == engine::Membership::Up ? 1 : 0) << "\n";
-    auto links = heartbeats_->link_stats();
-    gauge("veeamha_link_up", "1 if heartbeats from the peer arrive on this link");
-    for (size_t l = 0; l < links.size(); ++l)
-        o << "veeamha_link_up{" << node << ",link=\"" << l << "\"} " << (links[l].up ? 1 : 0) << "\n";
-    gauge("veeamha_link_rtt_seconds", "smoothed heartbeat round-trip time");
-    for (size_t l = 0; l < links.size(); ++l)
-        if (links[l].rtt_ms)
-            o << "veeamha_link_rtt_seconds{" << node << ",link=\"" << l << "\"} " << *links[l].rtt_ms / 1000.0 << "\n";
-    gauge("veeamha_link_loss_ratio", "heartbeat loss over the recent window");
-    for (size_t l = 0; l < links.size(); ++l)
-        o << "veeamha_link_loss_ratio{" << node << ",link=\"" << l << "\"} " << links[l].loss << "\n";
-    gauge("veeamha_resource_started", "1 if the resource runs on this node");
-    gauge("veeamha_resource_fail_count", "failures counted against migration_threshold");
-    for (size_t i = 0; i < config_.resources.size(); ++i) {
-        std::string label = node + ",resource=\"" + config_.resources[i].name + "\"";
-        o << "veeamha_resource_started{" << label << "} "
-          << (engine_->resources()[i].state == engine::ResourceState::Started ? 1 : 0) << "\n";
-        o << "veeamha_resource_fail_count{" << label << "} " << engine_->fail_count(i) << "\n";
+MetricsSnapshot Runtime::metrics_snapshot() const {
+    MetricsSnapshot m;
+    m.cluster = config_.cluster.name;
+    m.node = local_name_;
+    m.version = VEEAMHA_VERSION;
+    m.process_start_seconds = process_start_seconds_;
+    m.role = engine_->unclean() ? NodeRole::Unclean : engine_->holding() ? NodeRole::Active : NodeRole::Passive;
+    m.holding = engine_->holding();
+    m.standby = engine_->persisted().standby;
+    m.maintenance = engine_->maintenance();
+    m.unclean = engine_->unclean();
+    m.epoch = engine_->persisted().epoch;
+    m.group = engine_->group_state();
+
+    const engine::PeerView& pv = engine_->peer();
+    switch (pv.membership) {
+        case engine::Membership::Unknown: m.peer = PeerState::Unknown; break;
+        case engine::Membership::Up: m.peer = PeerState::Up; break;
+        case engine::Membership::Lost: m.peer = PeerState::Lost; break;
+        case engine::Membership::Fenced: m.peer = PeerState::Fenced; break;
+        case engine::Membership::Left: m.peer = PeerState::Left; break;
     }
-    o << "# HELP veeamha_events_total decisions and events by kind\n# TYPE veeamha_events_total counter\n";
-    for (const auto& [kind, n] : event_counts_)
-        o << "veeamha_events_total{" << node << ",kind=\"" << kind << "\"} " << n << "\n";
-    o << "# HELP veeamha_frames_dropped_total peer frames dropped before use, by reason\n"
-         "# TYPE veeamha_frames_dropped_total counter\n";
+    if (engine_->fence_in_flight()) m.peer = PeerState::Fencing;  // as `status` says it
+    const uint64_t ours = engine_->published().config_digest;
+    m.config_mismatch = pv.have_state && pv.state.config_digest != 0 && ours != 0 && pv.state.config_digest != ours;
+
+    for (const auto& l : heartbeats_->link_stats()) {
+        MetricsSnapshot::Link link;
+        link.up = l.up;
+        if (l.rtt_ms) link.rtt_seconds = *l.rtt_ms / 1000.0;
+        link.loss = l.loss;
+        m.links.push_back(link);
+    }
+    for (size_t i = 0; i < config_.resources.size(); ++i)
+        m.resources.push_back({config_.resources[i].name, engine_->resources()[i].state, engine_->fail_count(i)});
+
+    m.events = event_counts_;
     const auto& drops = heartbeats_->drops();
     for (size_t r = 0; r < static_cast<size_t>(net::DropReason::kCount); ++r) {
         auto reason = static_cast<net::DropReason>(r);
-        o << "veeamha_frames_dropped_total{" << node << ",reason=\"" << net::to_string(reason)
-          << "\"} " << drops.get(reason) << "\n";
+        m.frames_dropped.emplace_back(net::to_string(reason), drops.get(reason));
     }
-    return o.str();
+    m.alerts_dropped = alerts_dropped_;
+
+    if (fencing_check_)
+        m.fencing_check = MetricsSnapshot::Stamped{static_cast<double>(fencing_check_->at_unix_ms()) / 1000.0,
+                                                   fencing_check_->ok(), 0};
+    if (const auto& lf = engine_->persisted().last_failover)
+        m.last_failover = MetricsSnapshot::Stamped{static_cast<double>(lf->wall) / 1000.0, true,
+                                                   static_cast<double>(lf->duration_ms) / 1000.0};
+    m.last_fence = last_fence_;
+    m.last_reload = last_reload_;
+    for (const auto& path : file_sync_.paths()) {
+        auto it = file_sync_.results().find(path);
+        m.sync_files.emplace_back(path, it == file_sync_.results().end() ? std::nullopt
+                                                                          : std::optional<bool>(it->second));
+    }
+    return m;
 }
 
 }  // namespace veeamha::runtime

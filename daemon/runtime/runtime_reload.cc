@@ -30,6 +30,7 @@ void Runtime::reload() {
         for (const auto& e : loaded.errors) base::log::error(e.to_string());
         base::log::error("the new configuration has " + std::to_string(loaded.errors.size()) +
                    " error(s): still running with the previous one");
+        last_reload_ = MetricsSnapshot::Stamped{static_cast<double>(now().wall) / 1000.0, false, 0};
         sd_notify(0, "READY=1");
         return;
     }
@@ -51,6 +52,7 @@ void Runtime::reload() {
                 (restart.empty() ? std::string()
                                  : "; these changes need `systemctl restart veeam-had` (one node "
                                    "at a time) and were NOT applied: " + join(restart)));
+    last_reload_ = MetricsSnapshot::Stamped{static_cast<double>(now().wall) / 1000.0, true, 0};
     sd_notify(0, "READY=1");
 }
 

@@ -17,6 +17,7 @@
 #include "tests/lab/e2e_checks.h"
 #include "base/process.h"
 #include "tests/lab/e2e_cluster.h"
+#include "tests/runtime/exposition.h"
 
 using namespace veeamha::lab;
 using namespace veeamha::lab::e2e;
@@ -58,8 +59,8 @@ TEST_CASE("e2e: cold start: exactly one active (the preferred n1) and status agr
     CHECK(http->find("\"epoch\":" + std::to_string(s1.epoch) + ",") != std::string::npos);
     auto metrics = c.http_get(kN2, "/metrics");
     REQUIRE(metrics);
-    CHECK(metrics->find("veeamha_holding{node=\"n2\"} 0") != std::string::npos);
-    CHECK(metrics->find("veeamha_peer_up{node=\"n2\"} 1") != std::string::npos);
+    CHECK(metrics->find("veeamha_holding{cluster=\"veeam-ha-lab\",node=\"n2\"} 0") != std::string::npos);
+    CHECK(metrics->find("veeamha_peer_up{cluster=\"veeam-ha-lab\",node=\"n2\"} 1") != std::string::npos);
     // The text status works too.
     auto text = c.hactl(kN2, {"status"});
     CHECK(text.success());
@@ -110,6 +111,21 @@ TEST_CASE("e2e: crash of the active host: fenced via vCenter and taken over then
     CHECK(s2.fencing == "ok");
     CHECK(s2.fencing_detail.rfind("fence confirmed: ", 0) == 0);
     CHECK(s2.fencing_detail.find("poweredOff") != std::string::npos);
+    // /metrics after a real failover: valid for promtool, with the failover and the fence timed.
+    auto metrics = c.http_get(kN2, "/metrics");
+    REQUIRE(metrics);
+    INFO(*metrics);
+    CHECK(veeamha::test::check_grouping(*metrics) == "");
+    CHECK(veeamha::test::promtool_check_metrics(*metrics) == "");
+    const std::string id = "{cluster=\"veeam-ha-lab\",node=\"n2\"}";
+    for (const char* name : {"veeamha_last_failover_timestamp_seconds", "veeamha_last_failover_duration_seconds",
+                             "veeamha_last_fence_timestamp_seconds", "veeamha_last_fence_duration_seconds"})
+        CHECK(metrics->find(name + id + " ") != std::string::npos);
+    CHECK(metrics->find("veeamha_node_state{cluster=\"veeam-ha-lab\",node=\"n2\",state=\"active\"} 1\n") !=
+          std::string::npos);
+    CHECK(metrics->find("veeamha_events_total{cluster=\"veeam-ha-lab\",node=\"n2\",kind=\"takeover\"} 1\n") !=
+          std::string::npos);
+    CHECK(metrics->find("veeamha_fencing_check_ok" + id + " 1\n") != std::string::npos);
     REQUIRE(c.wait_more_acks(50, 20s));
 
     // The crashed host comes back (through vCenter, which has it off); its daemon starts at boot.

@@ -49,6 +49,9 @@ need -rwxr-xr-x usr/sbin/veeam-hactl
 need -rw-r--r-- lib/systemd/system/veeam-had.service
 need -rw-r--r-- etc/veeam-ha.yaml.example
 need -rw-r--r-- usr/share/doc/veeam-had/LICENSE
+need -rw-r--r-- usr/share/veeam-had/veeam-had.rules.yml
+need -rw-r--r-- usr/share/veeam-had/veeam-had.rules.test.yml
+need -rw-r--r-- usr/share/veeam-had/veeam-had-dashboard.json
 if grep -q '\./etc/veeam-ha\.yaml$' "$work/list"; then fail "the package ships /etc/veeam-ha.yaml (the user's file)"; fi
 others=$(awk '$2 ~ /^\.\/etc\/./ && $2 != "./etc/veeam-ha.yaml.example" {print $2}' "$work/list")
 [ -z "$others" ] || fail "unexpected files in /etc: $others"

@@ -43,7 +43,10 @@ TEST_CASE("sync: the active sends a file once per change, the passive writes it 
     std::string dst = b.path + "/unit.service";
     first[0].set_path(dst);
     runtime::FileSync passive({dst});
+    CHECK(passive.results().empty());  // /metrics: no sample before the first attempt
     CHECK(passive.apply(first[0]).empty());
+    CHECK(passive.results() == std::map<std::string, bool>{{dst, true}});
+    CHECK(active.results() == std::map<std::string, bool>{{src, true}});
     CHECK(slurp(dst) == "[Service]\nExecStart=/bin/true\n");
     struct stat st{};
     REQUIRE(::stat(dst.c_str(), &st) == 0);
@@ -67,6 +70,8 @@ TEST_CASE("sync: the passive refuses paths it does not list and damaged content"
     f.set_sha256("wrong");
     CHECK(passive.apply(f).find("damaged or too large") != std::string::npos);
     CHECK(::access((b.path + "/allowed").c_str(), F_OK) != 0);
+    // Only listed paths get a result (a peer cannot add series by sending names).
+    CHECK(passive.results() == std::map<std::string, bool>{{b.path + "/allowed", false}});
 }
 
 TEST_CASE("sync: a missing file is reported once, not every round") {
@@ -77,4 +82,5 @@ TEST_CASE("sync: a missing file is reported once, not every round") {
     CHECK(problems.size() == 1);
     CHECK(active.changed(problems).empty());
     CHECK(problems.size() == 1);
+    CHECK(active.results() == std::map<std::string, bool>{{a.path + "/missing", false}});
 }
