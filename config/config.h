@@ -174,6 +174,12 @@ struct Resource {
 
 struct Alert {
     std::string exec;  // absolute path; receives the event as arguments and environment
+    // CRM_alert_recipient for Pacemaker's alert agents (a file for alert_file.sh, an address).
+    std::string recipient;
+    // Event kinds (config/event_kinds.h) and classes (node, fencing, resource) to run it for;
+    // empty: every warning and error, and the takeover, fence and group-started notices.
+    std::vector<std::string> events;
+    Duration timeout = 30000ms;  // then the program is killed
     bool operator==(const Alert&) const = default;
 };
 

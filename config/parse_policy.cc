@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The policy, alerts and sync sections.
+#include "config/event_kinds.h"
 #include "config/sections.h"
 #include "config/syntax.h"
 
@@ -43,9 +44,36 @@ void parse_alerts(const Value& v, std::vector<Alert>& out) {
         if (!m.ok()) continue;
         Alert alert;
         const char* what = "an absolute path to the program to run";
-        if (auto x = m.require("exec", what)) {
-            if (read_path(*x, alert.exec, what)) out.push_back(alert);
+        bool ok = false;
+        if (auto x = m.require("exec", what)) ok = read_path(*x, alert.exec, what);
+        if (auto x = m.get("recipient"))
+            ok = read_string(*x, alert.recipient, "what the program sends to, e.g. a file or an address") && ok;
+        if (auto x = m.get("timeout")) ok = read_duration(*x, 1000ms, 600000ms, alert.timeout) && ok;
+        if (auto x = m.get("events")) {
+            const char* kinds = "a list of event kinds (peer-lost, fenced, takeover, resource-failed, ...) or "
+                                "classes (node, fencing, resource)";
+            if (auto listed = x->items(kinds, 64)) {
+                for (const auto& entry : *listed) {
+                    std::string kind;
+                    if (!read_string(entry, kind, kinds)) {
+                        ok = false;
+                        continue;
+                    }
+                    bool known = kind == "node" || kind == "fencing" || kind == "resource";
+                    for (const char* k : kEventKinds) known = known || kind == k;
+                    if (!known) {
+                        entry.expected("an event kind (see `veeam-hactl history`: peer-lost, fenced, takeover, "
+                                      "resource-failed, ...) or a class (node, fencing, resource)");
+                        ok = false;
+                        continue;
+                    }
+                    alert.events.push_back(kind);
+                }
+            } else {
+                ok = false;
+            }
         }
+        if (ok) out.push_back(alert);
     }
 }
 

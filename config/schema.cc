@@ -33,7 +33,7 @@ const Table& table() {
          {"address", "interface", "label", "garp_count", "garp_interval", "garp_repeat_after", "dad_window"}},
         {"resources[].service", {"unit"}},
         {"resources[].exec", {"start", "stop", "monitor"}},
-        {"alerts[]", {"exec"}},
+        {"alerts[]", {"exec", "recipient", "events", "timeout"}},
     };
     return t;
 }

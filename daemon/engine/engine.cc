@@ -162,7 +162,7 @@ void Engine::on(const ResourceDone& in) {
                 r.state = ResourceState::Started;
                 r.last_error.clear();
                 r.next_monitor = now_.mono + ms(rc.monitor_interval);
-                event(Level::Info, "resource-started", name + " started", false);
+                event(Level::Info, "resource-started", name + " started", false, int(in.index));
                 break;
             }
             r.state = ResourceState::Failed;
@@ -175,7 +175,8 @@ void Engine::on(const ResourceDone& in) {
                 r.abandoned_until = now_.mono + ms(rc.stop_timeout);
                 event(Level::Warning, "start-abandoned",
                       "start of " + name + " left running at its deadline" + why + "; it may still take "
-                      "effect: waiting up to " + format_ms(ms(rc.stop_timeout)) + " for it to return");
+                      "effect: waiting up to " + format_ms(ms(rc.stop_timeout)) + " for it to return",
+                      true, int(in.index));
             }
             record_failure(in.index, "start of " + name + " " + to_string(in.outcome) + why);
             break;
@@ -209,7 +210,7 @@ void Engine::on(const ResourceDone& in) {
                     become_unclean(name + ": " + r.last_error);
                 } else {
                     r.state = ResourceState::Stopped;
-                    event(Level::Info, "resource-stopped", name + " stopped", false);
+                    event(Level::Info, "resource-stopped", name + " stopped", false, int(in.index));
                 }
                 break;
             }
@@ -241,7 +242,7 @@ void Engine::on(const ResourceDone& in) {
                 if (effective_maintenance()) {
                     event(Level::Warning, "monitor-failed",
                           name + " monitor " + to_string(in.outcome) + why +
-                              " (maintenance mode: no recovery)");
+                              " (maintenance mode: no recovery)", true, int(in.index));
                 } else {
                     record_failure(in.index,
                                    "monitor of " + name + " " + to_string(in.outcome) + why);
@@ -261,7 +262,8 @@ void Engine::on(const AbandonedDone& in) {
     r.abandoned_until = -1;
     event(Level::Notice, "abandoned-returned",
           "the abandoned start of " + config_.resources[in.index].name + " has returned" +
-              (unclean_ ? "; `veeam-hactl cleanup` can now clear the unclean state" : "; probing it to learn what it did"));
+              (unclean_ ? "; `veeam-hactl cleanup` can now clear the unclean state" : "; probing it to learn what it did"),
+          true, int(in.index));
     if (!r.op_id && !unclean_) start_probe(in.index);
 }
 
@@ -451,13 +453,13 @@ void Engine::publish_if_changed() {
     act(Publish{s});
 }
 
-void Engine::event(Level level, std::string kind, std::string text, bool history) {
+void Engine::event(Level level, std::string kind, std::string text, bool history, int resource) {
     if (history) {
         persisted_.history.push_back({now_.wall, kind, text});
         while (persisted_.history.size() > kHistoryLimit) persisted_.history.pop_front();
         dirty_ = true;
     }
-    act(Event{level, std::move(kind), std::move(text)});
+    act(Event{level, std::move(kind), std::move(text), resource});
 }
 
 GroupState Engine::group_state() const {

@@ -155,7 +155,7 @@ private:
     void publish_if_changed();
     void persist_now() { dirty_ = true; }
     void become_unclean(const std::string& why);
-    void event(Level level, std::string kind, std::string text, bool history = true);
+    void event(Level level, std::string kind, std::string text, bool history = true, int resource = -1);
     template <class A>
     void act(A action) { out_->actions.push_back(std::move(action)); }
     uint64_t next_op_id() { return ++op_counter_; }

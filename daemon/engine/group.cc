@@ -91,7 +91,8 @@ void Engine::record_failure(size_t i, const std::string& why) {
     event(Level::Warning, "resource-failed",
           why + " (fail count " + std::to_string(f.size()) + "/" + std::to_string(threshold) +
               (over ? "; giving up on this node" + std::string(peer_eligible() ? ", handing over to " + peer_name() : "") + ")"
-                    : "; restarting it here)"));
+                    : "; restarting it here)"),
+          true, int(i));
 }
 
 void Engine::start_probe(size_t i) {
@@ -160,7 +161,7 @@ void Engine::run(size_t i, Op op, const std::string& why) {
     r.op_guard = now_.mono + cmd.timeout + 2000;
     if (op != Op::Monitor)
         event(Level::Info, op == Op::Start ? "resource-start" : "resource-stop",
-              std::string(op == Op::Start ? "starting " : "stopping ") + rc.name + ": " + why, false);
+              std::string(op == Op::Start ? "starting " : "stopping ") + rc.name + ": " + why, false, int(i));
     act(std::move(cmd));
 }
 

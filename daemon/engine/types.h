@@ -218,6 +218,7 @@ struct Event {
     Level level = Level::Info;
     std::string kind;  // short machine word: peer-lost, fence-request, takeover, ...
     std::string text;  // the line a user reads, with the reason
+    int resource = -1;  // the resource it is about (index in config.resources), if one
 };
 // Shutdown finished: the daemon may exit.
 struct Exit {};

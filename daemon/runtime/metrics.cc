@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <set>
 
-#include "daemon/engine/event_kinds.h"
+#include "config/event_kinds.h"
 
 namespace veeamha::runtime {
 namespace {
@@ -173,7 +173,7 @@ void render_history(Writer& w, const MetricsSnapshot& s) {
 
 void render_counters(Writer& w, const MetricsSnapshot& s) {
     std::map<std::string, uint64_t> events;
-    for (const char* k : engine::kEventKinds) events[k] = 0;
+    for (const char* k : config::kEventKinds) events[k] = 0;
     for (const char* k : kRuntimeEventKinds) events[k] = 0;
     for (const auto& [kind, n] : s.events) events[kind] = n;
     w.family("veeamha_events_total", "counter", "decisions and events by kind (the kinds of the log lines)");

@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "base/process.h"
+#include "config/event_kinds.h"
 #include "daemon/cli/cli.h"
 #include "daemon/resources/factory.h"
 #include "daemon/runtime/http_server.h"
@@ -148,6 +149,8 @@ void Runtime::start_subsystems() {
                    "nodes to the same major version");
     };
     heartbeats_ = std::make_unique<net::HeartbeatService>(io_, *codec_, hb);
+    alerts_ = std::make_unique<AlertRunner>(io_, config_.cluster.name, local_name_);
+    alerts_->configure(config_.alerts);
 
     net::PeerChannel::Callbacks ch;
     ch.on_message = [this](size_t, const wire::PeerMessage& m) { on_peer_message(m); };
@@ -183,6 +186,7 @@ void Runtime::stop_subsystems() {
     if (admin_) admin_->stop();
     if (channel_) channel_->stop();
     if (heartbeats_) heartbeats_->stop();
+    if (alerts_) alerts_->close();
     blocking_.close();
 }
 
@@ -437,45 +441,23 @@ void Runtime::run_ping(const engine::Ping& p) {
 void Runtime::log_event(const engine::Event& e) {
     event_counts_[e.kind]++;
     base::log::write(e.level, e.kind + ": " + e.text);
-    if (e.level == engine::Level::Error || e.level == engine::Level::Warning ||
-        e.kind == "takeover" || e.kind == "fenced" || e.kind == "group-started")
-        run_alerts(e);
+    run_alerts(e);  // each alert program picks its events
 }
 
 void Runtime::run_alerts(const engine::Event& e) {
-    // One at a time, in the order the events happened (an alert program that appends to a file
-    // or a chat sees them in order); a bounded queue, the oldest dropped and counted when full.
-    for (const auto& alert : config_.alerts) {
-        if (alert_queue_.size() >= kAlertQueueLimit) {
-            alert_queue_.pop_front();
-            if (alerts_dropped_++ == 0) base::log::warning("alerts: queue full, the oldest dropped (a hanging alert program?)");
-        }
-        alert_queue_.push_back(Alert{alert.exec, e.kind, e.text});
-    }
-    pump_alerts();
-}
-
-void Runtime::pump_alerts() {
-    if (alert_running_ || alert_queue_.empty()) return;
-    Alert a = std::move(alert_queue_.front());
-    alert_queue_.pop_front();
-    base::ProcessSpec spec;
-    spec.argv = {a.exec, a.kind, a.text};
-    spec.extra_env = {"VEEAMHA_CLUSTER=" + config_.cluster.name, "VEEAMHA_NODE=" + local_name_,
-                      "VEEAMHA_EVENT=" + a.kind, "VEEAMHA_TEXT=" + a.text};
-    spec.deadline = base::Clock::now() + 30s;
-    alert_running_ = true;
-    bool started = blocking_.run<base::ProcessResult>(
-        [spec] { return base::run_process(spec); },
-        [this, exec = a.exec](base::ProcessResult r) {
-            if (!r.success()) base::log::warning("alert " + exec + " failed: " + r.describe());
-            alert_running_ = false;
-            pump_alerts();
-        });
-    if (!started) {
-        alert_running_ = false;
-        base::log::warning("alert " + a.exec + " skipped: too many operations in flight");
-    }
+    AlertEvent a;
+    a.level = e.level;
+    a.kind = e.kind;
+    a.text = e.text;
+    const bool about_peer = config::event_class(e.kind) == "fencing" || e.kind.rfind("peer-", 0) == 0;
+    const int who = about_peer ? 1 - local_ : local_;
+    a.node = config_.nodes[static_cast<size_t>(who)].name;
+    a.node_id = who + 1;
+    if (e.resource >= 0 && static_cast<size_t>(e.resource) < config_.resources.size())
+        a.resource = config_.resources[static_cast<size_t>(e.resource)].name;
+    a.wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+    if (alerts_) alerts_->submit(a);
 }
 
 void Runtime::on_signal(int signo) {

@@ -22,6 +22,7 @@
 #include "base/resource.h"
 #include "daemon/engine/engine.h"
 #include "daemon/runtime/admin_server.h"
+#include "daemon/runtime/alert_runner.h"
 #include "daemon/runtime/blocking_runner.h"
 #include "daemon/runtime/file_sync.h"
 #include "daemon/runtime/metrics.h"
@@ -80,7 +81,6 @@ private:
     void publish(const engine::NodeState& state);
     void log_event(const engine::Event& e);
     void run_alerts(const engine::Event& e);
-    void pump_alerts();
     void on_signal(int signo);
     void pet_watchdog();
     void update_systemd_status();
@@ -154,15 +154,7 @@ private:
     double process_start_seconds_ = 0;
     std::optional<MetricsSnapshot::Stamped> last_fence_;  // the last confirmed power-off
     MetricsSnapshot::Stamped last_reload_;                // the load at start counts
-
-    // Alert programs run one at a time, in order (run_alerts).
-    struct Alert {
-        std::string exec, kind, text;
-    };
-    static constexpr size_t kAlertQueueLimit = 256;
-    std::deque<Alert> alert_queue_;
-    bool alert_running_ = false;
-    uint64_t alerts_dropped_ = 0;
+    std::unique_ptr<AlertRunner> alerts_;
 };
 
 }  // namespace veeamha::runtime

@@ -279,7 +279,7 @@ MetricsSnapshot Runtime::metrics_snapshot() const {
         auto reason = static_cast<net::DropReason>(r);
         m.frames_dropped.emplace_back(net::to_string(reason), drops.get(reason));
     }
-    m.alerts_dropped = alerts_dropped_;
+    m.alerts_dropped = alerts_ ? alerts_->dropped() : 0;
 
     if (fencing_check_)
         m.fencing_check = MetricsSnapshot::Stamped{static_cast<double>(fencing_check_->at_unix_ms()) / 1000.0,

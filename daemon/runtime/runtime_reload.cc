@@ -40,6 +40,7 @@ void Runtime::reload() {
     // Live: the engine's policy and timings, the fencing chain, alerts.
     std::vector<std::string> restart = config::apply_live_settings(config_, next);
     engine_->reconfigure(config_);
+    if (alerts_) alerts_->configure(config_.alerts);
     std::shared_ptr<fencing::Fencer> old = std::move(fencer_);
     fencer_ = fencing::make_fence_levels(config_);
     // The old one logs its kept vCenter session out on a worker thread (not on this loop, which

@@ -16,7 +16,7 @@
 //            against a realistic one (500 ms login, every power task running 2 s).
 //   back     vCenter unreachable (its port dropped) while the active is killed; it returns at
 //            a random moment of the survivor's retries -> the service answers; --runs times.
-// Options: --runs N  --idle-seconds S  --only crash|move|idle|back
+// Options: --runs N  --idle-seconds S  --only crash|move|idle|back|crash-alert (not in the default set)
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -198,13 +198,16 @@ void context(const LabOptions& o) {
 
 // ---- crash failover -------------------------------------------------------------------------
 
-void crash(int runs, bool realistic_vcenter) {
+void crash(int runs, bool realistic_vcenter, bool hanging_alert = false) {
     std::cout << "\n== crash failover: kill the active host -> the service answers on the floating IP (" << runs
               << " runs; vCenter: "
-              << (realistic_vcenter ? "500 ms login, power-off task 2 s" : "the simulator as it is") << ") ==\n";
-    set_run_name(realistic_vcenter ? "bench-crash-real" : "bench-crash");
+              << (realistic_vcenter ? "500 ms login, power-off task 2 s" : "the simulator as it is")
+              << (hanging_alert ? "; an alert program that hangs at every event, and Pacemaker's alert_file.sh" : "")
+              << ") ==\n";
+    set_run_name(realistic_vcenter ? "bench-crash-real" : hanging_alert ? "bench-crash-alert" : "bench-crash");
     ClusterOptions co;
     co.writer = false;
+    co.hanging_alert = hanging_alert;
     if (realistic_vcenter) {
         co.lab.vcenter_login_delay_ms = 500;
         co.lab.vcenter_task_ms = 2000;
@@ -453,7 +456,7 @@ int main(int argc, char** argv) {
         else if (a == "--idle-seconds" && i + 1 < argc) idle_seconds = std::max(10L, std::atol(argv[++i]));
         else if (a == "--only" && i + 1 < argc) only = argv[++i];
         else {
-            std::fprintf(stderr, "usage: %s [--runs N] [--idle-seconds S] [--only crash|move|back|idle]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--runs N] [--idle-seconds S] [--only crash|move|back|idle|crash-alert]\n", argv[0]);
             return a == "--help" ? 0 : 2;
         }
     }
@@ -467,6 +470,7 @@ int main(int argc, char** argv) {
             crash(runs, false);
             crash(runs, true);
         }
+        if (only == "crash-alert") crash(runs, false, true);
         if (only.empty() || only == "move") move(runs);
         if (only.empty() || only == "back") vcenter_back(std::max(1, runs / 2));
         if (only.empty() || only == "idle") idle(idle_seconds);

@@ -98,6 +98,21 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
                                         fs::perms::others_read | fs::perms::others_exec);
             extra += "alerts:\n  - exec: " + script + "\n";
         }
+        if (options_.hanging_alert) {
+            auto executable = [](const std::string& path) {
+                fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                          fs::perms::others_read | fs::perms::others_exec);
+            };
+            std::string hangs = lab_->run_dir() + "/hanging-alert";
+            std::ofstream(hangs) << "#!/bin/sh\n# e2e: an alert program that never returns\nexec sleep 100000\n";
+            executable(hangs);
+            std::string pcmk = lab_->run_dir() + "/alert_file.sh";
+            fs::copy_file("/usr/share/pacemaker/alerts/alert_file.sh.sample", pcmk, fs::copy_options::overwrite_existing);
+            executable(pcmk);
+            if (!options_.record_alerts) extra += "alerts:\n";
+            extra += "  - exec: " + hangs + "\n    events: [node, fencing, resource]\n    timeout: 10m\n";
+            extra += "  - exec: " + pcmk + "\n    recipient: /run/veeam-ha/pcmk-alerts.log\n    events: [node, fencing]\n";
+        }
         if (!extra.empty()) {
             config_path_ = lab_->run_dir() + "/veeam-ha-e2e.yaml";
             std::ofstream out(config_path_);
@@ -261,6 +276,10 @@ StatusView Cluster::status(const std::string& host) {
 
 std::string Cluster::alerts(const std::string& host) const {
     return read_whole(lab_->host_run(host) + "/alerts.log");
+}
+
+std::string Cluster::pcmk_alerts(const std::string& host) const {
+    return read_whole(lab_->host_run(host) + "/pcmk-alerts.log");
 }
 
 std::optional<std::string> Cluster::http_get(const std::string& host, const std::string& path) {

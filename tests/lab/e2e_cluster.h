@@ -82,6 +82,10 @@ struct ClusterOptions {
     // An alert program (docs/design.md §9 `alerts`) that appends "EVENT TEXT" lines to
     // /run/veeam-ha/alerts.log of the host it runs on (read them with alerts(host)).
     bool record_alerts = false;
+    // Two more alert programs: one that hangs forever at every event, and Pacemaker's own
+    // alert_file.sh sample (Debian's pacemaker package) writing to /run/veeam-ha/pcmk-alerts.log
+    // of its host (read with pcmk_alerts(host)).
+    bool hanging_alert = false;
 };
 
 class Cluster {
@@ -111,6 +115,8 @@ public:
     const std::string& config_path() const { return config_path_; }
     // What the recording alert program saw on the host ("" if nothing).
     std::string alerts(const std::string& host) const;
+    // What Pacemaker's alert_file.sh sample wrote on the host (hanging_alert).
+    std::string pcmk_alerts(const std::string& host) const;
 
     // ---- CLI ----
     base::ProcessResult hactl(const std::string& host, const std::vector<std::string>& args,

@@ -12,8 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
+#include "tests/common/skip.h"
 #include "tests/lab/e2e_checks.h"
 #include "base/process.h"
 #include "tests/lab/e2e_cluster.h"
@@ -370,5 +373,39 @@ TEST_CASE("e2e: crash of the active with fencing.action reboot: fenced by a rebo
                         "takeover: taking over the group"}));
     CHECK(Cluster::holds_for(2s, [&] { return c.running_on() == kN2; }));
     REQUIRE(c.wait_more_acks(50, 10s));
+    check_records_and_mounts(c);
+}
+
+TEST_CASE("e2e: crash of the active with an alert program that hangs: the failover goes on, Pacemaker's sample agent gets every step in order",
+          "[e2e]") {
+    if (!std::filesystem::exists("/usr/share/pacemaker/alerts/alert_file.sh.sample"))
+        VEEAMHA_SKIP_TEST("no Pacemaker sample alert agent (Debian's pacemaker package)");
+    ClusterOptions co;
+    co.hanging_alert = true;
+    Cluster c(co);
+    REQUIRE(c.wait_settled(kN1, 15s));
+    REQUIRE(c.wait_more_acks(20, 10s));
+    // Both daemons' hanging programs are stuck since their first event.
+    auto hanging = [] {
+        auto r = veeamha::base::run_process({{"pgrep", "-f", "-c", "^sleep 100000$"}, "", {},
+                                             veeamha::base::Clock::now() + 5s});
+        return r.ended == veeamha::base::ProcessResult::Ended::Exited ? std::atoi(r.out.c_str()) : 0;
+    };
+    CHECK(hanging() == 2);
+    const auto t_kill = std::chrono::steady_clock::now();
+    c.lab().kill(kN1);
+    REQUIRE(c.wait_running_on(kN2, 20s));
+    std::printf("e2e: crash with a hanging alert program: the service answered on n2 %lld ms after the kill\n",
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - t_kill).count()));
+    CHECK(hanging() >= 1);  // n2's is still hanging
+    std::string pcmk;
+    CHECK(Cluster::eventually(10s, [&] {
+        pcmk = c.pcmk_alerts(kN2);
+        return pcmk.find("Node 'n2' is now 'group started on n2") != std::string::npos;
+    }));
+    INFO(pcmk);
+    CHECK(in_order(pcmk, {"Node 'n1' is now 'lost'", "Fencing fencing n1 (power off)", "Fencing fence of n1 confirmed",
+                          "Node 'n2' is now 'taking over the group at epoch", "Node 'n2' is now 'group started on n2"}));
     check_records_and_mounts(c);
 }

@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "daemon/engine/event_kinds.h"
+#include "config/event_kinds.h"
 #include "daemon/runtime/metrics.h"
 #include "tests/common/skip.h"
 #include "tests/runtime/exposition.h"
@@ -93,7 +93,7 @@ TEST_CASE("metrics before any event: every family, counters at 0, no sample for 
     CHECK(has(text, "veeamha_resource_state{" + id + ",resource=\"fs_repo\",state=\"stopped\"} 1\n"));
     CHECK(has(text, "veeamha_last_reload_success{" + id + "} 1\n"));
     // Counters exist at 0 before their first event, for every kind the engine and runtime know.
-    for (const char* kind : engine::kEventKinds)
+    for (const char* kind : config::kEventKinds)
         CHECK(has(text, "veeamha_events_total{" + id + ",kind=\"" + kind + "\"} 0\n"));
     CHECK(has(text, "veeamha_events_total{" + id + ",kind=\"fencing-check\"} 0\n"));
     CHECK(has(text, "veeamha_frames_dropped_total{" + id + ",reason=\"bad_tag\"} 0\n"));
@@ -220,13 +220,13 @@ TEST_CASE("every event kind the engine's sources emit is in kEventKinds (so its 
         }
     }
     CHECK(calls > 40);  // the scan found the calls (it reads the sources, not a copy of the list)
-    std::set<std::string> known(engine::kEventKinds.begin(), engine::kEventKinds.end());
+    std::set<std::string> known(config::kEventKinds.begin(), config::kEventKinds.end());
     for (const auto& kind : emitted) {
-        INFO("the engine emits \"" << kind << "\": add it to daemon/engine/event_kinds.h");
+        INFO("the engine emits \"" << kind << "\": add it to config/event_kinds.h");
         CHECK(known.count(kind) == 1);
     }
     for (const auto& kind : known) {
-        INFO("daemon/engine/event_kinds.h lists \"" << kind << "\", which no event() call emits");
+        INFO("config/event_kinds.h lists \"" << kind << "\", which no event() call emits");
         CHECK(emitted.count(kind) == 1);
     }
 }
