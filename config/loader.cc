@@ -6,11 +6,14 @@
 #include <yaml-cpp/eventhandler.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "config/sections.h"
 
@@ -66,6 +69,59 @@ bool report_indent_tab(const std::string& text, int error_line0, Diagnostics& di
         ++line;
     }
     return false;
+}
+
+// The text of each line, without its line break.
+std::vector<std::string_view> split_lines(const std::string& text) {
+    std::vector<std::string_view> lines;
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        lines.emplace_back(text.data() + start, end - start);
+        start = end + 1;
+    }
+    return lines;
+}
+
+// A key indented deeper than the key above it continues that key's plain value ("name: lab"
+// then "    key_file: ..." reads as the value "lab key_file: ..."), and yaml-cpp then says
+// "illegal map value" at the second ':' -- the message of an unquoted ': ' inside a value. When
+// the line is such a key below a key with a plain value, say so, pointing at the key.
+bool report_over_indented_key(const std::string& text, const YAML::Mark& mark, Diagnostics& diag) {
+    auto lines = split_lines(text);
+    if (mark.is_null() || mark.line <= 0 || static_cast<size_t>(mark.line) >= lines.size()) return false;
+    std::string_view line = lines[static_cast<size_t>(mark.line)];
+    size_t indent = line.find_first_not_of(' ');
+    size_t colon = static_cast<size_t>(mark.column);
+    if (indent == std::string_view::npos || colon <= indent || colon >= line.size() || line[colon] != ':')
+        return false;
+    std::string_view key = line.substr(indent, colon - indent);
+    auto key_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; };
+    if (!std::all_of(key.begin(), key.end(), key_char)) return false;
+    // The line above with content: its key (after any "- " list markers) and its value.
+    int above = mark.line - 1;
+    while (above >= 0 && lines[static_cast<size_t>(above)].find_first_not_of(' ') == std::string_view::npos)
+        --above;
+    if (above < 0) return false;
+    std::string_view prev = lines[static_cast<size_t>(above)];
+    size_t prev_key = prev.find_first_not_of(' ');
+    while (prev_key != std::string_view::npos && prev.compare(prev_key, 2, "- ") == 0)
+        prev_key = prev.find_first_not_of(' ', prev_key + 2);
+    if (prev_key == std::string_view::npos || indent <= prev_key) return false;
+    size_t sep = prev.find(": ", prev_key);
+    if (sep == std::string_view::npos) return false;
+    std::string_view prev_name = prev.substr(prev_key, sep - prev_key);
+    size_t value = prev.find_first_not_of(' ', sep + 1);
+    if (value == std::string_view::npos || std::string_view("#[{\"'|>&*!").find(prev[value]) != std::string_view::npos ||
+        !std::all_of(prev_name.begin(), prev_name.end(), key_char))
+        return false;
+    diag.error(diag.at(mark.line, static_cast<int>(indent)), "",
+               "YAML syntax error: " + std::string(key) + " is indented deeper than " +
+                   std::string(prev_name) + " on line " + std::to_string(above + 1) +
+                   ", so it reads as part of " + std::string(prev_name) +
+                   "'s value; indent it as far as the key it belongs beside");
+    return true;
 }
 
 // YAML allows only printable Unicode plus tab and line breaks (YAML 1.2 §5.1), and yaml-cpp
@@ -210,7 +266,8 @@ LoadResult load_string(const std::string& text, const std::string& file_name,
         if (report_document_problems(text, scan, diag)) return diag.finish(std::nullopt);
         document = YAML::Load(text);  // the first document only
     } catch (const YAML::Exception& e) {
-        if (!report_indent_tab(text, e.mark.line, diag))
+        if (!report_indent_tab(text, e.mark.line, diag) &&
+            !(e.msg == "illegal map value" && report_over_indented_key(text, e.mark, diag)))
             diag.error(e.mark.is_null() ? diag.nowhere() : diag.at(e.mark.line, e.mark.column), "",
                        explain_syntax_error(e.msg));
         return diag.finish(std::nullopt);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "config/schema.h"
 #include "config/sections.h"
 #include "config/syntax.h"
 
@@ -111,10 +112,8 @@ void parse_args(const Value& v, std::vector<std::pair<std::string, std::string>>
             diag.error(key_at, path, "set by veeam-had for each operation (off, on, status); remove it");
             continue;
         }
-        if (name == "password" || name == "passwd") {
-            diag.error(key_at, path,
-                       "passwords are never written in the configuration; put it in a file "
-                       "with mode 0600 and give password_file");
+        if (is_password_key(name)) {
+            diag.error(key_at, path, kPasswordInConfig);
             continue;
         }
         if (std::any_of(out.begin(), out.end(), [&](const auto& a) { return a.first == name; })) {

@@ -61,6 +61,8 @@ std::vector<std::string> all_sections() {
     return out;
 }
 
+bool is_password_key(std::string_view key) { return key == "password" || key == "passwd"; }
+
 const std::vector<std::string>& resource_kinds() {
     static const std::vector<std::string> kinds = {"lvm", "filesystem", "ip", "service", "exec"};
     return kinds;

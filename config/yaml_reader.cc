@@ -179,7 +179,12 @@ Mapping::Mapping(const Value& value, std::string_view section) : value_(value) {
         if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
             unknown_keys_ = true;
             std::string message;
-            if (auto guess = closest(name, allowed)) {
+            bool takes_password_file =
+                std::find(allowed.begin(), allowed.end(), "password_file") != allowed.end();
+            if (is_password_key(name) && takes_password_file) {
+                message = kPasswordInConfig;
+                suggested_.push_back("password_file");  // no "required key is missing" too
+            } else if (auto guess = closest(name, allowed)) {
                 message = "unknown key; did you mean '" + *guess + "'?";
                 suggested_.push_back(*guess);
             } else {

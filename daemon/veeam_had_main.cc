@@ -6,7 +6,6 @@
 #include <csignal>
 #include <iostream>
 #include <optional>
-#include <sstream>
 #include <string>
 
 #include "config/config.h"
@@ -20,9 +19,9 @@ namespace {
 using namespace veeamha;
 
 void print_help(std::ostream& out) {
-    out << "usage: veeam-had [--config FILE] [--node NAME]\n"
-           "       veeam-had --check-config [FILE] [--node NAME] [--no-file-checks] [--quiet]\n"
-           "       veeam-had --version | --help\n"
+    out << "Usage: veeam-had [--config FILE] [--node NAME]\n"
+           "   or: veeam-had --check-config [FILE] [--node NAME] [--no-file-checks] [--quiet]\n"
+           "   or: veeam-had --version | --help\n"
            "\n"
            "Two-node active/passive HA daemon for a Veeam Linux backup repository. systemd\n"
            "starts it (veeam-had.service); administer it with veeam-hactl.\n"
@@ -114,19 +113,6 @@ std::optional<int> parse_command_line(int argc, char** argv, CommandLine& cmd) {
     return std::nullopt;
 }
 
-// --check-config: exit 0 and the summary, or 1 and every error.
-int check_config(const CommandLine& cmd) {
-    if (!cmd.quiet)
-        return cli::check_config(cmd.check_path, cmd.node_override, cmd.file_checks, std::cout, std::cerr);
-    // --quiet (ExecReload= before SIGHUP): nothing when the file is valid (the daemon logs its
-    // warnings itself when it reloads), every error and warning when it is not, so a refused
-    // reload says why in the unit's journal.
-    std::ostringstream summary, problems;
-    int rc = cli::check_config(cmd.check_path, cmd.node_override, cmd.file_checks, summary, problems);
-    if (rc != cli::kExitOk) std::cerr << problems.str() << std::flush;
-    return rc;
-}
-
 // The daemon until it exits. A startup problem a restart cannot fix (bad key file, a state file
 // of another node) is kExitFailure, so that systemd does not loop (RestartPreventExitStatus);
 // anything else is kExitRestart.
@@ -152,7 +138,9 @@ int run_daemon(const config::Config& config, int local_node, const CommandLine& 
 int main(int argc, char** argv) {
     CommandLine cmd;
     if (auto done = parse_command_line(argc, argv, cmd)) return *done;
-    if (cmd.check) return check_config(cmd);
+    if (cmd.check)
+        return cli::check_config(cmd.check_path, cmd.node_override, cmd.file_checks, cmd.quiet,
+                                 std::cout, std::cerr);
 
     auto config = cli::load_config(cmd.config_path, true, std::cerr);
     if (!config) return cli::kExitFailure;

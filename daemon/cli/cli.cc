@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ostream>
+#include <sstream>
 
 namespace veeamha::cli {
 
@@ -36,7 +37,13 @@ std::optional<config::Config> load_config(const std::string& path, bool check_fi
 }
 
 int check_config(const std::string& path, const std::string& node_override, bool check_files,
-                 std::ostream& out, std::ostream& err) {
+                 bool quiet, std::ostream& out, std::ostream& err) {
+    if (quiet) {
+        std::ostringstream summary, problems;
+        int rc = check_config(path, node_override, check_files, false, summary, problems);
+        if (rc != kExitOk) err << problems.str() << std::flush;
+        return rc;
+    }
     config::LoadResult result = load_and_report(path, check_files, err);
     if (!result.config) {
         err << count(result.errors.size(), "error", "errors") << ", "

@@ -28,9 +28,11 @@ std::optional<config::Config> load_config(const std::string& path, bool check_fi
 
 // --check-config / `veeam-hactl check`: exit 0 and the summary on `out`, or 1 and every error.
 // `node_override` marks this node in the summary; when it is given and matches no node the
-// check fails, when the host name matches none it is only a warning.
+// check fails, when the host name matches none it is only a warning. `quiet` (--quiet, what the
+// unit's ExecReload= runs before SIGHUP): nothing at all when the file is valid (the daemon logs
+// its warnings itself when it reloads), every error and warning when it is not.
 int check_config(const std::string& path, const std::string& node_override, bool check_files,
-                 std::ostream& out, std::ostream& err);
+                 bool quiet, std::ostream& out, std::ostream& err);
 
 // Pulls "--NAME VALUE" / "--NAME=VALUE" (and the short form, if given) out of args.
 // Returns false (and sets `error`) when the value is missing.

@@ -14,7 +14,7 @@ namespace {
 using namespace veeamha;
 
 void print_help(std::ostream& out) {
-    out << "usage: veeam-hactl [--config FILE] [--node NAME] VERB [ARGS]\n"
+    out << "Usage: veeam-hactl [--config FILE] [--node NAME] VERB [ARGS]\n"
            "\n"
            "Administer a veeam-had cluster (two-node HA for a Veeam Linux repository).\n"
            "\n"

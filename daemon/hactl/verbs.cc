@@ -24,7 +24,7 @@ const std::vector<Verb>& verbs() {
         {"history", "[COUNT]", "recent failovers, fences and failures, and why", hactl_history},
         {"keygen", "[--force]",
          "write a new cluster key to cluster.key_file", hactl_keygen},
-        {"check", "[FILE] [--no-file-checks]",
+        {"check", "[FILE] [--no-file-checks] [--quiet]",
          "validate the configuration, summarise it", hactl_check},
         {"import-pcs", "CIB.xml|- [--corosync FILE]",
          "print the configuration equivalent to a Pacemaker cluster", hactl_import_pcs},
@@ -41,6 +41,7 @@ const Verb* find_verb(const std::string& name) {
 int hactl_check(const Invocation& invocation) {
     std::vector<std::string> args = invocation.args;
     bool check_files = !cli::take_flag(args, "--no-file-checks");
+    bool quiet = cli::take_flag(args, "--quiet");
     std::string path = invocation.config_path;
     if (!args.empty() && args[0].rfind("-", 0) != 0) {
         path = args[0];
@@ -48,10 +49,10 @@ int hactl_check(const Invocation& invocation) {
     }
     if (!args.empty()) {
         std::cerr << invocation.program << ": check: unexpected argument " << args[0]
-                  << "\nusage: " << invocation.program << " check [FILE] [--no-file-checks]\n";
+                  << "\nusage: " << invocation.program << " check [FILE] [--no-file-checks] [--quiet]\n";
         return cli::kExitUsage;
     }
-    return cli::check_config(path, invocation.node_override, check_files, std::cout, std::cerr);
+    return cli::check_config(path, invocation.node_override, check_files, quiet, std::cout, std::cerr);
 }
 
 }  // namespace veeamha::hactl

@@ -128,6 +128,26 @@ TEST_CASE("check and --check-config: exit 1 and every error for an invalid file"
     }
 }
 
+TEST_CASE("check --quiet and --check-config --quiet: silent on a valid file, every error on a bad one") {
+    const std::string bad = test::source_path("tests/config/bad/many-errors.yaml");
+    auto ok_hactl = run({VEEAM_HACTL_BIN, "check", kExample, "--quiet", "--no-file-checks", "--node", "vbr-repo-1"});
+    auto ok_had = run({VEEAM_HAD_BIN, "--check-config", kExample, "--quiet", "--no-file-checks", "--node", "vbr-repo-1"});
+    auto bad_hactl = run({VEEAM_HACTL_BIN, "--config", bad, "check", "--quiet", "--no-file-checks"});
+    auto bad_had = run({VEEAM_HAD_BIN, "--check-config", bad, "--quiet", "--no-file-checks"});
+    for (const auto* r : {&ok_hactl, &ok_had}) {
+        CHECK(r->exit_code == 0);
+        CHECK(r->out.empty());
+        CHECK(r->err.empty());
+    }
+    for (const auto* r : {&bad_hactl, &bad_had}) {
+        CHECK(r->exit_code == 1);
+        CHECK(r->out.empty());
+        CHECK(has(r->err, bad + ":3:9: cluster.name: expected a name of letters"));
+        CHECK(has(r->err, "7 errors, 1 warning in " + bad + "\n"));
+    }
+    CHECK(bad_hactl.err == bad_had.err);
+}
+
 TEST_CASE("file checks run by default and --node must match") {
     test::TempDir dir;
     const std::string key = dir.file("authkey");
