@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/cli/cli.h"
+#include "fencing/agent/fence_agent.h"
 #include "storage/lvm/lvm_check.h"
 
 #include <algorithm>
@@ -64,6 +65,31 @@ int check_config(const std::string& path, const std::string& node_override, bool
         if (!vgs.empty())
             for (const auto& w : storage::lvm::lvm_config_warnings(vgs, config.nodes[size_t(local)].name))
                 err << "warning: lvm: " << w << "\n";
+    }
+    // Each fence agent's args against the options it says it knows (its metadata): a misspelt
+    // option is otherwise ignored by the agent at the first fence ("Parse error: Ignoring
+    // unknown option"). The agent's presence is a file check of the loader.
+    if (check_files) {
+        size_t problems = 0;
+        for (size_t i = 0; i < config.fencing.levels.size(); ++i) {
+            const config::FenceLevel& level = config.fencing.levels[i];
+            const std::string key = "fencing.levels[" + std::to_string(i) + "]";
+            if (fencing::agent::find_agent(level.agent).empty()) continue;  // reported above
+            auto parameters = fencing::agent::agent_parameters(level.agent, base::Clock::now() + std::chrono::seconds(10));
+            if (!parameters.ok) {
+                err << path << ": " << key << ".agent: " << parameters.error << "\n";
+                ++problems;
+                continue;
+            }
+            for (const auto& p : fencing::agent::check_level_args(level, parameters.names)) {
+                err << path << ": " << key << ".args." << p << "\n";
+                ++problems;
+            }
+        }
+        if (problems) {
+            err << count(problems, "error", "errors") << " in " << path << "\n";
+            return kExitFailure;
+        }
     }
     out << path << " is valid"
         << (result.warnings.empty()

@@ -94,6 +94,12 @@ private:
     void on_peer_message(const wire::PeerMessage& message);
     void forward_to_peer(uint64_t request_id);
     wire::Status build_status() const;
+    // Asks the peer for its status, for the failover it recorded (a node fenced in it has none).
+    void ask_peer_status();
+    void on_peer_status(const wire::AdminResponse& response);
+    // After each step: what the peer's comings and goings mean for status (a fresh fencing
+    // check once it is heard again, its failover record once it runs the group).
+    void watch_peer();
     std::string metrics_text() const;
 
     // runtime_reload.cc: SIGHUP
@@ -123,6 +129,11 @@ private:
     boost::asio::steady_timer sync_timer_;
     boost::asio::steady_timer fence_check_timer_;
     std::optional<wire::FencingCheck> fencing_check_;
+    std::optional<wire::FenceRecord> last_fence_;        // the last fence this daemon carried out
+    std::optional<wire::FailoverRecord> peer_failover_;  // the last failover the peer recorded
+    std::set<uint64_t> peer_status_requests_;            // ask_peer_status, not answered yet
+    engine::Membership seen_membership_ = engine::Membership::Unknown;
+    std::pair<uint64_t, engine::GroupState> seen_peer_group_{0, engine::GroupState::Unknown};
     FileSync file_sync_;
     boost::asio::signal_set signals_;
     uint64_t incarnation_ = 0;
