@@ -68,33 +68,34 @@ int check_config(const std::string& path, const std::string& node_override, bool
     }
     // Each fence agent's args against the options it says it knows (its metadata): a misspelt
     // option is otherwise ignored by the agent at the first fence ("Parse error: Ignoring
-    // unknown option"). The agent's presence is a file check of the loader.
+    // unknown option"). A missing agent is the loader's file check; an agent without
+    // fence-agents metadata (a script of the admin's) cannot be checked: a warning.
+    size_t warnings = result.warnings.size();
     if (check_files) {
-        size_t problems = 0;
+        size_t errors = 0;
         for (size_t i = 0; i < config.fencing.levels.size(); ++i) {
             const config::FenceLevel& level = config.fencing.levels[i];
             const std::string key = "fencing.levels[" + std::to_string(i) + "]";
-            if (fencing::agent::find_agent(level.agent).empty()) continue;  // reported above
+            if (fencing::agent::find_agent(level.agent).empty()) continue;  // reported by the loader
             auto parameters = fencing::agent::agent_parameters(level.agent, base::Clock::now() + std::chrono::seconds(10));
             if (!parameters.ok) {
-                err << path << ": " << key << ".agent: " << parameters.error << "\n";
-                ++problems;
+                err << "warning: " << path << ": " << key << ".args: not checked: " << parameters.error << "\n";
+                ++warnings;
                 continue;
             }
             for (const auto& p : fencing::agent::check_level_args(level, parameters.names)) {
                 err << path << ": " << key << ".args." << p << "\n";
-                ++problems;
+                ++errors;
             }
         }
-        if (problems) {
-            err << count(problems, "error", "errors") << " in " << path << "\n";
+        if (errors) {
+            err << count(errors, "error", "errors") << ", " << count(warnings, "warning", "warnings") << " in " << path
+                << "\n";
             return kExitFailure;
         }
     }
     out << path << " is valid"
-        << (result.warnings.empty()
-                ? std::string(".")
-                : " (" + count(result.warnings.size(), "warning", "warnings") + ", shown on stderr).")
+        << (warnings == 0 ? std::string(".") : " (" + count(warnings, "warning", "warnings") + ", shown on stderr).")
         << (check_files ? "" : " Files it names were not checked.") << "\n\n"
         << config::summarize(config, local);
     return kExitOk;

@@ -107,7 +107,8 @@ std::vector<std::string> agent_messages(const std::string& text, size_t keep) {
             std::string rest = line.substr(at + std::string(kIgnoredOption).size());
             line = line.substr(0, at) + "Parse error: Ignoring unknown option '" + rest.substr(0, rest.find_first_of("='")) + "'";
         }
-        lines.push_back(line);
+        // Agents log an error to stderr and print it again on stdout: say it once.
+        if (std::find(lines.begin(), lines.end(), line) == lines.end()) lines.push_back(line);
     }
     if (lines.size() > keep) lines.erase(lines.begin(), lines.end() - static_cast<long>(keep));
     return lines;
@@ -458,9 +459,10 @@ AgentParameters agent_parameters(const std::string& agent, base::Deadline deadli
         return r;
     }
     base::ProcessSpec spec;
-    spec.argv = {path};
+    // No secret here: the command line (written to no stdin, which a program that is no agent
+    // may never read).
+    spec.argv = {path, "-o", "metadata"};
     spec.deadline = deadline;
-    spec.stdin_data = "action=metadata\n";
     base::ProcessResult run = base::run_process(spec);
     if (!run.success()) {
         r.error = agent + " metadata " + describe_agent_run(run);

@@ -72,7 +72,7 @@ std::string describe_agent_run(const base::ProcessResult& run);
 // without the option).
 std::vector<std::string> ignored_options(const base::ProcessResult& run);
 
-// The option names an agent accepts, from its metadata (`action=metadata`, the XML every
+// The option names an agent accepts, from its metadata (`-o metadata`, the XML every
 // fence-agents agent prints: resource-agent/parameters/parameter@name).
 struct AgentParameters {
     bool ok = false;
