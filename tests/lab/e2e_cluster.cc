@@ -254,6 +254,7 @@ StatusView Cluster::status(const std::string& host) {
         if (auto f = t.get_child_optional("fencing")) {
             v.fencing = f->get<bool>("ok") ? "ok" : "failing";
             v.fencing_detail = f->get<std::string>("detail");
+            v.fencing_at = f->get<std::string>("at");
         }
         if (auto f = t.get_child_optional("last_fence")) {
             v.last_fence = f->get<bool>("confirmed") ? "confirmed" : "failed";

@@ -60,6 +60,7 @@ struct StatusView {
     std::string last_failover_node;  // the node that took the group (and recorded it)
     std::string fencing;         // the last fencing check: "ok", "failing", "" = not checked yet
     std::string fencing_detail;
+    std::string fencing_at;      // when it was checked
     std::string last_fence;      // the last fence this daemon carried out: "confirmed", "failed", "" = none
     std::string last_fence_detail;
 };
