@@ -283,7 +283,9 @@ void Runtime::ask_peer_status() {
 }
 
 void Runtime::on_peer_status(const wire::AdminResponse& r) {
-    if (!r.ok() || !r.has_status() || !r.status().has_last_failover()) return;
+    if (!r.ok() || !r.has_status()) return;
+    peer_failover_.reset();
+    if (!r.status().has_last_failover()) return;
     peer_failover_ = r.status().last_failover();
     // Its own record if it names nobody (an older version) or itself; this node's record of a
     // failover is kept by the engine and shown as ours.
