@@ -14,6 +14,8 @@
 
 #include "config/config.h"
 #include "base/process.h"
+#include "fencing/agent/agent_metadata.h"
+#include "fencing/agent/agent_output.h"
 #include "fencing/fencer.h"
 
 namespace veeamha::fencing::agent {
@@ -49,40 +51,6 @@ private:
 // Reads the power state from a `status` run: exit 0 = on, 2 = off; a "Status: ON|OFF" line
 // that contradicts the exit code makes it Unknown. `why` explains an Unknown.
 PowerState parse_agent_status(const base::ProcessResult& status, std::string* why);
-
-// Whether a run failed for want of reaching the device: it timed out, or the agent said it
-// could not connect (fence-agents' "Unable to connect/login", "Connection timed out",
-// "Connection lost") and not that the login was refused. Such a fence is Transient.
-bool agent_unreachable(const base::ProcessResult& run);
-// Whether the output says the device refused the login (ipmitool's "Unauthorized name", ssh's
-// "Permission denied", "Authentication failed", ...): Credentials, retried slowly.
-bool agent_login_refused(const base::ProcessResult& run);
-// Credentials, Transient or Other for a failed run.
-FailureClass agent_failure_class(const base::ProcessResult& run);
-// What to check, for failures whose words mislead (" (...)"), or "".
-std::string agent_hint(const base::ProcessResult& run);
-
-// The lines of an agent's output that mean something to an admin, the last `keep` of them:
-// without Python's warnings about the agent's own code (a DeprecationWarning and the source
-// line it quotes), blank lines and log timestamps; an ignored "key=value" keeps only its key.
-std::vector<std::string> agent_messages(const std::string& output, size_t keep);
-// "exit 1: ERROR: Failed: ... | ...", "timed out: ...": the run's end and its messages.
-std::string describe_agent_run(const base::ProcessResult& run);
-// The keys of "Parse error: Ignoring unknown option 'key=value'" lines (fence-agents go on
-// without the option).
-std::vector<std::string> ignored_options(const base::ProcessResult& run);
-
-// The option names an agent accepts, from its metadata (`-o metadata`, the XML every
-// fence-agents agent prints: resource-agent/parameters/parameter@name).
-struct AgentParameters {
-    bool ok = false;
-    std::vector<std::string> names;
-    std::string error;
-};
-AgentParameters agent_parameters(const std::string& agent, base::Deadline deadline);
-// The problems of a level's args against those names: "usrname: not an option of fence_ipmilan;
-// did you mean username?". password_file is veeam-had's own (it becomes `password`).
-std::vector<std::string> check_level_args(const config::FenceLevel& level, const std::vector<std::string>& names);
 
 // Where the agent's executable is: an absolute path as given, else PATH, /usr/sbin, /sbin.
 // Empty when not found.
