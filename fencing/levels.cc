@@ -66,6 +66,7 @@ FenceResult FenceLevels::attempt(Op op, const std::string& node, base::Deadline 
     }
     std::string reasons;
     std::vector<FailureClass> failures;
+    std::vector<std::string> skipped;  // levels that failed, for when a later one confirms
     for (size_t i = 0; i < levels.size(); ++i) {
         Fencer* f = levels[i];
         if (base::expired(deadline)) {
@@ -83,18 +84,19 @@ FenceResult FenceLevels::attempt(Op op, const std::string& node, base::Deadline 
             case Op::Status: r = f->status(node, mine); break;
         }
         if (r.confirmed) {
+            // The caller says what was confirmed, by whom (the daemon's event, the CLI's line);
+            // what failed before it is said only here.
             if (op != Op::Status)
-                base::log::notice("fencing: " + std::string(op_name(static_cast<int>(op))) + " " + node +
-                            " confirmed by " + r.fencer + ": " + r.detail);
+                for (const auto& w : skipped) base::log::warning(w);
             return r;
         }
-        if (op != Op::Status)
-            base::log::warning("fencing: level " + std::to_string(i + 1) + " (" + f->describe() + ") did not confirm " +
-                         op_name(static_cast<int>(op)) + " of " + node + ": " + r.detail);
+        skipped.push_back("fencing: level " + std::to_string(i + 1) + " (" + f->describe() + ") did not confirm " +
+                          op_name(static_cast<int>(op)) + " of " + node + ": " + r.detail);
         reasons += "; [" + std::to_string(i + 1) + "] " + f->describe() + ": " + r.detail;
         if (r.state != PowerState::Unknown) failed.state = r.state;
         failures.push_back(r.failure);
     }
+    // Every level failed: the caller reports the reasons (all of them are in `detail`), once.
     failed.failure = combine(failures);
     failed.detail = std::string(op == Op::Status ? "no level could read the state of " : "fence ") +
                     (op == Op::Status ? node : std::string(op_name(static_cast<int>(op))) + " of " + node +

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/cli/cli.h"
+#include "fencing/agent/fence_agent.h"
 #include "storage/lvm/lvm_check.h"
 
 #include <algorithm>
@@ -72,10 +73,36 @@ int check_config(const std::string& path, const std::string& node_override, bool
             for (const auto& w : storage::lvm::lvm_config_warnings(vgs, config.nodes[size_t(local)].name))
                 err << "warning: lvm: " << w << "\n";
     }
+    // Each fence agent's args against the options it says it knows (its metadata): a misspelt
+    // option is otherwise ignored by the agent at the first fence ("Parse error: Ignoring
+    // unknown option"). A missing agent is the loader's file check; an agent without
+    // fence-agents metadata (a script of the admin's) cannot be checked: a warning.
+    size_t warnings = result.warnings.size();
+    if (check_files) {
+        size_t errors = 0;
+        for (size_t i = 0; i < config.fencing.levels.size(); ++i) {
+            const config::FenceLevel& level = config.fencing.levels[i];
+            const std::string key = "fencing.levels[" + std::to_string(i) + "]";
+            if (fencing::agent::find_agent(level.agent).empty()) continue;  // reported by the loader
+            auto parameters = fencing::agent::agent_parameters(level.agent, base::Clock::now() + std::chrono::seconds(10));
+            if (!parameters.ok) {
+                err << "warning: " << path << ": " << key << ".args: not checked: " << parameters.error << "\n";
+                ++warnings;
+                continue;
+            }
+            for (const auto& p : fencing::agent::check_level_args(level, parameters.names)) {
+                err << path << ": " << key << ".args." << p << "\n";
+                ++errors;
+            }
+        }
+        if (errors) {
+            err << count(errors, "error", "errors") << ", " << count(warnings, "warning", "warnings") << " in " << path
+                << "\n";
+            return kExitFailure;
+        }
+    }
     out << path << " is valid"
-        << (result.warnings.empty()
-                ? std::string(".")
-                : " (" + count(result.warnings.size(), "warning", "warnings") + ", shown on stderr).")
+        << (warnings == 0 ? std::string(".") : " (" + count(warnings, "warning", "warnings") + ", shown on stderr).")
         << (check_files ? "" : " Files it names were not checked.") << "\n\n"
         << config::summarize(config, local);
     return kExitOk;

@@ -89,6 +89,8 @@ std::optional<Reply> Engine::admin(const AdminCommand& cmd) {
                 found = true;
                 persisted_.failures[i].clear();
                 res_[i].last_error.clear();
+                res_[i].last_error_wall = 0;
+                std::erase_if(failed_actions_, [i](const FailedAction& f) { return f.index == i; });
             }
             if (!found) return refuse("unknown resource '" + arg + "'");
             dirty_ = true;

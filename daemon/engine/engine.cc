@@ -160,13 +160,12 @@ void Engine::on(const ResourceDone& in) {
         case Op::Start:
             if (in.outcome == Outcome::Ok) {
                 r.state = ResourceState::Started;
-                r.last_error.clear();
                 r.next_monitor = now_.mono + ms(rc.monitor_interval);
                 event(Level::Info, "resource-started", name + " started", false, int(in.index));
                 break;
             }
             r.state = ResourceState::Failed;
-            r.last_error = std::string("start ") + to_string(in.outcome) + why;
+            record_error(in.index, "start", in.outcome, in.reason, std::string("start ") + to_string(in.outcome) + why);
             if (in.still_running && !MUTANT(ForgetAbandonedStart)) {
                 // The call may still take effect (a mount(2) that finishes its log recovery
                 // later): until it returns, nothing is done to this resource, and a node that
@@ -193,7 +192,7 @@ void Engine::on(const ResourceDone& in) {
                 break;
             }
             r.state = ResourceState::StopFailed;
-            r.last_error = std::string("stop ") + to_string(in.outcome) + why;
+            record_error(in.index, "stop", in.outcome, in.reason, std::string("stop ") + to_string(in.outcome) + why);
             become_unclean("stop of " + name + " " + to_string(in.outcome) + why);
             break;
         case Op::Monitor: {
@@ -204,9 +203,10 @@ void Engine::on(const ResourceDone& in) {
                 // something may still run; ok: the stop lied).
                 if (in.outcome != Outcome::NotRunning) {
                     r.state = ResourceState::StopFailed;
-                    r.last_error = in.outcome == Outcome::Ok
-                                       ? "stop reported success, but the resource still runs"
-                                       : "stop not verified: the monitor after it " + std::string(to_string(in.outcome)) + why;
+                    record_error(in.index, "verify", in.outcome, in.reason,
+                                 in.outcome == Outcome::Ok
+                                     ? "stop reported success, but the resource still runs"
+                                     : "stop not verified: the monitor after it " + std::string(to_string(in.outcome)) + why);
                     become_unclean(name + ": " + r.last_error);
                 } else {
                     r.state = ResourceState::Stopped;
@@ -218,7 +218,8 @@ void Engine::on(const ResourceDone& in) {
                 r.state = in.outcome == Outcome::Ok           ? ResourceState::Started
                           : in.outcome == Outcome::NotRunning ? ResourceState::Stopped
                                                               : ResourceState::Failed;
-                if (r.state == ResourceState::Failed) r.last_error = "probe " + std::string(to_string(in.outcome)) + why;
+                if (r.state == ResourceState::Failed)
+                    record_error(in.index, "probe", in.outcome, in.reason, "probe " + std::string(to_string(in.outcome)) + why);
                 if (r.state == ResourceState::Started)
                     r.next_monitor = now_.mono + ms(rc.monitor_interval);
                 if (probes_done()) {
@@ -238,7 +239,7 @@ void Engine::on(const ResourceDone& in) {
                 r.next_monitor = now_.mono + ms(rc.monitor_interval);
             } else {
                 r.state = ResourceState::Failed;
-                r.last_error = std::string("monitor ") + to_string(in.outcome) + why;
+                record_error(in.index, "monitor", in.outcome, in.reason, std::string("monitor ") + to_string(in.outcome) + why);
                 if (effective_maintenance()) {
                     event(Level::Warning, "monitor-failed",
                           name + " monitor " + to_string(in.outcome) + why +
@@ -265,6 +266,20 @@ void Engine::on(const AbandonedDone& in) {
               (unclean_ ? "; `veeam-hactl cleanup` can now clear the unclean state" : "; probing it to learn what it did"),
           true, int(in.index));
     if (!r.op_id && !unclean_) start_probe(in.index);
+}
+
+void Engine::record_error(size_t index, const std::string& operation, Outcome outcome, const std::string& reason,
+                          const std::string& text) {
+    res_[index].last_error = text;
+    res_[index].last_error_wall = now_.wall;
+    auto same = [&](const FailedAction& a) { return a.index == index && a.operation == operation; };
+    auto it = std::find_if(failed_actions_.begin(), failed_actions_.end(), same);
+    uint32_t count = 1;
+    if (it != failed_actions_.end()) {
+        count = it->count + 1;
+        failed_actions_.erase(it);  // the latest goes last
+    }
+    failed_actions_.push_back(FailedAction{index, operation, outcome, reason, now_.wall, count});
 }
 
 void Engine::become_unclean(const std::string& why) {

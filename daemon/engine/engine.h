@@ -52,7 +52,10 @@ struct PeerView {
 
 struct ResourceView {
     ResourceState state = ResourceState::Unknown;
+    // The last failure's text and when it happened (wall ms); kept until `cleanup`, so that a
+    // fail count is never shown without its reason after a successful restart.
     std::string last_error;
+    int64_t last_error_wall = 0;
     std::optional<uint64_t> op_id;  // operation in flight
     Op op = Op::Monitor;
     bool probe = false;             // the in-flight monitor is a probe (state unknown before)
@@ -65,6 +68,17 @@ struct ResourceView {
     Millis abandoned_until = -1;
     bool foreign = false;           // found active after a reboot: started by the OS, not by us
     Millis prepared_at = -1;        // a Prepare was sent then, for the start to come
+};
+
+// A failed operation, kept for status until `cleanup` (crm_mon's "failed resource actions"):
+// the latest failure of each resource and operation, and how often it failed since.
+struct FailedAction {
+    size_t index = 0;          // the resource
+    std::string operation;     // start, stop, monitor, probe, verify (the monitor after a stop)
+    Outcome outcome = Outcome::Failed;
+    std::string reason;
+    int64_t wall = 0;          // the latest failure (unix ms)
+    uint32_t count = 0;
 };
 
 // How long to wait before the next fence attempt after a failure (without jitter).
@@ -113,6 +127,8 @@ public:
     const std::vector<ResourceView>& resources() const { return res_; }
     const NodeState& published() const { return published_; }
     uint32_t fail_count(size_t index) const;
+    // Oldest first; cleared for a resource by `cleanup`.
+    const std::vector<FailedAction>& failed_actions() const { return failed_actions_; }
     bool fence_in_flight() const { return fence_.op_id.has_value(); }
     bool probes_complete() const { return probes_done(); }
     // Node name currently running the group as far as this node knows; empty = nobody.
@@ -155,6 +171,9 @@ private:
     void publish_if_changed();
     void persist_now() { dirty_ = true; }
     void become_unclean(const std::string& why);
+    // Sets the resource's last error (with the time) and counts it in failed_actions_.
+    void record_error(size_t index, const std::string& operation, Outcome outcome, const std::string& reason,
+                      const std::string& text);
     void event(Level level, std::string kind, std::string text, bool history = true, int resource = -1);
     template <class A>
     void act(A action) { out_->actions.push_back(std::move(action)); }
@@ -265,6 +284,7 @@ private:
     std::string takeover_reason_;
 
     std::vector<ResourceView> res_;
+    std::vector<FailedAction> failed_actions_;
     PeerView peer_;
     // Replaced and fenced peer processes, oldest first; bounded (bury_incarnation).
     std::deque<uint64_t> replaced_incarnations_;

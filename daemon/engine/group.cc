@@ -40,7 +40,7 @@ void Engine::check_abandoned() {
         if (!r.abandoned_op || r.abandoned_until < 0 || now_.mono < r.abandoned_until) continue;
         r.abandoned_until = -1;  // waited long enough; the call is still remembered
         r.state = ResourceState::StopFailed;
-        r.last_error = "start abandoned at its deadline and still running";
+        record_error(i, "start", Outcome::TimedOut, "", "start abandoned at its deadline and still running");
         become_unclean("the start of " + config_.resources[i].name +
                        " left running at its deadline has not returned: it may still take effect "
                        "at any time, so it cannot be reported stopped");

@@ -9,8 +9,8 @@ namespace veeamha::hactl {
 
 const std::vector<Verb>& verbs() {
     static const std::vector<Verb> table = {
-        {"status", "[--json]",
-         "nodes, links, owner, epoch, resources, last failover", hactl_status},
+        {"status", "[--json] [--watch [--interval S]] | --check",
+         "nodes, links, owner, resources, failures, fencing; --check: one line, exit 0-3", hactl_status},
         {"move", "[NODE]", "hand the group over cleanly to NODE (default: the peer)", hactl_move},
         {"standby", "[NODE]", "NODE (default: this one) gives up the group", hactl_standby},
         {"unstandby", "[NODE]", "NODE may run the group again", hactl_standby},

@@ -53,7 +53,9 @@ bool io_all(int fd, char* data, size_t size, bool writing, base::Deadline deadli
 }  // namespace
 
 bool admin_call(const std::string& path, const wire::AdminRequest& request,
-                wire::AdminResponse& response, std::chrono::milliseconds timeout, std::string& error) {
+                wire::AdminResponse& response, std::chrono::milliseconds timeout, std::string& error,
+                bool* not_running) {
+    if (not_running) *not_running = false;
     base::Deadline deadline = base::Clock::now() + timeout;
     Fd s;
     s.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -69,6 +71,7 @@ bool admin_call(const std::string& path, const wire::AdminRequest& request,
     }
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        if ((errno == ENOENT || errno == ECONNREFUSED) && not_running) *not_running = true;
         if (errno == ENOENT || errno == ECONNREFUSED)
             error = "veeam-had is not running on this node (no daemon at " + path +
                     "); start it with `systemctl start veeam-had`";

@@ -10,9 +10,10 @@
 
 namespace veeamha::runtime {
 
-// Returns false with `error` in plain words (daemon not running, permission, timeout, ...).
+// Returns false with `error` in plain words (daemon not running, permission, timeout, ...);
+// `not_running` (if given) is set when no daemon listens on the socket at all.
 bool admin_call(const std::string& socket_path, const wire::AdminRequest& request,
                 wire::AdminResponse& response, std::chrono::milliseconds timeout,
-                std::string& error);
+                std::string& error, bool* not_running = nullptr);
 
 }  // namespace veeamha::runtime

@@ -157,6 +157,7 @@ void Runtime::start_subsystems() {
     ch.on_connected = [this](size_t link, uint64_t) {
         base::log::info("peer channel to " + peer_name_ + " connected on link " + std::to_string(link));
         if (engine_) publish(engine_->published());  // the peer gets our state at once
+        ask_peer_status();                           // and we its failover record
         file_sync_.reset();                          // and every sync file again
     };
     ch.on_disconnected = [this] { base::log::info("peer channel to " + peer_name_ + " disconnected"); };
@@ -205,6 +206,7 @@ void Runtime::feed(const engine::Input& input) {
         execute(a);
         if (exiting_) return;
     }
+    watch_peer();
     arm_wake();
 }
 
@@ -409,14 +411,23 @@ void Runtime::run_fence(const engine::Fence& f) {
             }
             return fencing::FenceResult{false, fencing::PowerState::Unknown, "", "unknown fence action"};
         },
-        [this, id, action, began](fencing::FenceResult r) {
+        [this, id, action, node, began](fencing::FenceResult r) {
             std::string text = r.fencer.empty() ? r.detail : r.fencer + ": " + r.detail;
+            // A fence is history, shown beside the fencing check (which says whether the path
+            // works now, and is repeated once the peer is heard again: watch_peer).
+            if (action != engine::FenceAction::Check) {
+                wire::FenceRecord record;
+                record.set_node(node);
+                record.set_action(engine::to_string(action));
+                record.set_confirmed(r.confirmed);
+                record.set_detail(text);
+                *record.mutable_at() = timestamp_of(now().wall);
+                last_fence_ = std::move(record);
+            }
             if (r.confirmed && action == engine::FenceAction::Off) {
-                // A confirmed fence proves the path; the last check ("... is poweredOn") is stale.
-                record_fencing_check(true, "fence confirmed: " + text);
                 engine::Time t = now();
-                last_fence_ = MetricsSnapshot::Stamped{static_cast<double>(t.wall) / 1000.0, true,
-                                                       static_cast<double>(t.mono - began) / 1000.0};
+                last_fence_timing_ = MetricsSnapshot::Stamped{static_cast<double>(t.wall) / 1000.0, true,
+                                                              static_cast<double>(t.mono - began) / 1000.0};
             }
             feed(engine::FenceDone{id, r.confirmed, power_of(r.state), text, fault_of(r.failure)});
         });
@@ -521,12 +532,29 @@ void Runtime::check_fencing() {
     });
 }
 
+void Runtime::watch_peer() {
+    const engine::PeerView& pv = engine_->peer();
+    engine::Membership was = seen_membership_;
+    seen_membership_ = pv.membership;
+    // Heard again after it was lost or fenced: what the last check read ("powered off") is no
+    // longer true; read its power again now rather than at the next round.
+    if (pv.membership == engine::Membership::Up &&
+        (was == engine::Membership::Fenced || was == engine::Membership::Lost))
+        check_fencing();
+    // The peer runs the group under a new epoch: it may have recorded a failover.
+    if (pv.membership == engine::Membership::Up && pv.have_state && pv.state.holding) {
+        std::pair<uint64_t, engine::GroupState> now_group{pv.state.epoch, pv.state.group};
+        if (now_group != seen_peer_group_ && pv.state.group == engine::GroupState::Started) ask_peer_status();
+        seen_peer_group_ = now_group;
+    }
+}
+
 bool Runtime::record_fencing_check(bool ok, const std::string& detail) {
     bool changed = !fencing_check_ || fencing_check_->ok() != ok;
     wire::FencingCheck c;
     c.set_ok(ok);
     c.set_detail(detail);
-    c.set_at_unix_ms(now().wall);
+    *c.mutable_at() = timestamp_of(now().wall);
     fencing_check_ = std::move(c);
     return changed;
 }

@@ -96,6 +96,12 @@ private:
     void forward_to_peer(uint64_t request_id);
     wire::Status build_status() const;
     MetricsSnapshot metrics_snapshot() const;
+    // Asks the peer for its status, for the failover it recorded (a node fenced in it has none).
+    void ask_peer_status();
+    void on_peer_status(const wire::AdminResponse& response);
+    // After each step: what the peer's comings and goings mean for status (a fresh fencing
+    // check once it is heard again, its failover record once it runs the group).
+    void watch_peer();
 
     // runtime_reload.cc: SIGHUP
     void reload();
@@ -123,6 +129,11 @@ private:
     boost::asio::steady_timer sync_timer_;
     boost::asio::steady_timer fence_check_timer_;
     std::optional<wire::FencingCheck> fencing_check_;
+    std::optional<wire::FenceRecord> last_fence_;        // the last fence this daemon carried out
+    std::optional<wire::FailoverRecord> peer_failover_;  // the last failover the peer recorded
+    std::set<uint64_t> peer_status_requests_;            // ask_peer_status, not answered yet
+    engine::Membership seen_membership_ = engine::Membership::Unknown;
+    std::pair<uint64_t, engine::GroupState> seen_peer_group_{0, engine::GroupState::Unknown};
     FileSync file_sync_;
     boost::asio::signal_set signals_;
     uint64_t incarnation_ = 0;
@@ -152,7 +163,7 @@ private:
     std::map<std::string, uint64_t> event_counts_;
     // For /metrics: what neither the engine nor the status keeps.
     double process_start_seconds_ = 0;
-    std::optional<MetricsSnapshot::Stamped> last_fence_;  // the last confirmed power-off
+    std::optional<MetricsSnapshot::Stamped> last_fence_timing_;  // the last confirmed power-off
     MetricsSnapshot::Stamped last_reload_;                // the load at start counts
     std::unique_ptr<AlertRunner> alerts_;
 };

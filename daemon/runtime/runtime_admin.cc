@@ -2,6 +2,10 @@
 // Admin requests (local socket and forwarded by the peer), status and metrics.
 #include <utility>  // before Boost.Asio (Boost 1.74 + C++20)
 
+#include <google/protobuf/util/time_util.h>
+
+#include <sstream>
+
 #include "base/log.h"
 #include "daemon/resources/factory.h"
 #include "daemon/runtime/runtime.h"
@@ -149,6 +153,10 @@ void Runtime::on_peer_message(const wire::PeerMessage& m) {
             break;
         }
         case wire::PeerMessage::kAdminResponse: {
+            if (peer_status_requests_.erase(m.request_id())) {
+                on_peer_status(m.admin_response());
+                break;
+            }
             auto it = admin_pending_.find(m.request_id());
             if (it == admin_pending_.end() || it->second.from_peer) break;
             if (it->second.timer) it->second.timer->cancel();
@@ -177,7 +185,7 @@ wire::Status Runtime::build_status() const {
     wire::Status st;
     st.set_cluster(config_.cluster.name);
     st.set_local_node(local_name_);
-    st.set_owner(engine_->owner_name());
+    if (!engine_->owner_name().empty()) st.set_owner(engine_->owner_name());
     st.set_epoch(engine_->persisted().epoch);
     st.set_maintenance(engine_->maintenance());
     auto links = heartbeats_->link_stats();
@@ -187,54 +195,102 @@ wire::Status Runtime::build_status() const {
             auto* k = n->add_links();
             k->set_address(config_.nodes[static_cast<size_t>(node)].addresses[l]);
             k->set_up(links[l].up);
-            if (links[l].rtt_ms) k->set_rtt_ms(*links[l].rtt_ms);
+            if (links[l].up && links[l].rtt_ms) k->set_rtt_ms(*links[l].rtt_ms);
             k->set_loss(links[l].loss);
-            k->set_last_heard_ms(links[l].last_heard
-                                     ? std::chrono::duration_cast<std::chrono::milliseconds>(now_tp - *links[l].last_heard).count()
-                                     : -1);
+            if (links[l].last_heard)
+                k->set_last_heard_ms(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(now_tp - *links[l].last_heard).count());
         }
     };
     auto* self = st.add_nodes();
     self->set_name(local_name_);
-    self->set_state(engine_->unclean() ? "unclean" : engine_->holding() ? "active" : "passive");
+    self->set_local(true);
+    self->set_state("up");
+    self->set_role(engine_->holding() ? "active" : "passive");
+    self->set_unclean(engine_->unclean());
     self->set_standby(engine_->persisted().standby);
     self->set_epoch(engine_->persisted().epoch);
-    self->set_group(to_wire(engine_->group_state()));
-    for (const auto& r : engine_->resources()) self->add_resources(to_wire(r.state));
+    self->set_group(engine::to_string(engine_->group_state()));
     fill_links(self, local_);
 
+    // The peer as this node knows it: membership from what it hears, the rest from what the
+    // peer last said of itself, and only while it is heard (a silent peer's report is stale).
     const engine::PeerView& pv = engine_->peer();
+    const bool peer_speaks = pv.membership == engine::Membership::Up && pv.have_state;
     auto* peer = st.add_nodes();
     peer->set_name(peer_name_);
-    // Membership as DESIGN names it: unknown, up, lost, fencing, fenced, left.
-    std::string pstate = engine_->fence_in_flight() ? "fencing" : engine::to_string(pv.membership);
-    if (pv.membership == engine::Membership::Up && pv.have_state)
-        pstate += pv.state.unclean ? " (unclean)" : pv.state.holding ? " (active)" : " (passive)";
-    peer->set_state(pstate);
-    if (pv.have_state) {
+    peer->set_state(engine_->fence_in_flight() ? "fencing" : engine::to_string(pv.membership));
+    if (peer_speaks) {
+        peer->set_role(pv.state.holding ? "active" : "passive");
+        peer->set_unclean(pv.state.unclean);
         peer->set_standby(pv.state.standby);
         peer->set_epoch(pv.state.epoch);
-        peer->set_group(to_wire(pv.state.group));
-        for (auto r : pv.state.resources) peer->add_resources(to_wire(r));
+        peer->set_group(engine::to_string(pv.state.group));
     }
     fill_links(peer, 1 - local_);
 
     for (size_t i = 0; i < config_.resources.size(); ++i) {
+        const engine::ResourceView& view = engine_->resources()[i];
         auto* r = st.add_resources();
         r->set_name(config_.resources[i].name);
         r->set_kind(config::to_string(config_.resources[i].kind));
-        r->set_state(to_wire(engine_->resources()[i].state));
+        r->set_state(engine::to_string(view.state));
         r->set_fail_count(engine_->fail_count(i));
-        r->set_last_error(engine_->resources()[i].last_error);
+        if (!view.last_error.empty()) {
+            r->set_last_error(view.last_error);
+            *r->mutable_last_error_at() = timestamp_of(view.last_error_wall);
+        }
+        if (view.state == engine::ResourceState::Started) r->add_running_on(local_name_);
+        if (peer_speaks && i < pv.state.resources.size() && pv.state.resources[i] == engine::ResourceState::Started)
+            r->add_running_on(peer_name_);
+    }
+    for (const auto& f : engine_->failed_actions()) {
+        auto* a = st.add_failed_actions();
+        a->set_resource(config_.resources[f.index].name);
+        a->set_node(local_name_);
+        a->set_operation(f.operation);
+        a->set_result(base::to_string(f.outcome));
+        a->set_reason(f.reason);
+        *a->mutable_at() = timestamp_of(f.wall);
+        a->set_count(f.count);
     }
     if (fencing_check_) *st.mutable_fencing() = *fencing_check_;
+    if (last_fence_) *st.mutable_last_fence() = *last_fence_;
+    // The newer of this node's own record and the one its peer keeps (a node fenced in a
+    // failover learns of it from the node that took over: ask_peer_status).
+    std::optional<wire::FailoverRecord> failover = peer_failover_;
     if (const auto& lf = engine_->persisted().last_failover) {
-        auto* f = st.mutable_last_failover();
-        f->set_at_unix_ms(lf->wall);
-        f->set_reason(lf->reason);
-        f->set_duration_ms(lf->duration_ms);
+        if (!failover || lf->wall >= google::protobuf::util::TimeUtil::TimestampToMilliseconds(failover->at())) {
+            failover.emplace();
+            *failover->mutable_at() = timestamp_of(lf->wall);
+            failover->set_reason(lf->reason);
+            failover->set_duration_ms(lf->duration_ms);
+            failover->set_node(local_name_);
+        }
     }
+    if (failover) *st.mutable_last_failover() = *failover;
     return st;
+}
+
+void Runtime::ask_peer_status() {
+    if (!channel_ || !channel_->connected()) return;  // asked again when it connects
+    if (peer_status_requests_.size() > 8) peer_status_requests_.clear();  // never answered: old ones
+    wire::PeerMessage m;
+    m.mutable_admin_request()->mutable_status();
+    uint64_t id = next_request_id_++;
+    m.set_request_id(id);
+    if (!channel_->send(m)) peer_status_requests_.insert(id);
+}
+
+void Runtime::on_peer_status(const wire::AdminResponse& r) {
+    if (!r.ok() || !r.has_status()) return;
+    peer_failover_.reset();
+    if (!r.status().has_last_failover()) return;
+    peer_failover_ = r.status().last_failover();
+    // Its own record if it names nobody (an older version) or itself; this node's record of a
+    // failover is kept by the engine and shown as ours.
+    if (peer_failover_->node().empty()) peer_failover_->set_node(peer_name_);
+    if (peer_failover_->node() != peer_name_) peer_failover_.reset();
 }
 
 MetricsSnapshot Runtime::metrics_snapshot() const {
@@ -282,12 +338,13 @@ MetricsSnapshot Runtime::metrics_snapshot() const {
     m.alerts_dropped = alerts_ ? alerts_->dropped() : 0;
 
     if (fencing_check_)
-        m.fencing_check = MetricsSnapshot::Stamped{static_cast<double>(fencing_check_->at_unix_ms()) / 1000.0,
-                                                   fencing_check_->ok(), 0};
+        m.fencing_check = MetricsSnapshot::Stamped{
+            static_cast<double>(google::protobuf::util::TimeUtil::TimestampToMilliseconds(fencing_check_->at())) / 1000.0,
+            fencing_check_->ok(), 0};
     if (const auto& lf = engine_->persisted().last_failover)
         m.last_failover = MetricsSnapshot::Stamped{static_cast<double>(lf->wall) / 1000.0, true,
                                                    static_cast<double>(lf->duration_ms) / 1000.0};
-    m.last_fence = last_fence_;
+    m.last_fence = last_fence_timing_;
     m.last_reload = last_reload_;
     for (const auto& path : file_sync_.paths()) {
         auto it = file_sync_.results().find(path);

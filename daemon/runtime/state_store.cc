@@ -53,6 +53,10 @@ StateStore::StateStore(const config::Config& config, int local_node)
 
 bool StateStore::load(engine::PersistedState& state, std::string& error) {
     if (!make_dirs(dir_, error)) return false;
+    return read(state, error);
+}
+
+bool StateStore::read(engine::PersistedState& state, std::string& error) const {
     state = engine::PersistedState{};
     state.failures.resize(config_.resources.size());
     int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);

@@ -19,6 +19,8 @@ public:
     // node (empty state). Returns false with `error` set when the file exists but cannot be read
     // or belongs to another cluster or node: the daemon refuses to start rather than guess.
     bool load(engine::PersistedState& state, std::string& error);
+    // The same without creating anything: veeam-hactl reads the history while the daemon is down.
+    bool read(engine::PersistedState& state, std::string& error) const;
 
     // Returns false with `error` set if the state could not be made durable.
     bool save(const engine::PersistedState& state, std::string& error);

@@ -54,20 +54,6 @@ PowerState printed_state(const std::string& out) {
 
 }  // namespace
 
-bool agent_unreachable(const base::ProcessResult& run) {
-    if (run.ended == base::ProcessResult::Ended::TimedOut) return true;
-    if (run.ended != base::ProcessResult::Ended::Exited || run.exit_code == 0) return false;
-    // fence-agents end every failure with exit code 1 and say which in a line of their own.
-    // "Unable to connect/login" is also what they print for a refused login (they cannot tell
-    // the two apart); BMCs rarely lock accounts, so it counts as unreachable. "Timed out
-    // waiting to power OFF" is a device that answered: not here.
-    std::string said = lower(run.out + "\n" + run.err);
-    for (const char* words : {"unable to connect", "connection timed out", "connection lost",
-                              "connection refused"})
-        if (said.find(words) != std::string::npos) return true;
-    return false;
-}
-
 std::string find_agent(const std::string& agent) {
     if (agent.empty()) return {};
     if (agent.find('/') != std::string::npos)
@@ -86,14 +72,14 @@ std::string find_agent(const std::string& agent) {
 
 PowerState parse_agent_status(const base::ProcessResult& status, std::string* why) {
     if (status.ended != base::ProcessResult::Ended::Exited) {
-        *why = "status " + status.describe();
+        *why = "status " + describe_agent_run(status);
         return PowerState::Unknown;
     }
     PowerState by_exit = status.exit_code == 0   ? PowerState::On
                          : status.exit_code == 2 ? PowerState::Off
                                                  : PowerState::Unknown;
     if (by_exit == PowerState::Unknown) {
-        *why = "status failed: " + status.describe();
+        *why = "status failed: " + describe_agent_run(status) + agent_hint(status);
         return PowerState::Unknown;
     }
     PowerState printed = printed_state(status.out);
@@ -173,9 +159,22 @@ FenceAgentFencer::Run FenceAgentFencer::run(const std::string& action, base::Dea
     r.process = base::run_process(spec);
     wipe(spec.stdin_data);
     r.started = r.process.ended != base::ProcessResult::Ended::CouldNotStart;
-    if (!r.started) r.error = level_.agent + ": " + r.process.describe();
+    if (!r.started) r.error = level_.agent + ": " + describe_agent_run(r.process);
     return r;
 }
+
+namespace {
+
+// "; fence_ipmilan ignored the unknown option usrname: ..." or "".
+std::string ignored_text(const std::string& agent, const std::vector<std::string>& keys) {
+    if (keys.empty()) return "";
+    std::string list;
+    for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
+    return "; " + agent + " ignored the unknown option" + (keys.size() == 1 ? " " : "s ") + list +
+           " (Parse error): fix the level's args (`veeam-hactl check` names the options it knows)";
+}
+
+}  // namespace
 
 FenceResult FenceAgentFencer::power(const std::string& node, bool want_off, base::Deadline deadline) {
     FenceResult r;
@@ -193,7 +192,7 @@ FenceResult FenceAgentFencer::power(const std::string& node, bool want_off, base
         return r;
     }
     // Whatever the action said, only the status that follows decides.
-    std::string said = act.process.success() ? "succeeded" : act.process.describe();
+    std::string said = act.process.success() ? "succeeded" : describe_agent_run(act.process);
     Run st = run("status", deadline);
     if (!st.error.empty()) {
         r.detail = level_.agent + " " + action + " " + said + "; then " + st.error;
@@ -202,21 +201,33 @@ FenceResult FenceAgentFencer::power(const std::string& node, bool want_off, base
     std::string why;
     r.state = parse_agent_status(st.process, &why);
     r.confirmed = r.state == (want_off ? PowerState::Off : PowerState::On);
-    // Not confirmed because the device could not be reached: the status run says so, or the
-    // action did and the status read nothing either.
-    bool unreachable = agent_unreachable(st.process) ||
-                       (r.state == PowerState::Unknown && agent_unreachable(act.process));
-    r.failure = r.confirmed ? FailureClass::None : unreachable ? FailureClass::Transient : FailureClass::Other;
+    // Not confirmed because the login was refused (by either run), or because the device could
+    // not be reached: the status run says so, or the action did and the status read nothing.
+    if (r.confirmed)
+        r.failure = FailureClass::None;
+    else if (agent_login_refused(st.process) || agent_login_refused(act.process))
+        r.failure = FailureClass::Credentials;
+    else if (agent_unreachable(st.process) || (r.state == PowerState::Unknown && agent_unreachable(act.process)))
+        r.failure = FailureClass::Transient;
+    else
+        r.failure = FailureClass::Other;
+    std::string hint = r.confirmed || !agent_hint(st.process).empty() ? "" : agent_hint(act.process);
+    std::vector<std::string> ignored = ignored_options(act.process);
+    for (const auto& k : ignored_options(st.process))
+        if (std::find(ignored.begin(), ignored.end(), k) == ignored.end()) ignored.push_back(k);
     if (r.confirmed) {
         r.detail = level_.agent + " " + action + " " + said + " for " + node + "; status then reported " +
                    to_string(r.state);
     } else if (r.state == PowerState::Unknown) {
         r.detail = level_.agent + " " + action + " " + said + " for " + node + ", but " + why +
-                   ": fence not confirmed";
+                   ": fence not confirmed" + hint;
     } else {
         r.detail = level_.agent + " " + action + " " + said + " for " + node + ", but status then reported " +
-                   to_string(r.state) + ": fence not confirmed";
+                   to_string(r.state) + ": fence not confirmed" + hint;
     }
+    // The read-back decides a fence (a confirmed power-off is real even if an option was
+    // ignored); the ignored option is said all the same.
+    r.detail += ignored_text(level_.agent, ignored);
     return r;
 }
 
@@ -243,11 +254,17 @@ FenceResult FenceAgentFencer::status(const std::string& node, base::Deadline dea
     }
     std::string why;
     r.state = parse_agent_status(st.process, &why);
-    r.confirmed = r.state != PowerState::Unknown;
-    r.failure = r.confirmed ? FailureClass::None
-                            : agent_unreachable(st.process) ? FailureClass::Transient : FailureClass::Other;
-    r.detail = r.confirmed ? level_.agent + " reports " + node + " " + to_string(r.state)
-                           : level_.agent + " " + why;
+    std::vector<std::string> ignored = ignored_options(st.process);
+    // A status read with an option ignored is a configuration error the fencing check must
+    // report (a misspelt `username` may mean the agent used none): not a good read.
+    r.confirmed = r.state != PowerState::Unknown && ignored.empty();
+    r.failure = r.confirmed ? FailureClass::None : agent_failure_class(st.process);
+    if (r.confirmed)
+        r.detail = level_.agent + " reports " + node + " " + to_string(r.state);
+    else if (r.state != PowerState::Unknown)
+        r.detail = level_.agent + " reports " + node + " " + to_string(r.state) + " but" + ignored_text(level_.agent, ignored).substr(1);
+    else
+        r.detail = level_.agent + " " + why + ignored_text(level_.agent, ignored);
     return r;
 }
 
@@ -259,7 +276,14 @@ ListResult FenceAgentFencer::list(base::Deadline deadline) {
         return r;
     }
     if (!l.process.success()) {
-        r.error = level_.agent + " list " + l.process.describe();
+        r.error = level_.agent + " list " + describe_agent_run(l.process) + agent_hint(l.process);
+        return r;
+    }
+    // fence_ipmilan and other single-host agents answer `list` with a notice and exit 0: this
+    // level fences the one host its address names, it has no list.
+    if (agent_says(l.process, {"list option is not working on this device"})) {
+        r.error = "cannot list: " + level_.agent + " controls a single host (it says \"List option is not working "
+                  "on this device yet\"); `veeam-hactl fence status NODE` reads that host's power";
         return r;
     }
     std::istringstream in(l.process.out);

@@ -10,9 +10,12 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "base/process.h"
+#include "fencing/agent/agent_metadata.h"
+#include "fencing/agent/agent_output.h"
 #include "fencing/fencer.h"
 
 namespace veeamha::fencing::agent {
@@ -48,11 +51,6 @@ private:
 // Reads the power state from a `status` run: exit 0 = on, 2 = off; a "Status: ON|OFF" line
 // that contradicts the exit code makes it Unknown. `why` explains an Unknown.
 PowerState parse_agent_status(const base::ProcessResult& status, std::string* why);
-
-// Whether a run failed for want of reaching the device: it timed out, or the agent said it
-// could not connect (fence-agents' "Unable to connect/login", "Connection timed out",
-// "Connection lost"). Such a fence is Transient; any other failure is Other.
-bool agent_unreachable(const base::ProcessResult& run);
 
 // Where the agent's executable is: an absolute path as given, else PATH, /usr/sbin, /sbin.
 // Empty when not found.

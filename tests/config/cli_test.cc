@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "base/process.h"
+#include "config/config.h"
+#include "daemon/runtime/state_store.h"
 #include "test_files.h"
 
 using namespace veeamha;
@@ -66,8 +68,7 @@ TEST_CASE("verbs that need the daemon say plainly when it is not running, and pr
     const std::string config = write_config(dir, key);
     std::vector<std::vector<std::string>> calls = {
         {"status"}, {"status", "--json"}, {"move"}, {"move", "beta"}, {"standby"}, {"unstandby"},
-        {"maintenance", "on"}, {"maintenance", "off"}, {"cleanup"}, {"confirm-fenced", "beta", "--yes"},
-        {"history"}};
+        {"maintenance", "on"}, {"maintenance", "off"}, {"cleanup"}, {"confirm-fenced", "beta", "--yes"}};
     for (auto& call : calls) {
         call.insert(call.begin(), {VEEAM_HACTL_BIN, "--config", config});
         auto r = run(call);
@@ -76,6 +77,67 @@ TEST_CASE("verbs that need the daemon say plainly when it is not running, and pr
         CHECK(r.out.empty());
         CHECK(has(r.err, "veeam-had is not running on this node"));
     }
+}
+
+TEST_CASE("history reads the state file when the daemon is down, and says so on stderr") {
+    test::TempDir dir;
+    const std::string config = write_config(dir, dir.file("authkey"));
+    auto none = run({VEEAM_HACTL_BIN, "--config", config, "--node", "alpha", "history"});
+    CHECK(none.exit_code == 0);
+    CHECK(none.out == "no history yet\n");
+    CHECK(has(none.err, "veeam-had is not running on this node; history as of its last write, from " +
+                            dir.file("state") + "/state.pb"));
+
+    // What the daemon wrote before it stopped (the same writer, the same file).
+    config::LoadOptions no_file_checks;
+    no_file_checks.check_files = false;
+    auto loaded = config::load_file(config, no_file_checks);
+    REQUIRE(loaded.config);
+    runtime::StateStore store(*loaded.config, 0);
+    engine::PersistedState state;
+    std::string error;
+    REQUIRE(store.load(state, error));
+    for (int i = 0; i < 25; ++i)
+        state.history.push_back({1780000000000 + i * 1000, "fenced", "fence of beta confirmed #" + std::to_string(i)});
+    REQUIRE(store.save(state, error));
+    auto some = run({VEEAM_HACTL_BIN, "--config", config, "--node", "alpha", "history", "3"});
+    CHECK(some.exit_code == 0);
+    CHECK(some.out == "2026-05-28T20:27:02.000Z  fenced: fence of beta confirmed #22\n"
+                      "2026-05-28T20:27:03.000Z  fenced: fence of beta confirmed #23\n"
+                      "2026-05-28T20:27:04.000Z  fenced: fence of beta confirmed #24\n");
+    CHECK(has(some.err, "veeam-had is not running on this node"));
+    // Another node's state file is refused, as the daemon refuses it.
+    auto other = run({VEEAM_HACTL_BIN, "--config", config, "--node", "beta", "history"});
+    CHECK(other.exit_code == 1);
+    CHECK(has(other.err, "belongs to cluster 't' node 'alpha'"));
+}
+
+TEST_CASE("status --check is a monitoring plugin: UNKNOWN (3) with the reason when the daemon is down") {
+    test::TempDir dir;
+    const std::string config = write_config(dir, dir.file("authkey"));
+    auto r = run({VEEAM_HACTL_BIN, "--config", config, "status", "--check"});
+    CHECK(r.exit_code == 3);
+    CHECK(r.out.rfind("VEEAMHA UNKNOWN - veeam-had is not running on this node", 0) == 0);
+    CHECK(r.out.find('\n') == r.out.size() - 1);  // one line
+    CHECK(run({VEEAM_HACTL_BIN, "--config", config, "status", "--check", "--json"}).exit_code == 64);
+    CHECK(run({VEEAM_HACTL_BIN, "--config", config, "status", "--interval", "1"}).exit_code == 64);
+    CHECK(run({VEEAM_HACTL_BIN, "--config", config, "status", "--watch", "--interval", "0"}).exit_code == 64);
+}
+
+TEST_CASE("status --watch redraws until interrupted, and says why a round had no status") {
+    test::TempDir dir;
+    const std::string config = write_config(dir, dir.file("authkey"));
+    auto r = run({"timeout", "--preserve-status", "-s", "INT", "1.5", VEEAM_HACTL_BIN, "--config", config, "status",
+                  "--watch", "--interval", "0.4"});
+    CHECK(r.exit_code == 0);
+    size_t frames = 0;
+    for (size_t at = r.out.find("Every 0.4s: veeam-hactl status"); at != std::string::npos;
+         at = r.out.find("Every 0.4s: veeam-hactl status", at + 1))
+        ++frames;
+    CHECK(frames >= 3);
+    CHECK(frames <= 5);
+    CHECK(has(r.out, "veeam-had is not running on this node"));
+    CHECK(r.out.find("\033[") == std::string::npos);  // not a terminal: no screen clearing
 }
 
 TEST_CASE("confirm-fenced without --yes explains the risk and does nothing") {

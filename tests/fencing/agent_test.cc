@@ -241,3 +241,59 @@ TEST_CASE("fence agent: status parsing follows the fence-agents convention") {
     p.ended = base::ProcessResult::Ended::TimedOut;
     CHECK(parse_agent_status(p, &why) == PowerState::Unknown);
 }
+
+TEST_CASE("fence agent: a timeout is described by what the agent said, not by Python's warnings about it") {
+    TempDir dir;
+    // What fence_ipmilan prints on Debian 12 before it does anything, then it hangs.
+    std::string hang = dir.write("fence_warns_and_hangs",
+                                 "#!/bin/sh\ncat >/dev/null\n"
+                                 "echo \"/usr/sbin/fence_x:5: DeprecationWarning: 'pipes' is deprecated and slated for "
+                                 "removal in Python 3.13\" >&2\n"
+                                 "echo '  from pipes import quote' >&2\n"
+                                 "echo '2026-12-02 05:38:20,893 WARNING: Parse error: Ignoring unknown option "
+                                 "'\"'\"'usrname=admin'\"'\"'' >&2\n"
+                                 "exec sleep 60\n",
+                                 0700);
+    FenceResult r = FenceAgentFencer(level(hang, "")).status("node-b", in(1500ms));
+    INFO(r.detail);
+    CHECK_FALSE(r.confirmed);
+    CHECK(r.detail.find("timed out: WARNING: Parse error: Ignoring unknown option 'usrname'") != std::string::npos);
+    CHECK(r.detail.find("ignored the unknown option usrname") != std::string::npos);
+    CHECK(r.detail.find("pipes") == std::string::npos);
+    CHECK(r.detail.find("=admin") == std::string::npos);
+    CHECK(r.failure == FailureClass::Transient);
+}
+
+TEST_CASE("fence agent: the last few meaningful lines are kept, noise and log stamps dropped") {
+    auto lines = agent_messages("/usr/sbin/fence_ipmilan:5: DeprecationWarning: 'pipes' is deprecated\n"
+                                "  from pipes import quote\n\n"
+                                "WARNING:root:Parse error: Ignoring unknown option 'passwrd=hunter2'\n"
+                                "2026-12-02 05:38:20,893 ERROR: Failed: one\n"
+                                "2026-12-02 05:38:21,000 ERROR: Failed: two\n"
+                                "2026-12-02 05:38:22,000 ERROR: Failed: two\n"
+                                "ERROR: Failed: three\n",
+                                3);
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0] == "ERROR: Failed: one");
+    CHECK(lines[1] == "ERROR: Failed: two");
+    CHECK(lines[2] == "ERROR: Failed: three");
+    auto all = agent_messages("WARNING:root:Parse error: Ignoring unknown option 'passwrd=hunter2'\n", 3);
+    REQUIRE(all.size() == 1);
+    CHECK(all[0] == "WARNING: Parse error: Ignoring unknown option 'passwrd'");  // never the value
+}
+
+TEST_CASE("fence agent: a refused login is a credentials failure even where the agent says 'Unable to connect/login'") {
+    TempDir dir;
+    std::string refused = dir.write("fence_refused",
+                                    "#!/bin/sh\ncat >/dev/null\n"
+                                    "echo 'Error: Unable to establish IPMI v2 / RMCP+ session' >&2\n"
+                                    "echo 'Authentication failed' >&2\n"
+                                    "echo 'ERROR: Failed: Unable to connect/login to fencing device' >&2\nexit 1\n",
+                                    0700);
+    FenceResult st = FenceAgentFencer(level(refused, "")).status("node-b", in(5s));
+    INFO(st.detail);
+    CHECK(st.failure == FailureClass::Credentials);
+    CHECK(st.detail.find("the device refused the login: check username and password_file") != std::string::npos);
+    FenceResult off = FenceAgentFencer(level(refused, "")).off("node-b", in(5s));
+    CHECK(off.failure == FailureClass::Credentials);
+}

@@ -246,26 +246,34 @@ StatusView Cluster::status(const std::string& host) {
         pt::read_json(in, t);
         v.cluster = t.get<std::string>("cluster");
         v.local_node = t.get<std::string>("local_node");
-        v.owner = t.get<std::string>("owner");
-        if (v.owner == "null") v.owner.clear();  // property_tree reads null as the word
+        v.owner = t.get<std::string>("owner", "");  // absent: nobody runs the group
         v.epoch = t.get<uint64_t>("epoch");
         v.maintenance = t.get<std::string>("maintenance") == "true";
         for (const auto& [_, n] : t.get_child("nodes")) {
             if (n.get<std::string>("name") == v.local_node) {
-                v.local_state = n.get<std::string>("state");
+                v.local_state = n.get<bool>("unclean") ? "unclean" : n.get<std::string>("role");
                 v.local_group = n.get<std::string>("group");
             } else {
                 v.peer_state = n.get<std::string>("state");
+                v.peer_role = n.get<std::string>("role", "");
             }
         }
         for (const auto& [_, res] : t.get_child("resources")) {
             v.resources[res.get<std::string>("name")] = res.get<std::string>("state");
             v.fail_counts[res.get<std::string>("name")] = res.get<uint64_t>("fail_count");
         }
-        v.has_last_failover = t.get<std::string>("last_failover") != "null";
-        if (auto f = t.get_child_optional("fencing"); f && !f->empty()) {
+        if (auto f = t.get_child_optional("last_failover")) {
+            v.has_last_failover = true;
+            v.last_failover_node = f->get<std::string>("node", "");
+        }
+        if (auto f = t.get_child_optional("fencing")) {
             v.fencing = f->get<bool>("ok") ? "ok" : "failing";
             v.fencing_detail = f->get<std::string>("detail");
+            v.fencing_at = f->get<std::string>("at");
+        }
+        if (auto f = t.get_child_optional("last_fence")) {
+            v.last_fence = f->get<bool>("confirmed") ? "confirmed" : "failed";
+            v.last_fence_detail = f->get<std::string>("detail");
         }
         v.ok = true;
     } catch (const std::exception& e) {

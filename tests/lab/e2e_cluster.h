@@ -50,14 +50,19 @@ struct StatusView {
     std::string owner;        // "" = null
     uint64_t epoch = 0;
     bool maintenance = false;
-    std::string local_state;  // nodes[local].state: active / passive / unclean
-    std::string peer_state;   // nodes[peer].state: "up (passive)", "lost", ...
+    std::string local_state;  // nodes[local]: "unclean" if unclean, else its role (active / passive)
+    std::string peer_state;   // nodes[peer].state: membership ("up", "lost", "fenced", ...)
+    std::string peer_role;    // nodes[peer].role: active / passive, "" while it is not heard
     std::string local_group;  // nodes[local].group
     std::map<std::string, std::string> resources;     // name -> state
     std::map<std::string, uint64_t> fail_counts;      // name -> fail_count
     bool has_last_failover = false;
+    std::string last_failover_node;  // the node that took the group (and recorded it)
     std::string fencing;         // the last fencing check: "ok", "failing", "" = not checked yet
     std::string fencing_detail;
+    std::string fencing_at;      // when it was checked
+    std::string last_fence;      // the last fence this daemon carried out: "confirmed", "failed", "" = none
+    std::string last_fence_detail;
 };
 
 // What the world looks like for one host right now.

@@ -59,15 +59,41 @@ TEST_CASE("e2e: cold start: exactly one active (the preferred n1) and status agr
     auto http = c.http_get(kN1, "/status");
     REQUIRE(http);
     CHECK(http->find("\"owner\":\"n1\"") != std::string::npos);
-    CHECK(http->find("\"epoch\":" + std::to_string(s1.epoch) + ",") != std::string::npos);
+    CHECK(http->find("\"epoch\":\"" + std::to_string(s1.epoch) + "\",") != std::string::npos);  // 64-bit: a string
     auto metrics = c.http_get(kN2, "/metrics");
     REQUIRE(metrics);
     CHECK(metrics->find("veeamha_holding{cluster=\"veeam-ha-lab\",node=\"n2\"} 0") != std::string::npos);
     CHECK(metrics->find("veeamha_peer_up{cluster=\"veeam-ha-lab\",node=\"n2\"} 1") != std::string::npos);
-    // The text status works too.
+    // The text status works too, and the passive says where the group runs.
     auto text = c.hactl(kN2, {"status"});
+    INFO(text.out);
     CHECK(text.success());
-    CHECK(text.out.find("group owner: n1") != std::string::npos);
+    CHECK(text.out.find("group running on n1") != std::string::npos);
+    CHECK(text.out.find("  n1: up, active, group started\n") != std::string::npos);
+    for (const auto& r : kResources) CHECK(text.out.find("  " + r + " (") != std::string::npos);
+    CHECK(text.out.find("): stopped here, running on n1\n") != std::string::npos);
+    CHECK(s2.peer_state == "up");
+    CHECK(s2.peer_role == "active");
+    // The one-line check for monitoring systems, from either node.
+    for (const char* host : {kN1, kN2}) {
+        auto check = c.hactl(host, {"status", "--check"});
+        INFO(check.out << check.err);
+        CHECK(check.exit_code == 0);
+        CHECK(check.out.rfind("VEEAMHA OK - group running on n1, peer ", 0) == 0);
+    }
+    // --watch redraws until interrupted (here after 2 s, by SIGINT as from a terminal).
+    auto watch = c.lab().exec_in(kN2, {"timeout", "--preserve-status", "-s", "INT", "2", veeam_hactl_binary(),
+                                       "--config", c.config_path(), "--node", kN2, "status", "--watch",
+                                       "--interval", "0.5"},
+                                 10s);
+    INFO(watch.describe() << "\n" << watch.out << watch.err);
+    CHECK(watch.success());
+    size_t frames = 0;
+    for (size_t at = watch.out.find("Every 0.5s: veeam-hactl status"); at != std::string::npos;
+         at = watch.out.find("Every 0.5s: veeam-hactl status", at + 1))
+        ++frames;
+    CHECK(frames >= 2);
+    CHECK(frames <= 5);
 
     // Why: n2 granted it to the preferred node; nobody fenced anybody.
     CHECK(c.log(kN2).find("grant: granting the group to n1") != std::string::npos);
@@ -110,10 +136,16 @@ TEST_CASE("e2e: crash of the active host: fenced via vCenter and taken over then
     CHECK(s2.owner == kN2);
     CHECK(s2.local_state == "active");
     CHECK(s2.has_last_failover);
-    // "Fencing:" shows the fence that just worked, not the start-up check that read n1 "on".
-    CHECK(s2.fencing == "ok");
-    CHECK(s2.fencing_detail.rfind("fence confirmed: ", 0) == 0);
-    CHECK(s2.fencing_detail.find("poweredOff") != std::string::npos);
+    CHECK(s2.last_failover_node == kN2);
+    // The fence is history beside the fencing check (which keeps saying what it read).
+    CHECK(s2.last_fence == "confirmed");
+    CHECK(s2.last_fence_detail.find("poweredOff") != std::string::npos);
+    CHECK(s2.fencing_detail.find("fence confirmed") == std::string::npos);
+    CHECK(s2.peer_role.empty());  // not heard: nothing said of its role
+    auto degraded = c.hactl(kN2, {"status", "--check"});
+    INFO(degraded.out);
+    CHECK(degraded.exit_code == 1);
+    CHECK(degraded.out.rfind("VEEAMHA WARNING - peer n1 fenced, group running on n2", 0) == 0);
     // /metrics after a real failover: valid for promtool, with the failover and the fence timed.
     auto metrics = c.http_get(kN2, "/metrics");
     REQUIRE(metrics);
@@ -140,6 +172,24 @@ TEST_CASE("e2e: crash of the active host: fenced via vCenter and taken over then
     std::string l1 = c.log_since(kN1, mark1);
     CHECK(l1.find("takeover") == std::string::npos);
     CHECK(l1.find("resource-start") == std::string::npos);
+    // n2 read n1's power again once it was heard (not at the next 5-minute round): "Fencing:"
+    // says what is true now.
+    REQUIRE(Cluster::eventually(20s, [&] {
+        StatusView s = c.status(kN2);
+        return s.ok && s.fencing == "ok" && s.fencing_at != s2.fencing_at &&
+               s.fencing_detail.find("poweredOn") != std::string::npos;
+    }));
+    // The fenced node shows the failover it was fenced in, as n2 (which carried it out) recorded it.
+    REQUIRE(Cluster::eventually(10s, [&] {
+        StatusView s = c.status(kN1);
+        return s.ok && s.has_last_failover && s.last_failover_node == kN2;
+    }));
+    auto text1 = c.hactl(kN1, {"status"});
+    INFO(text1.out);
+    CHECK(text1.out.find("Last failover: ") != std::string::npos);
+    CHECK(text1.out.find(" to n2, took ") != std::string::npos);
+    CHECK(text1.out.find("): stopped here, running on n2\n") != std::string::npos);
+    REQUIRE(Cluster::eventually(10s, [&] { return c.hactl(kN1, {"status", "--check"}).exit_code == 0; }));
     REQUIRE(c.wait_more_acks(30, 10s));
     check_records_and_mounts(c);
 }

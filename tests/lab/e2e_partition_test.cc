@@ -121,6 +121,12 @@ TEST_CASE("e2e: vCenter unreachable during a crash: no takeover until a fence is
     CHECK(s2.ok);
     CHECK(s2.owner.empty());
     CHECK(s2.local_state == "passive");
+    CHECK(s2.last_fence == "failed");  // the attempt is shown, not confirmed
+    // A monitoring system hears it at once: nothing runs.
+    auto critical = c.hactl(kN2, {"status", "--check"});
+    INFO(critical.out);
+    CHECK(critical.exit_code == 2);
+    CHECK(critical.out.rfind("VEEAMHA CRITICAL - group not running, peer n1 ", 0) == 0);
     {
         std::string l2 = c.log_since(kN2, mark2);
         INFO(l2);

@@ -38,6 +38,14 @@ TEST_CASE("e2e: the service dies on the active: restarted in place and handed ov
         }));
         StatusView s = c.status(kN1);
         CHECK(s.fail_counts["svc_repo"] == static_cast<uint64_t>(failure));
+        // Restarted fine, and still says why it failed, when, and how often (until cleanup).
+        auto text = c.hactl(kN1, {"status"});
+        INFO(text.out);
+        CHECK(text.out.find("svc_repo (exec): started here, fail count " + std::to_string(failure) +
+                            "\n      last error (") != std::string::npos);
+        CHECK(text.out.find("Failed actions (until `veeam-hactl cleanup`):\n  svc_repo monitor on n1: ") !=
+              std::string::npos);
+        if (failure == 2) CHECK(text.out.find(" (2 times): ") != std::string::npos);
         REQUIRE(c.wait_more_acks(20, 10s));
     }
     kill_service(c.service_pid(kN1));
