@@ -5,21 +5,14 @@
 #include <cctype>
 #include <sstream>
 
+#include "base/text.h"
+
 namespace veeamha::fencing::agent {
 
 namespace {
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
-
-std::string trim(const std::string& s) {
-    size_t b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return {};
-    size_t e = s.find_last_not_of(" \t\r\n");
-    return s.substr(b, e - b + 1);
-}
+using base::lower;
+using base::trim;
 
 bool says(const base::ProcessResult& run, std::initializer_list<const char*> phrases) {
     std::string said = lower(run.out + "\n" + run.err);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "base/text.h"
 #include "fencing/secret_file.h"
 
 namespace veeamha::fencing::agent {
@@ -19,17 +20,8 @@ namespace {
 constexpr auto kMaxStatusReserve = std::chrono::seconds(30);
 constexpr size_t kMaxListEntries = 100000;
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
-
-std::string trim(const std::string& s) {
-    size_t b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return {};
-    size_t e = s.find_last_not_of(" \t\r\n");
-    return s.substr(b, e - b + 1);
-}
+using base::lower;
+using base::trim;
 
 bool valid_key(const std::string& key) {
     return !key.empty() && std::all_of(key.begin(), key.end(), [](unsigned char c) {

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "base/log.h"
+#include "base/text.h"
 #include "fencing/secret_file.h"
 #include "fencing/vsphere/session_keeper.h"
 #include "fencing/vsphere/vim_session.h"
@@ -67,10 +68,7 @@ FenceResult& failed(FenceResult& r, const VimError& e) {
     return r;
 }
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
+using base::lower;
 
 // Connects and logs in with the password read right now from its file; the copy is wiped at once.
 std::optional<VimError> log_in(VimSession& session, const config::VSphere& settings) {

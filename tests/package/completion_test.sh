@@ -44,7 +44,7 @@ expect "maintenance" mai
 expect "confirm-fenced" --config /etc/veeam-ha.yaml con
 expect "off on" maintenance ""
 expect "list off on reboot status" fence ""
-expect "--json" status -
+expect "--check --interval --json --watch" status -
 expect "--force" keygen -
 expect "--no-file-checks --quiet" check --
 expect "--config --help --node --version" --
