@@ -133,7 +133,6 @@ void HeartbeatService::start() {
 void HeartbeatService::stop() {
     if (!running_) return;
     running_ = false;
-    boost::system::error_code ec;
     tick_.cancel();
     immediate_.cancel();
     for (auto& l : links_) {
