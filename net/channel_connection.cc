@@ -5,6 +5,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
@@ -65,10 +67,16 @@ void ChannelConnection::apply_socket_options() {
     socket_.set_option(tcp::no_delay(true), ec);
     socket_.set_option(asio::socket_base::keep_alive(true), ec);
     int fd = socket_.native_handle();
-    // Kernel keepalive as a second line behind our own keepalive frames; TCP_USER_TIMEOUT bounds
-    // how long unacknowledged data may sit before the kernel gives up on the connection.
+    // Kernel keepalive as a second line behind our own keepalive frames (the only line while the
+    // connection is quiet); TCP_USER_TIMEOUT bounds how long unacknowledged data may sit before
+    // the kernel gives up on the connection. Linux applies the user timeout to keepalive probes
+    // too: once a probe is out and the last ACK is older than the user timeout, the connection
+    // is dropped ("Connection timed out"). Below idle + cnt * intvl, a single lost probe or ACK
+    // did that (a reconnect every minute or so at 5 % loss); at that sum, it takes all cnt
+    // probes in a row lost.
     int idle = 5, intvl = 1, cnt = 3;
-    unsigned user_timeout = static_cast<unsigned>(t_.idle_timeout.count());
+    unsigned user_timeout = static_cast<unsigned>(
+        std::max<long long>(t_.idle_timeout.count(), 1000LL * (idle + intvl * cnt)));
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
