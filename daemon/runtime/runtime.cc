@@ -124,6 +124,9 @@ int Runtime::run() {
     io_.run();
 
     stop_subsystems();
+    // The kept vCenter session ends on vCenter's side too, not when vCenter expires it: the
+    // fencing account's sessions are limited there. Bounded: a stuck vCenter does not hold the exit.
+    if (fencer_) fencer_->retire(base::Clock::now() + std::chrono::seconds(1));
     return exit_code_;
 }
 

@@ -235,11 +235,14 @@ TEST_CASE("e2e: SIGTERM on the active daemon (systemctl stop): clean handover wi
     REQUIRE(c.wait_settled(kN1, 15s));
     REQUIRE(c.wait_more_acks(50, 10s));
     const size_t mark1 = c.log_mark(kN1), mark2 = c.log_mark(kN2);
+    const int sessions = c.lab().vcenter_sessions();  // each daemon keeps one for fencing
 
     auto status = c.stop_daemon(kN1, 30s);
     REQUIRE(status);
     CHECK(WIFEXITED(*status));
     CHECK(WEXITSTATUS(*status) == 0);
+    // It logged out of vCenter on its way out: no session left behind for vCenter to expire.
+    CHECK(c.lab().vcenter_sessions() == sessions - 1);
     REQUIRE(c.wait_running_on(kN2, 20s));
 
     std::string l1 = c.log_since(kN1, mark1), l2 = c.log_since(kN2, mark2);

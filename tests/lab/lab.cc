@@ -232,6 +232,11 @@ void Lab::start_vcenter() {
 
 std::vector<std::pair<std::string, std::string>> Lab::vm_uuids() const { return {{kN1, kUuidN1}, {kN2, kUuidN2}}; }
 
+int Lab::vcenter_sessions() {
+    if (!vcsim_) throw std::runtime_error("this lab has no vCenter");
+    return vcsim_->counts().sessions;
+}
+
 std::string Lab::vm_uuid(const std::string& h) const {
     for (const auto& [name, uuid] : vm_uuids())
         if (name == h) return uuid;

@@ -154,6 +154,7 @@ public:
     config::VSphere vsphere() const;
     std::vector<std::pair<std::string, std::string>> vm_uuids() const;  // (node, BIOS UUID)
     bool has_vcenter() const { return static_cast<bool>(vcsim_); }
+    int vcenter_sessions();  // sessions live on the simulator now (logged in, not logged out)
 
     // ---- processes ----
     HostRef ref(const std::string& host) const;
