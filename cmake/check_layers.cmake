@@ -14,7 +14,7 @@ endif()
 set(layers base proto config daemon/engine net storage fencing migrate)
 set(may_include_base    base)
 set(may_include_proto   proto)
-set(may_include_config  config)
+set(may_include_config  config base)
 # The engine is pure: its own allow-list (daemon/engine/check_purity.cmake) is stricter still.
 set(may_include_daemon/engine daemon/engine config base)
 set(may_include_net     net base config proto)

@@ -3,19 +3,14 @@
 
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
 #include <climits>
 #include <vector>
+
+#include "base/text.h"
 
 namespace veeamha::config {
 
 namespace {
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
 
 std::string short_name(const std::string& name) { return name.substr(0, name.find('.')); }
 
@@ -23,10 +18,10 @@ std::string short_name(const std::string& name) { return name.substr(0, name.fin
 // sides, so "vbr-repo-1" finds "vbr-repo-1.vmik.lab" and the other way round.
 std::variant<int, std::string> match(const Config& config, const std::string& wanted) {
     for (size_t i = 0; i < config.nodes.size(); ++i)
-        if (lower(config.nodes[i].name) == lower(wanted)) return static_cast<int>(i);
+        if (base::lower(config.nodes[i].name) == base::lower(wanted)) return static_cast<int>(i);
     std::vector<int> hits;
     for (size_t i = 0; i < config.nodes.size(); ++i)
-        if (lower(short_name(config.nodes[i].name)) == lower(short_name(wanted)))
+        if (base::lower(short_name(config.nodes[i].name)) == base::lower(short_name(wanted)))
             hits.push_back(static_cast<int>(i));
     if (hits.size() == 1) return hits.front();
     return std::string(hits.empty() ? "matches no configured node" : "matches both nodes");

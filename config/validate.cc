@@ -4,22 +4,17 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 
 #include "config/sections.h"
 #include "config/syntax.h"
+#include "base/text.h"
 
 namespace veeamha::config::detail {
 
 namespace {
 
 std::string at(const std::string& list, size_t i) { return list + "[" + std::to_string(i) + "]"; }
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
 
 bool two_good_nodes(const Config& c, const Diagnostics& d) {
     return c.nodes.size() == 2 && !d.failed("nodes[0]") && !d.failed("nodes[1]");
@@ -28,7 +23,7 @@ bool two_good_nodes(const Config& c, const Diagnostics& d) {
 void check_nodes(const Config& c, Diagnostics& d) {
     if (c.nodes.size() != 2) return;
     const Node &a = c.nodes[0], &b = c.nodes[1];
-    if (!a.name.empty() && lower(a.name) == lower(b.name))
+    if (!a.name.empty() && base::lower(a.name) == base::lower(b.name))
         d.error("nodes[1].name", "expected a name different from nodes[0].name, found " + b.name +
                                      " again");
     if (!d.failed("nodes[0].addresses") && !d.failed("nodes[1].addresses")) {
