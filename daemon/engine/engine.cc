@@ -177,7 +177,7 @@ void Engine::on(const ResourceDone& in) {
                       "effect: waiting up to " + format_ms(ms(rc.stop_timeout)) + " for it to return",
                       true, int(in.index));
             }
-            record_failure(in.index, "start of " + name + " " + to_string(in.outcome) + why);
+            record_failure(in.index, Op::Start, "start of " + name + " " + to_string(in.outcome) + why);
             break;
         case Op::Stop:
             if (in.outcome == Outcome::Ok || in.outcome == Outcome::NotRunning) {
@@ -245,7 +245,7 @@ void Engine::on(const ResourceDone& in) {
                           name + " monitor " + to_string(in.outcome) + why +
                               " (maintenance mode: no recovery)", true, int(in.index));
                 } else {
-                    record_failure(in.index,
+                    record_failure(in.index, Op::Monitor,
                                    "monitor of " + name + " " + to_string(in.outcome) + why);
                     if (!restart_from_ || *restart_from_ > in.index) restart_from_ = in.index;
                 }
@@ -468,13 +468,13 @@ void Engine::publish_if_changed() {
     act(Publish{s});
 }
 
-void Engine::event(Level level, std::string kind, std::string text, bool history, int resource) {
+void Engine::event(Level level, std::string kind, std::string text, bool history, int resource, std::optional<Op> op) {
     if (history) {
         persisted_.history.push_back({now_.wall, kind, text});
         while (persisted_.history.size() > kHistoryLimit) persisted_.history.pop_front();
         dirty_ = true;
     }
-    act(Event{level, std::move(kind), std::move(text), resource});
+    act(Event{level, std::move(kind), std::move(text), resource, op});
 }
 
 GroupState Engine::group_state() const {

@@ -174,7 +174,8 @@ private:
     // Sets the resource's last error (with the time) and counts it in failed_actions_.
     void record_error(size_t index, const std::string& operation, Outcome outcome, const std::string& reason,
                       const std::string& text);
-    void event(Level level, std::string kind, std::string text, bool history = true, int resource = -1);
+    void event(Level level, std::string kind, std::string text, bool history = true, int resource = -1,
+               std::optional<Op> op = std::nullopt);
     template <class A>
     void act(A action) { out_->actions.push_back(std::move(action)); }
     uint64_t next_op_id() { return ++op_counter_; }
@@ -216,7 +217,7 @@ private:
     void prepare(size_t i, const std::string& why);  // a Prepare, if stopped and not sent lately
     void prepare_from(size_t first, const std::string& why);
     void prepare_for_handover();
-    void record_failure(size_t i, const std::string& why);
+    void record_failure(size_t i, Op op, const std::string& why);
     void expire_failures();
     bool over_threshold() const;
     bool all_stopped() const;

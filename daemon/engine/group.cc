@@ -82,7 +82,7 @@ void Engine::expire_failures() {
     }
 }
 
-void Engine::record_failure(size_t i, const std::string& why) {
+void Engine::record_failure(size_t i, Op op, const std::string& why) {
     auto& f = persisted_.failures[i];
     f.push_back(now_.wall);
     dirty_ = true;
@@ -92,7 +92,7 @@ void Engine::record_failure(size_t i, const std::string& why) {
           why + " (fail count " + std::to_string(f.size()) + "/" + std::to_string(threshold) +
               (over ? "; giving up on this node" + std::string(peer_eligible() ? ", handing over to " + peer_name() : "") + ")"
                     : "; restarting it here)"),
-          true, int(i));
+          true, int(i), op);
 }
 
 void Engine::start_probe(size_t i) {

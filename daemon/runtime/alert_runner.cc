@@ -21,13 +21,12 @@ PacemakerView pacemaker_view(const AlertEvent& e, std::string_view cls) {
     v.desc = e.text;
     const std::string& k = e.kind;
     if (cls == "resource") {
-        // resource-failed names the operation first: "start of fs_repo timed out ..."
-        if (k == "resource-start" || k == "resource-started" || k == "start-abandoned" || k == "abandoned-returned")
+        if (!e.op.empty())  // a failure says which operation failed
+            v.task = e.op;
+        else if (k == "resource-start" || k == "resource-started" || k == "start-abandoned" || k == "abandoned-returned")
             v.task = "start";
         else if (k == "resource-stop" || k == "resource-stopped")
             v.task = "stop";
-        else if (k == "resource-failed")
-            v.task = e.text.rfind("start", 0) == 0 ? "start" : e.text.rfind("stop", 0) == 0 ? "stop" : "monitor";
         else
             v.task = "monitor";
         if (k == "resource-failed" || k == "monitor-failed" || k == "start-abandoned") v.rc = "1";

@@ -32,6 +32,7 @@ struct AlertEvent {
     std::string node;      // the node it is about
     int node_id = 0;       // its position in `nodes` (1 or 2)
     std::string resource;  // the resource it is about, if one
+    std::string op;        // start, stop or monitor: the operation a resource event is about, if known
     int64_t wall_us = 0;   // when it happened (unix microseconds)
 };
 

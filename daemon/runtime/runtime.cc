@@ -469,6 +469,7 @@ void Runtime::run_alerts(const engine::Event& e) {
     a.node_id = who + 1;
     if (e.resource >= 0 && static_cast<size_t>(e.resource) < config_.resources.size())
         a.resource = config_.resources[static_cast<size_t>(e.resource)].name;
+    if (e.op) a.op = engine::to_string(*e.op);
     a.wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count();
     if (alerts_) alerts_->submit(a);
@@ -524,7 +525,8 @@ void Runtime::check_fencing() {
                 engine::Event e{engine::Level::Error, "fencing-check",
                                 "fencing check FAILED: " + peer_name_ +
                                     " could not be fenced now (" + detail +
-                                    "); a failover would wait until this is fixed"};
+                                    "); a failover would wait until this is fixed",
+                                -1, std::nullopt};
                 log_event(e);
             }
         });

@@ -96,8 +96,11 @@ TEST_CASE("Pacemaker's own alert_file.sh sample runs unmodified and writes each 
     runner.submit(event("peer-lost", "n1 lost: silent on all 2 links for 1s", "n1", engine::Level::Warning));
     runner.submit(event("fenced", "fence of n1 confirmed (vsphere: powered off; read back poweredOff)", "n1"));
     runner.submit(event("resource-started", "fs_repo started", "n2", engine::Level::Info, "fs_repo"));
-    runner.submit(event("resource-failed", "monitor of svc_repo failed: exit 3", "n2", engine::Level::Warning,
-                        "svc_repo"));
+    // The engine says which operation failed; the text need not begin with it.
+    AlertEvent failed = event("resource-failed", "svc_repo could not start: exit 3", "n2", engine::Level::Warning,
+                              "svc_repo");
+    failed.op = "start";
+    runner.submit(failed);
     auto lines = [&] {
         std::string log = slurp(a.recipient);
         return static_cast<size_t>(std::count(log.begin(), log.end(), '\n'));
@@ -115,7 +118,7 @@ TEST_CASE("Pacemaker's own alert_file.sh sample runs unmodified and writes each 
     CHECK(l1.find(".123456: Node 'n1' is now 'lost'") != std::string::npos);
     CHECK(l2.find(": Fencing fence of n1 confirmed (vsphere: powered off; read back poweredOff)") != std::string::npos);
     CHECK(l3.find(": Resource operation 'start' for 'fs_repo' on 'n2': fs_repo started") != std::string::npos);
-    CHECK(l4.find(": Resource operation 'monitor' for 'svc_repo' on 'n2': monitor of svc_repo failed") !=
+    CHECK(l4.find(": Resource operation 'start' for 'svc_repo' on 'n2': svc_repo could not start") !=
           std::string::npos);
     CHECK(runner.dropped() == 0);
 }

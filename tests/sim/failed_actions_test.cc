@@ -38,6 +38,9 @@ TEST_CASE("a monitor failure stays in status after the restart, until cleanup") 
     const engine::FailedAction a = e.failed_actions()[0];  // a copy: the list changes below
     CHECK(a.index == svc);
     CHECK(a.operation == "monitor");
+    // The event says which operation failed (alert programs get it as CRM_alert_task).
+    CHECK(w.counters()["op-of:resource-failed:monitor"] == 1);
+    CHECK(w.counters()["event:resource-failed"] == 1);
     CHECK(a.outcome != engine::Outcome::Ok);
     CHECK(a.count == 1);
     CHECK(a.wall == e.resources()[svc].last_error_wall);

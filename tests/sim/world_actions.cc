@@ -40,6 +40,7 @@ void World::execute(int i, Action& out) {
             unsafe_since = now_;
     } else if (auto* e = std::get_if<engine::Event>(&out)) {
         counters_["event:" + e->kind]++;
+        if (e->op) counters_["op-of:" + e->kind + ":" + engine::to_string(*e->op)]++;
         note(name(i), e->kind + ": " + e->text);
     } else if (std::holds_alternative<Exit>(out)) {
         note(name(i), "daemon exits");
