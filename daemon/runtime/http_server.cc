@@ -154,7 +154,7 @@ private:
 }  // namespace
 
 HttpServer::HttpServer(asio::io_context& io, std::string host, uint16_t port, Handlers handlers)
-    : io_(io), host_(std::move(host)), port_(port),
+    : host_(std::move(host)), port_(port),
       handlers_(std::make_shared<Handlers>(std::move(handlers))), acceptor_(io) {}
 
 HttpServer::~HttpServer() { stop(); }

@@ -39,7 +39,6 @@ public:
 private:
     void accept();
 
-    boost::asio::io_context& io_;
     std::string host_;
     uint16_t port_;
     std::shared_ptr<Handlers> handlers_;

@@ -35,7 +35,7 @@ namespace veeamha::net {
 class PeerCodec;
 class HeartbeatService;
 class PeerChannel;
-struct SecretKey;
+class SecretKey;
 }
 
 namespace veeamha::runtime {
