@@ -123,16 +123,18 @@ Row false_alarms(const Options& o) {
     }
     stress.kill_now();
     Event sa = stats_of(*a), sb = stats_of(*b);
-    long long lost = 0, link_down = 0;
+    long long lost = 0, link_down = 0, channel_drops = 0;
     for (auto* c : {a.get(), b.get()}) {
         size_t from = c == a.get() ? fa : fb;
         for (size_t i = from; i < c->events.size(); ++i) {
             if (peer_event(c->events[i], false)) ++lost;
             if (c->events[i].is("link") && c->events[i].get("up") == "0") ++link_down;
+            if (c->events[i].is("channel") && c->events[i].get("up") == "0") ++channel_drops;
         }
     }
     char v[160], n[200];
-    std::snprintf(v, sizeof v, "%lld spurious peer lost, %lld link-down", lost, link_down);
+    std::snprintf(v, sizeof v, "%lld spurious peer lost, %lld link-down, %lld peer-channel drops (both nodes)", lost,
+                  link_down, channel_drops);
     std::snprintf(n, sizeof n, "%ld s, %ld cores busy (stress-ng), %.0f%% loss per link each way, measured loss %.1f%%/%.1f%%",
                   o.false_seconds, cores, o.loss * 100, 100 * sb.real("link0.loss"), 100 * sb.real("link1.loss"));
     return {"false alarms", v, n};
