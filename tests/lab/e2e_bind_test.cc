@@ -37,7 +37,7 @@ void run_in(Cluster& c, const std::string& host, const std::string& script) {
 
 }  // namespace
 
-TEST_CASE("e2e: a bind resource carries the state folder: written on n1, read on n2 after a crash; "
+TEST_CASE("e2e: a bind resource carries the state folder: written on n1, read on n2 after a crash, "
           "unbound on the host that hands the group over",
           "[e2e]") {
     ClusterOptions o;

@@ -173,7 +173,7 @@ TEST_CASE("bind: a non-empty target is refused unless allowed, then hidden while
     CHECK(read_text(b.target + "/immureposvc/timeLog") == "this host's stale clock\n");  // back, untouched
 }
 
-TEST_CASE("bind: a missing source is refused and never created; a source through a symlink is refused", "[lab]") {
+TEST_CASE("bind: a missing source is refused and never created, a source through a symlink is refused", "[lab]") {
     if (!root()) VEEAMHA_SKIP_TEST("bind mounts need root");
     Bench b;
     auto spec = b.spec();
