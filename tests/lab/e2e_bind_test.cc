@@ -2,7 +2,8 @@
 // End to end, issue 14 part 2: state that travels with the group. A folder on the shared
 // disk (the hardened repository's /etc/veeam with its clock-tamper timeLog) is bound onto a host
 // path by a `bind` resource: what the active host writes there is what the next active host
-// reads after a crash failover, and a host that gave the group up has nothing bound any more.
+// reads after a crash failover, a daemon restart adopts the bind as it is, and a host that gave
+// the group up has nothing bound any more.
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -18,15 +19,20 @@ namespace {
 
 constexpr const char* kStateFolder = "/.ha/etc-veeam";  // on the shared disk
 
-// The host shows the disk's state folder at `target` (its own mount table, the topmost mount).
-bool bound_in(Cluster& c, const std::string& host, const std::string& target) {
+// The mount ID of the disk's state folder at `target` in the host's own mount table (the
+// topmost mount there), or -1 if the host does not show it there.
+int bound_mount_id(Cluster& c, const std::string& host, const std::string& target) {
     pid_t init = c.lab().init_pid(host);
-    if (init <= 0) return false;
+    if (init <= 0) return -1;
     std::string error;
     auto mounts = storage::filesystem::read_mountinfo(&error, "/proc/" + std::to_string(init) + "/mountinfo");
-    if (!mounts) return false;
+    if (!mounts) return -1;
     const auto* top = storage::filesystem::top_mount_at(*mounts, target);
-    return top && top->dev() == c.lab().disk_dev() && top->root == kStateFolder;
+    return top && top->dev() == c.lab().disk_dev() && top->root == kStateFolder ? top->mount_id : -1;
+}
+
+bool bound_in(Cluster& c, const std::string& host, const std::string& target) {
+    return bound_mount_id(c, host, target) >= 0;
 }
 
 void run_in(Cluster& c, const std::string& host, const std::string& script) {
@@ -70,6 +76,15 @@ TEST_CASE("e2e: a bind resource carries the state folder: written on n1, read on
     CHECK_FALSE(bound_in(c, kN2, target));
     CHECK(lab.read_file_in(kN1, clock) == std::string("clock at setup\n"));
     CHECK_FALSE(lab.read_file_in(kN2, clock));  // n2's own (empty) folder
+
+    // A daemon restart adopts the bind as it is (its monitor is the probe): not bound again.
+    const int mount_id = bound_mount_id(c, kN1, target);
+    const size_t adopt_mark = c.log_mark(kN1);
+    c.kill9_daemon(kN1, true);
+    REQUIRE(c.wait_log(kN1, "adopt: adopting the group already running here", 10s, adopt_mark));
+    REQUIRE(c.wait_settled(kN1, 10s));
+    CHECK(c.log_since(kN1, adopt_mark).find("resource-start") == std::string::npos);
+    CHECK(bound_mount_id(c, kN1, target) == mount_id);
 
     // The repository service writes its clock on n1; n1 crashes.
     run_in(c, kN1, "echo 'clock written on n1' > " + clock);
