@@ -8,6 +8,7 @@ const char* to_string(ResourceKind kind) {
     switch (kind) {
         case ResourceKind::Lvm: return "lvm";
         case ResourceKind::Filesystem: return "filesystem";
+        case ResourceKind::Bind: return "bind";
         case ResourceKind::Ip: return "ip";
         case ResourceKind::Service: return "service";
         case ResourceKind::Exec: return "exec";

@@ -113,7 +113,7 @@ struct PolicySection {
     bool operator==(const PolicySection&) const = default;
 };
 
-enum class ResourceKind { Lvm, Filesystem, Ip, Service, Exec };
+enum class ResourceKind { Lvm, Filesystem, Ip, Service, Exec, Bind };
 const char* to_string(ResourceKind);
 
 struct LvmSpec {
@@ -133,6 +133,15 @@ struct FilesystemSpec {
     bool deep_check = false;
     OnBusy on_busy = OnBusy::Kill;  // `force_unmount: kill | lazy | force` [kill]
     bool operator==(const FilesystemSpec&) const = default;
+};
+
+// A folder of a group filesystem bind-mounted onto a host path (state that must travel with
+// the data, such as /etc/veeam).
+struct BindSpec {
+    std::string source;  // absolute; under the mountpoint of an earlier filesystem resource
+    std::string target;  // absolute; created when missing
+    bool allow_nonempty_target = false;  // else a target with entries is refused at start
+    bool operator==(const BindSpec&) const = default;
 };
 
 struct IpSpec {
@@ -163,7 +172,7 @@ struct ExecSpec {
 struct Resource {
     std::string name;
     ResourceKind kind = ResourceKind::Exec;
-    std::variant<LvmSpec, FilesystemSpec, IpSpec, ServiceSpec, ExecSpec> spec;
+    std::variant<LvmSpec, FilesystemSpec, BindSpec, IpSpec, ServiceSpec, ExecSpec> spec;
     Duration start_timeout = 60000ms;
     Duration stop_timeout = 60000ms;
     Duration monitor_interval = 10000ms;

@@ -89,6 +89,24 @@ void parse_filesystem(const Value& v, FilesystemSpec& out) {
                                             out.on_busy);
 }
 
+void parse_bind(const Value& v, BindSpec& out) {
+    Mapping m(v, "resources[].bind");
+    if (!m.ok()) return;
+    auto folder = [](const Value& x, const char* example, std::string& out_path) {
+        std::string text, why;
+        if (!read_string(x, text, std::string("an absolute directory path, e.g. ") + example)) return;
+        if (auto path = normalize_mountpoint(text, why))
+            out_path = *path;
+        else
+            x.expected(why);
+    };
+    if (auto x = m.require("source", "the folder on a filesystem of this group, e.g. /veeam/repo/.ha/etc-veeam"))
+        folder(*x, "/veeam/repo/.ha/etc-veeam", out.source);
+    if (auto x = m.require("target", "the host path to bind it on, e.g. /etc/veeam"))
+        folder(*x, "/etc/veeam", out.target);
+    if (auto x = m.get("allow_nonempty_target")) read_bool(*x, out.allow_nonempty_target);
+}
+
 void parse_ip_spec(const Value& v, IpSpec& out) {
     Mapping m(v, "resources[].ip");
     if (!m.ok()) return;
@@ -213,6 +231,9 @@ void parse_resource(const Value& v, size_t index, Resource& r) {
         } else if (kind == "filesystem") {
             r.kind = ResourceKind::Filesystem;
             parse_filesystem(spec, r.spec.emplace<FilesystemSpec>());
+        } else if (kind == "bind") {
+            r.kind = ResourceKind::Bind;
+            parse_bind(spec, r.spec.emplace<BindSpec>());
         } else if (kind == "ip") {
             r.kind = ResourceKind::Ip;
             parse_ip_spec(spec, r.spec.emplace<IpSpec>());

@@ -24,11 +24,12 @@ const Table& table() {
          {"failback", "migration_threshold", "failure_timeout", "startup_fencing", "ping_targets",
           "ping_timeout"}},
         {"resources[]",
-         {"name", "lvm", "filesystem", "ip", "service", "exec", "start_timeout", "stop_timeout",
+         {"name", "lvm", "filesystem", "bind", "ip", "service", "exec", "start_timeout", "stop_timeout",
           "monitor_interval", "monitor_timeout"}},
         {"resources[].lvm", {"vg", "mode", "partial"}},
         {"resources[].filesystem",
          {"device", "mountpoint", "fstype", "options", "deep_check", "force_unmount"}},
+        {"resources[].bind", {"source", "target", "allow_nonempty_target"}},
         {"resources[].ip",
          {"address", "interface", "label", "garp_count", "garp_interval", "garp_repeat_after", "dad_window"}},
         {"resources[].service", {"unit"}},
@@ -64,7 +65,7 @@ std::vector<std::string> all_sections() {
 bool is_password_key(std::string_view key) { return key == "password" || key == "passwd"; }
 
 const std::vector<std::string>& resource_kinds() {
-    static const std::vector<std::string> kinds = {"lvm", "filesystem", "ip", "service", "exec"};
+    static const std::vector<std::string> kinds = {"lvm", "filesystem", "bind", "ip", "service", "exec"};
     return kinds;
 }
 

@@ -50,6 +50,11 @@ std::string what_it_does(const Resource& r) {
             if (s.on_busy == FilesystemSpec::OnBusy::KillThenForce) out += ", forced unmount if busy";
             return out;
         }
+        case ResourceKind::Bind: {
+            const auto& s = std::get<BindSpec>(r.spec);
+            return "bind " + s.source + " onto " + s.target +
+                   (s.allow_nonempty_target ? " (even over a non-empty target)" : "");
+        }
         case ResourceKind::Ip: {
             const auto& s = std::get<IpSpec>(r.spec);
             std::string out = "add " + s.address.text() + " on " + s.interface;

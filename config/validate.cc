@@ -135,16 +135,66 @@ bool once(std::vector<Seen>& seen, const std::string& value, size_t index, Diagn
     return true;
 }
 
+// A bind's source must be a folder on a filesystem of the group that is mounted before it is
+// bound and unmounted after it is unbound: at or under the mountpoint of a filesystem resource
+// listed above it (the deepest one that contains it decides).
+void check_bind_source(const std::string& source, size_t i, const std::vector<Seen>& filesystems,
+                       bool all_filesystems_parsed, Diagnostics& d) {
+    const std::string path = at("resources", i) + ".bind.source";
+    const Seen* on = nullptr;
+    for (const auto& fs : filesystems)
+        if ((source == fs.value || path_inside(source, fs.value)) &&
+            (!on || fs.value.size() > on->value.size()))
+            on = &fs;
+    if (!on) {
+        if (!all_filesystems_parsed) return;  // the filesystem's own error says enough
+        std::vector<std::string> mountpoints;
+        for (const auto& fs : filesystems)
+            if (fs.index < i) mountpoints.push_back(fs.value);
+        d.error(path, "expected a folder on a filesystem of this group (at or under the mountpoint "
+                      "of a filesystem resource above this one" +
+                          (mountpoints.empty() ? std::string(", and there is none")
+                                               : ": " + one_of(mountpoints)) +
+                          "), found " + source + ", which would not move with the group");
+    } else if (on->index > i) {
+        d.error(path, "expected a folder on a filesystem mounted before it is bound, found " + source +
+                          " on " + on->value + " of " + at("resources", on->index) +
+                          ", which comes after this one; move that resource above this one");
+    }
+}
+
 void check_resources(const Config& c, Diagnostics& d) {
-    std::vector<Seen> names, vgs, devices, mounts, addresses, units;
+    std::vector<Seen> names, vgs, devices, mounts, addresses, units, filesystems;
     std::map<std::string, size_t> vg_resource;
+    bool all_filesystems_parsed = true;
     for (size_t i = 0; i < c.resources.size(); ++i) {
         const auto& r = c.resources[i];
         if (r.kind == ResourceKind::Lvm && !d.failed(at("resources", i) + ".lvm.vg")) {
             const auto& spec = std::get<LvmSpec>(r.spec);
             if (!spec.vg.empty()) vg_resource.emplace(spec.vg, i);
         }
+        if (r.kind == ResourceKind::Filesystem) {
+            const auto& spec = std::get<FilesystemSpec>(r.spec);
+            if (spec.mountpoint.empty())
+                all_filesystems_parsed = false;
+            else
+                filesystems.push_back({spec.mountpoint, i});
+        }
     }
+    if (d.failed("resources")) all_filesystems_parsed = false;
+    // Filesystem mountpoints and bind targets: each used once, and none may hide an earlier one.
+    auto new_mountpoint = [&](const std::string& mountpoint, size_t i, const std::string& path) {
+        if (!once(mounts, mountpoint, i, d, path, "mountpoint")) return;
+        for (const auto& earlier : mounts) {
+            if (earlier.index < i && path_inside(earlier.value, mountpoint)) {
+                d.error(path, "expected a mountpoint that does not cover an earlier one, found " +
+                                  mountpoint + ", which would hide " + earlier.value +
+                                  " mounted by " + at("resources", earlier.index) +
+                                  "; list this resource before that one");
+                break;
+            }
+        }
+    };
     for (size_t i = 0; i < c.resources.size(); ++i) {
         const auto& r = c.resources[i];
         const std::string base = at("resources", i);
@@ -183,18 +233,21 @@ void check_resources(const Config& c, Diagnostics& d) {
             }
             if (!spec.mountpoint.empty()) {
                 const std::string path = base + ".filesystem.mountpoint";
-                if (once(mounts, spec.mountpoint, i, d, path, "mountpoint")) {
-                    for (const auto& earlier : mounts) {
-                        if (earlier.index < i && path_inside(earlier.value, spec.mountpoint)) {
-                            d.error(path, "expected a mountpoint that does not cover an earlier "
-                                          "one, found " + spec.mountpoint + ", which would hide " +
-                                          earlier.value + " mounted by " +
-                                          at("resources", earlier.index) +
-                                          "; list this resource before that one");
-                            break;
-                        }
-                    }
-                }
+                new_mountpoint(spec.mountpoint, i, path);
+            }
+        } else if (r.kind == ResourceKind::Bind) {
+            const auto& spec = std::get<BindSpec>(r.spec);
+            if (!spec.source.empty())
+                check_bind_source(spec.source, i, filesystems, all_filesystems_parsed, d);
+            if (!spec.target.empty()) {
+                const std::string path = base + ".bind.target";
+                const std::string& src = spec.source;
+                if (!src.empty() && (spec.target == src || path_inside(spec.target, src) ||
+                                     path_inside(src, spec.target)))
+                    d.error(path, "expected a target apart from the source (neither inside the "
+                                  "other), found " + spec.target + " and source " + src);
+                else
+                    new_mountpoint(spec.target, i, path);
             }
         } else if (r.kind == ResourceKind::Ip) {
             const auto& spec = std::get<IpSpec>(r.spec);

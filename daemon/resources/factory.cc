@@ -5,6 +5,7 @@
 
 #include "daemon/resources/exec/exec_resource.h"
 #include "daemon/resources/service/service_resource.h"
+#include "storage/bind/bind_resource.h"
 #include "storage/lvm/lvm_resource.h"
 
 namespace veeamha::resources {
@@ -19,6 +20,9 @@ std::unique_ptr<base::Resource> make_resource(const config::Resource& r, const R
         }
         std::unique_ptr<base::Resource> operator()(const config::FilesystemSpec& s) const {
             return std::make_unique<storage::filesystem::FilesystemResource>(s, env.filesystem);
+        }
+        std::unique_ptr<base::Resource> operator()(const config::BindSpec& s) const {
+            return std::make_unique<storage::bind::BindResource>(s, env.filesystem);
         }
         std::unique_ptr<base::Resource> operator()(const config::IpSpec& s) const {
             return std::make_unique<net::ip::IpResource>(s, env.ip);

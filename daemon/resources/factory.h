@@ -2,6 +2,7 @@
 // Builds the Resource for one configured resource, whatever its kind. Where the kinds live:
 //   lvm         storage/lvm/          storage::lvm::LvmResource
 //   filesystem  storage/filesystem/   storage::filesystem::FilesystemResource
+//   bind        storage/bind/         storage::bind::BindResource
 //   ip          net/ip/               net::ip::IpResource
 //   service     daemon/resources/service/  resources::service::ServiceResource
 //   exec        daemon/resources/exec/     resources::exec::ExecResource
@@ -23,7 +24,7 @@ struct ResourceEnvironment {
     std::string local_node;
     // Empty: the system bus; else a D-Bus address (tests drive a container's systemd).
     std::string systemd_bus_address;
-    storage::filesystem::FilesystemTuning filesystem;
+    storage::filesystem::FilesystemTuning filesystem;  // also the bind kind's busy unmount
     net::ip::IpTuning ip;
 };
 

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "storage/filesystem/holders.h"
 #include "storage/filesystem/mount_options.h"
+#include "storage/filesystem/mount_paths.h"
 #include "storage/filesystem/mountinfo.h"
 
 namespace veeamha::storage::filesystem {
@@ -84,51 +85,6 @@ const MountEntry* mounted_elsewhere(const std::vector<MountEntry>& mounts, const
     return nullptr;
 }
 
-// The mount point as the kernel writes it in mountinfo: the parent resolved (symlinks, "..")
-// plus the last component. The last component itself is not resolved, because resolving it
-// would stat the root of the mounted filesystem, which blocks when that filesystem hangs.
-struct MountPoint {
-    std::string path;   // canonical, when error is empty
-    std::string error;
-};
-
-MountPoint canonical_mount_point(const std::string& path) {
-    if (path.empty() || path[0] != '/') return {{}, "mountpoint '" + path + "' is not an absolute path"};
-    std::string trimmed = path;
-    while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
-    if (trimmed == "/") return {"/", {}};
-    size_t slash = trimmed.rfind('/');
-    std::string parent = slash == 0 ? "/" : trimmed.substr(0, slash);
-    std::string leaf = trimmed.substr(slash + 1);
-    if (leaf == "." || leaf == "..") return {{}, "mountpoint '" + path + "' must not end in . or .."};
-    char resolved[PATH_MAX];
-    // A parent that does not exist yet: nothing can be mounted below it; keep the path as is.
-    if (!::realpath(parent.c_str(), resolved)) return {trimmed, {}};
-    std::string out = resolved;
-    if (out != "/") out += '/';
-    return {out + leaf, {}};
-}
-
-// mkdir -p with mode 0755 for every directory it creates (whatever the umask).
-std::string make_directories(const std::string& path) {
-    size_t pos = 1;
-    while (pos <= path.size()) {
-        size_t next = path.find('/', pos);
-        if (next == std::string::npos) next = path.size();
-        std::string part = path.substr(0, next);
-        if (::mkdir(part.c_str(), 0755) == 0) {
-            ::chmod(part.c_str(), 0755);
-        } else if (errno != EEXIST) {
-            return "cannot create " + part + ": " + errno_text(errno);
-        }
-        pos = next + 1;
-    }
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return "cannot stat " + path + ": " + errno_text(errno);
-    if (!S_ISDIR(st.st_mode)) return "mountpoint " + path + " exists and is not a directory";
-    return {};
-}
-
 std::string mount_errno_hint(int err, const config::FilesystemSpec& spec) {
     switch (err) {
         case EINVAL: return " (bad mount options, or the device holds no " + spec.fstype + " filesystem)";
@@ -143,16 +99,6 @@ std::string mount_errno_hint(int err, const config::FilesystemSpec& spec) {
 
 std::string describe_mount(const MountEntry& m) {
     return m.source + " (" + m.fstype + ")";
-}
-
-// Mounts stacked under `mount_point` (they keep it busy and are not ours to unmount).
-std::vector<const MountEntry*> submounts(const std::vector<MountEntry>& mounts, const std::string& mount_point) {
-    std::vector<const MountEntry*> out;
-    std::string prefix = mount_point == "/" ? "/" : mount_point + "/";
-    for (const auto& m : mounts) {
-        if (m.mount_point.compare(0, prefix.size(), prefix) == 0) out.push_back(&m);
-    }
-    return out;
 }
 
 struct SysResult {
@@ -295,51 +241,23 @@ base::OpResult FilesystemResource::stop(const base::OpContext& ctx) {
             ctx.deadline, hung_ops_);
     };
 
-    std::vector<Holder> terminated, killed, survivors;
-    auto stopped_text = [&]() {
-        std::string t;
-        if (!terminated.empty()) t += "; stopped with SIGTERM: " + describe(terminated);
-        if (!killed.empty()) t += "; killed with SIGKILL: " + describe(killed);
-        return t;
-    };
-    std::vector<Holder> last_holders;
-    for (int attempt = 1; attempt <= std::max(1, tuning_.unmount_attempts); ++attempt) {
-        auto r = unmount(0);
-        if (!r) return base::OpResult::timed_out("umount " + mp + " did not finish by the deadline" + stopped_text());
-        if (r->rc == 0 || r->err == EINVAL) {  // EINVAL: no longer a mount point
-            base::log::info("unmounted " + mp + stopped_text());
-            return base::OpResult::ok("unmounted " + mp + stopped_text());
-        }
-        if (r->err != EBUSY) {
-            return base::OpResult::failed("umount " + mp + ": " + errno_text(r->err) + stopped_text());
-        }
-        last_holders = find_holders(mount_id, mount_dev, ctx.deadline);
-        bool only_self = std::all_of(last_holders.begin(), last_holders.end(),
-                                     [](const Holder& h) { return h.pid == ::getpid(); });
-        if (only_self && !last_holders.empty()) {
-            survivors = last_holders;
-            break;  // we hold it ourselves (a blocked probe?): signalling cannot help
-        }
-        if (last_holders.empty()) {
-            if (!stacked.empty()) break;  // other mounts below ours: no process to stop
-            // A holder that was just exiting, or one that left between the two calls.
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-            continue;
-        }
-        base::log::warning(mp + " is busy, stopping the processes that hold it: " + describe(last_holders));
-        auto grace = std::min(tuning_.term_grace, base::remaining(ctx.deadline) / 2);
-        HolderStopReport report = stop_holders(last_holders, grace, ctx.deadline);
-        terminated.insert(terminated.end(), report.terminated.begin(), report.terminated.end());
-        killed.insert(killed.end(), report.killed.begin(), report.killed.end());
-        survivors = report.survivors;
-        if (base::expired(ctx.deadline)) break;
+    BusyUnmount u = unmount_stopping_holders(mp, mount_id, mount_dev, !stacked.empty(), tuning_,
+                                             ctx.deadline, hung_ops_);
+    switch (u.end) {
+        case BusyUnmount::End::Unmounted:
+            base::log::info("unmounted " + mp + u.stopped_text());
+            return base::OpResult::ok("unmounted " + mp + u.stopped_text());
+        case BusyUnmount::End::TimedOut:
+            return base::OpResult::timed_out("umount " + mp + " did not finish by the deadline" + u.stopped_text());
+        case BusyUnmount::End::Failed:
+            return base::OpResult::failed("umount " + mp + ": " + errno_text(u.err) + u.stopped_text());
+        case BusyUnmount::End::Busy:
+            break;
     }
-
-    std::string held = !survivors.empty() ? describe(survivors) : describe(last_holders);
     std::string why = mp + " is still busy";
-    if (!held.empty()) why += "; held by " + held;
+    if (!u.held.empty()) why += "; held by " + u.held;
     if (!stacked.empty()) why += "; other filesystems are mounted below it: " + stacked;
-    why += stopped_text();
+    why += u.stopped_text();
 
     using OnBusy = config::FilesystemSpec::OnBusy;
     if (spec_.on_busy == OnBusy::KillThenLazy && !base::expired(ctx.deadline)) {

@@ -9,16 +9,9 @@
 #include "config/config.h"
 #include "base/resource.h"
 #include "storage/filesystem/bounded_call.h"
+#include "storage/filesystem/busy_unmount.h"
 
 namespace veeamha::storage::filesystem {
-
-struct FilesystemTuning {
-    // Between SIGTERM and SIGKILL to the processes that keep the mount busy (capped to half of
-    // what is left of the stop deadline).
-    std::chrono::milliseconds term_grace{3000};
-    // umount2 attempts, each after stopping the holders found then.
-    int unmount_attempts = 3;
-};
 
 class FilesystemResource : public base::Resource {
 public:

@@ -138,4 +138,13 @@ const MountEntry* top_mount_at(const std::vector<MountEntry>& mounts, const std:
     return top;
 }
 
+std::vector<const MountEntry*> submounts(const std::vector<MountEntry>& mounts, const std::string& mount_point) {
+    std::vector<const MountEntry*> out;
+    std::string prefix = mount_point == "/" ? "/" : mount_point + "/";
+    for (const auto& m : mounts) {
+        if (m.mount_point.compare(0, prefix.size(), prefix) == 0) out.push_back(&m);
+    }
+    return out;
+}
+
 }  // namespace veeamha::storage::filesystem

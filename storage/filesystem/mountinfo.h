@@ -46,4 +46,7 @@ bool has_option(std::string_view options, std::string_view word);
 // The mount visible at `mount_point` (the last, i.e. topmost, entry for it), or nullptr.
 const MountEntry* top_mount_at(const std::vector<MountEntry>& mounts, const std::string& mount_point);
 
+// Mounts stacked below `mount_point` (not at it): they keep it busy.
+std::vector<const MountEntry*> submounts(const std::vector<MountEntry>& mounts, const std::string& mount_point);
+
 }  // namespace veeamha::storage::filesystem

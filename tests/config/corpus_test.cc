@@ -134,7 +134,7 @@ TEST_CASE("errors come in file order and name file, line and column") {
           "a lost peer), found neither");
     CHECK(r.errors[3].to_string() ==
           "t.yaml:5:14: resources[0].bogus: unknown key; expected one of name, lvm, filesystem, "
-          "ip, service, exec, start_timeout, stop_timeout, monitor_interval or monitor_timeout");
+          "bind, ip, service, exec, start_timeout, stop_timeout, monitor_interval or monitor_timeout");
 }
 
 TEST_CASE("load_file reports a missing file, a directory and an oversized file") {

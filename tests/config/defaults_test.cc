@@ -169,3 +169,19 @@ TEST_CASE("the preferred node: higher priority, else the first listed") {
     CHECK(c.node_index("") == 0);
     CHECK(c.node_index("nope") == -1);
 }
+
+TEST_CASE("a bind resource: paths normalised, the non-empty target refused unless allowed") {
+    auto c = load_good("bind.yaml");
+    REQUIRE(c.resources.size() == 6);
+    const auto& etc = c.resources[3];
+    CHECK(etc.name == "etc_veeam");
+    CHECK(etc.kind == config::ResourceKind::Bind);
+    const auto& spec = std::get<config::BindSpec>(etc.spec);
+    CHECK(spec.source == "/veeam/repo/.ha/etc-veeam");  // the trailing / dropped
+    CHECK(spec.target == "/etc/veeam");
+    CHECK(spec.allow_nonempty_target);
+    const auto& opt = c.resources[4];
+    CHECK(opt.name == "bind4");  // kind + index, as for every kind
+    CHECK_FALSE(std::get<config::BindSpec>(opt.spec).allow_nonempty_target);  // the default
+    CHECK(opt.stop_timeout == 60s);
+}

@@ -4,6 +4,7 @@
 #include "daemon/resources/exec/exec_resource.h"
 #include "daemon/resources/factory.h"
 #include "daemon/resources/service/service_resource.h"
+#include "storage/bind/bind_resource.h"
 #include "storage/lvm/lvm_resource.h"
 
 using namespace veeamha;
@@ -20,6 +21,16 @@ config::Resource with(config::ResourceKind kind, decltype(config::Resource::spec
 }
 
 }  // namespace
+
+TEST_CASE("the factory builds bind resources from their specs") {
+    config::BindSpec b;
+    b.source = "/veeam/repo/.ha/etc-veeam";
+    b.target = "/etc/veeam";
+    auto r = make_resource(with(config::ResourceKind::Bind, b));
+    auto* br = dynamic_cast<storage::bind::BindResource*>(r.get());
+    REQUIRE(br);
+    CHECK(br->spec().target == "/etc/veeam");
+}
 
 TEST_CASE("the factory builds filesystem, ip and exec resources from their specs") {
     config::FilesystemSpec fs;

@@ -24,6 +24,8 @@
 #include "base/process.h"
 #include "storage/filesystem/filesystem_resource.h"
 #include "storage/filesystem/mountinfo.h"
+#include "tests/common/holder.h"
+#include "tests/common/private_mounts.h"
 
 using namespace veeamha;
 using namespace std::chrono_literals;
@@ -43,16 +45,6 @@ std::string run_ok(std::vector<std::string> argv) {
     return out;
 }
 
-// One private mount namespace per test process, entered before any thread exists.
-bool enter_private_mount_namespace() {
-    static int state = -1;
-    if (state < 0) {
-        state = ::unshare(CLONE_NEWNS) == 0 &&
-                ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
-    }
-    return state == 1;
-}
-
 base::OpContext ctx_for(std::chrono::milliseconds budget) {
     base::OpContext ctx;
     ctx.deadline = base::Clock::now() + budget;
@@ -67,7 +59,7 @@ struct LoopXfs {
 
     LoopXfs() {
         REQUIRE(::geteuid() == 0);
-        if (!enter_private_mount_namespace()) WARN("no private mount namespace; using unique temp mountpoints");
+        if (!test::enter_private_mount_namespace()) WARN("no private mount namespace; using unique temp mountpoints");
         remove_stale_loops();
         std::string tmpl = std::string(kDirPrefix) + std::to_string(::getpid()) + "-XXXXXX";
         REQUIRE(::mkdtemp(tmpl.data()));
@@ -140,51 +132,7 @@ struct LoopXfs {
     }
 };
 
-// A child process that holds the mount some way, named so the report can be checked.
-struct Holder {
-    pid_t pid = -1;
-    std::string name;
-
-    Holder(const std::string& comm, std::function<void()> hold) : name(comm) {
-        int ready[2];
-        REQUIRE(::pipe(ready) == 0);
-        pid = ::fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            ::signal(SIGTERM, SIG_DFL);  // not Catch2's fatal-signal handler, inherited by fork
-            ::prctl(PR_SET_NAME, comm.c_str());
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            hold();
-            char c = 1;
-            (void)!::write(ready[1], &c, 1);
-            for (;;) ::pause();
-        }
-        ::close(ready[1]);
-        char c = 0;
-        REQUIRE(::read(ready[0], &c, 1) == 1);
-        ::close(ready[0]);
-    }
-    ~Holder() {
-        if (pid > 0) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-        }
-    }
-    // The signal the child died of (reaps it), or 0 if it is still alive.
-    int died_of(std::chrono::milliseconds wait) {
-        auto until = base::Clock::now() + wait;
-        for (;;) {
-            int status = 0;
-            pid_t r = ::waitpid(pid, &status, WNOHANG);
-            if (r == pid) {
-                pid = -1;
-                return WIFSIGNALED(status) ? WTERMSIG(status) : -1;
-            }
-            if (base::Clock::now() >= until) return 0;
-            std::this_thread::sleep_for(5ms);
-        }
-    }
-};
+using veeamha::test::Holder;
 
 const storage::filesystem::MountEntry* find_mount(const std::vector<storage::filesystem::MountEntry>& mounts, const std::string& mp) {
     return storage::filesystem::top_mount_at(mounts, mp);
