@@ -307,6 +307,16 @@ TEST_CASE("sync: only the holder pushes, and the passive's change is overwritten
     write(a / "e/conf", "holder's");
     Pair p({{"/e", a / "e", EntryKind::Path}}, {{"/e", b / "e", EntryKind::Path}});
     REQUIRE(slurp(b / "e/conf") == "holder's");
+    // A change on the holder only outdates the passive's copy: nothing to report.
+    write(a / "e/conf", "holder's");
+    ::chmod((a / "e/conf").c_str(), 0600);
+    p.holder_changed();
+    write(a / "e/conf", "holder's v2");
+    p.holder_changed();
+    REQUIRE(slurp(b / "e/conf") == "holder's v2");
+    CHECK_FALSE(p.peer.reported("sync-overwritten", ""));
+    write(a / "e/conf", "holder's");
+    p.holder_changed();
 
     // An admin edits the passive's copy: it is put back and said.
     write(b / "e/conf", "edited on the passive");

@@ -89,6 +89,7 @@ void SyncService::set_role(bool holder, bool connected) {
         files_.clear();
         peer_has_.clear();
         holder_manifests_.clear();
+        had_.clear();
     } else if (holder_ && !connected_) {
         // Whether the peer still has them cannot be known now.
         for (auto& [path, f] : files_)

@@ -79,6 +79,7 @@ public:
         std::string error;     // the entry could not be compared
         std::vector<std::string> need, have, fixed, removed;  // relative paths
         std::vector<std::pair<std::string, std::string>> failed;
+        std::map<std::string, std::string> found;  // need, fixed: what this node had (identity_of, "" none)
     };
 
     const std::map<std::string, FileStatus>& files() const { return files_; }
@@ -142,6 +143,9 @@ private:
     std::map<size_t, wire::SyncManifest> holder_manifests_;
     std::set<size_t> reconcile_queued_;
     std::map<std::string, std::string> requested_;   // absolute path -> item serialized
+    // Absolute path -> identity of the holder's copy this node last had in place: a copy that
+    // differs from it was changed here (reported), one that still matches is only outdated.
+    std::map<std::string, std::string> had_;
     std::unique_ptr<Receiver> receiving_;
     size_t receiving_entry_ = 0;
 };

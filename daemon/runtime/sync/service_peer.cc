@@ -86,9 +86,12 @@ void SyncService::on_reconciled(size_t entry, const Reconciled& r) {
         if (e.kind == EntryKind::SshHostKeys) reloads.insert(Reload::Sshd);
         if (is_unit_file(path)) reloads.insert(Reload::Systemd);
     };
-    auto overwritten = [&](const std::string& path, const char* what) {
-        auto it = files_.find(path);
-        if (it != files_.end() && it->second.state == FileState::InSync)
+    // Changed here since it was last the holder's copy (not merely outdated by the holder).
+    auto overwritten = [&](const std::string& rel, const char* what) {
+        const std::string path = e.path_of(rel);
+        auto had = had_.find(path);
+        auto found = r.found.find(rel);
+        if (had != had_.end() && found != r.found.end() && found->second != had->second)
             hooks_.report(1, "sync-overwritten", "sync: " + path + " was changed on this node (" + what +
                                                      "); the holder's copy replaces it");
     };
@@ -97,23 +100,25 @@ void SyncService::on_reconciled(size_t entry, const Reconciled& r) {
     request->set_entry(e.name);
     for (const auto& rel : r.need) {
         const std::string path = e.path_of(rel);
-        overwritten(path, "its content");
+        overwritten(rel, "its content");
         requested_[path] = identity_of(*items[rel]);
         if (files_.count(path) == 0 || files_[path].state != FileState::Failed)
             set_state(path, FileState::Pending, "", items[rel]->size());
         request->add_paths(rel);
     }
     for (const auto& rel : r.fixed) {
-        overwritten(e.path_of(rel), "its owner, group or mode");
+        overwritten(rel, "its owner, group or mode");
         touched(e.path_of(rel));
     }
     for (const auto* list : {&r.have, &r.fixed}) {
         for (const auto& rel : *list) {
             if (!items[rel]->folder()) set_state(e.path_of(rel), FileState::InSync, "", items[rel]->size());
+            had_[e.path_of(rel)] = identity_of(*items[rel]);
             request->add_in_sync(rel);
         }
     }
     for (const auto& rel : r.removed) {
+        had_.erase(e.path_of(rel));
         hooks_.report(0, "", "sync: removed " + e.path_of(rel) + " (the holder does not have it)");
         touched(e.path_of(rel));
     }
@@ -160,6 +165,7 @@ void SyncService::on_chunk(size_t entry, const wire::SyncChunk& c) {
         return;
     }
     set_state(path, FileState::InSync, "", c.item().size());
+    had_[path] = identity_of(c.item());
     hooks_.report(0, "", "sync: " + path + " updated from the holder (" + std::to_string(c.item().size()) +
                              " bytes, sha256 " + short_hex(c.item().sha256()) + ")");
     send_ack(entry, rel, c.item().size(), true, "");
@@ -231,7 +237,9 @@ void compare_and_fix(const SyncEntry& entry, const wire::SyncManifest& holder, c
         }
         if (!mine || !mine->refused().empty() || mine->sha256() != item.sha256() || mine->size() != item.size()) {
             r.need.push_back(rel);
+            r.found[rel] = mine ? identity_of(*mine) : "";
         } else if (!same_attributes(*mine, item)) {
+            r.found[rel] = identity_of(*mine);
             std::string error = apply_attributes(entry, item);
             if (error.empty()) r.fixed.push_back(rel);
             else r.failed.emplace_back(rel, error);
