@@ -70,6 +70,7 @@ void Runtime::start_sync() {
         base::log::warning("sync: " + error + ": changes are found by the full compare every " +
                            std::to_string(kFullCompare.count()) + "s only");
     update_sync_role();
+    sync_->changed();  // the first scan: what to watch (a role change may have queued it already)
     sync_backstop();
 }
 

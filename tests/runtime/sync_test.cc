@@ -84,6 +84,7 @@ struct Pair {
     // Called with every message before delivery; false drops it.
     std::function<bool(bool to_peer, wire::Sync&)> on_the_way;
     size_t chunks = 0, largest_frame = 0;
+    bool peer_knows_holder = true;  // false: the peer's engine has not heard who holds the group yet
 
     Pair(const std::vector<SyncEntry>& holder_entries, const std::vector<SyncEntry>& peer_entries, Limits holder_limits = {},
          Limits peer_limits = {}) {
@@ -124,7 +125,7 @@ struct Pair {
                 REQUIRE(m.ParseFromString(bytes));
                 if (m.has_chunk()) ++chunks;
                 if (on_the_way && !on_the_way(to_peer, m)) continue;
-                to.service->on_message(m, to_peer);
+                to.service->on_message(m, to_peer && peer_knows_holder);
             }
         }
     }
@@ -339,6 +340,22 @@ TEST_CASE("sync: only the holder pushes, and the passive's change is overwritten
     forged.mutable_manifest()->set_entry("/e");
     p.holder.service->on_message(forged, false);
     CHECK(p.holder.reported("", "ignored /e from the peer, which does not run the group"));
+}
+
+TEST_CASE("sync: a manifest the peer ignored (it did not know the holder yet) is sent again at the next compare") {
+    TempDir a{"veeamha-sync-a"}, b{"veeamha-sync-b"};
+    fs::create_directories(a / "e");
+    fs::create_directories(b / "e");
+    Pair p({{"/e", a / "e", EntryKind::Path}}, {{"/e", b / "e", EntryKind::Path}});
+    p.peer_knows_holder = false;
+    write(a / "e/conf", "new");
+    p.holder_changed();
+    REQUIRE(!fs::exists(b / "e/conf"));
+    CHECK(p.peer.reported("", "ignored /e from the peer, which does not run the group"));
+    p.peer_knows_holder = true;
+    p.holder_changed();  // the full compare: nothing changed, but the manifest was not answered
+    CHECK(slurp(b / "e/conf") == "new");
+    CHECK(p.holder.state(a / "e/conf") == FileState::InSync);
 }
 
 TEST_CASE("sync: a node takes only paths of its own entries and follows no link out of them") {

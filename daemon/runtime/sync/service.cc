@@ -82,6 +82,7 @@ void SyncService::set_role(bool holder, bool connected) {
     holder_ = holder;
     connected_ = connected;
     sent_.clear();
+    unanswered_.clear();
     while (!transfers_.empty()) end_transfer();
     receiving_.reset();
     requested_.clear();

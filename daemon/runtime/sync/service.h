@@ -133,6 +133,7 @@ private:
     // Holder: the last scan, what was sent, what the peer confirmed, files to send.
     std::vector<wire::SyncManifest> scanned_;
     std::map<std::string, std::string> sent_;        // entry name -> serialized manifest
+    std::set<std::string> unanswered_;               // entries whose manifest the peer has not answered
     std::map<std::string, std::string> peer_has_;    // absolute path -> item serialized
     std::deque<Transfer> transfers_;
     Fd reading_;                                     // the file of transfers_.front()

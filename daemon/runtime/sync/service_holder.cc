@@ -58,11 +58,14 @@ void SyncService::on_scanned(Scan s) {
     if (!connected_) return;
     for (size_t i = 0; i < scanned_.size() && i < entries_.size(); ++i) {
         std::string bytes = scanned_[i].SerializeAsString();
-        if (sent_[entries_[i].name] == bytes) continue;
+        // Sent again if the peer has not answered it: it may have come before the peer knew
+        // this node runs the group (then it was ignored there).
+        if (sent_[entries_[i].name] == bytes && !unanswered_.count(entries_[i].name)) continue;
         wire::Sync out;
         *out.mutable_manifest() = scanned_[i];
         if (hooks_.send(out)) {
             sent_[entries_[i].name] = bytes;
+            unanswered_.insert(entries_[i].name);
         } else {
             sent_.erase(entries_[i].name);
             hooks_.report(1, "", "sync: the peer channel is congested: " + entries_[i].name +
@@ -74,6 +77,7 @@ void SyncService::on_scanned(Scan s) {
 void SyncService::on_request(size_t entry, const wire::SyncRequest& request) {
     if (entry >= scanned_.size()) return;
     const SyncEntry& e = entries_[entry];
+    unanswered_.erase(e.name);
     for (const auto& rel : request.in_sync()) {
         if (const wire::SyncItem* item = find_item(scanned_[entry], rel); item && item->refused().empty()) {
             peer_has_[e.path_of(rel)] = identity_of(*item);
@@ -87,7 +91,9 @@ void SyncService::on_request(size_t entry, const wire::SyncRequest& request) {
         for (const auto& t : transfers_) queued = queued || (t.entry == entry && t.item.path() == rel);
         if (queued) continue;
         transfers_.push_back(Transfer{entry, *item});
-        if (files_[e.path_of(rel)].state != FileState::Pending) set_state(e.path_of(rel), FileState::Pending, "", item->size());
+        auto it = files_.find(e.path_of(rel));
+        if (it == files_.end() || it->second.state != FileState::Pending)
+            set_state(e.path_of(rel), FileState::Pending, "", item->size());
     }
     pump();
 }
