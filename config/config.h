@@ -192,6 +192,21 @@ struct Alert {
     bool operator==(const Alert&) const = default;
 };
 
+// `sync:` (README, Configuration reference): what the node that runs the group keeps identical
+// on its peer. The list form of earlier versions is `paths` alone.
+struct SyncSection {
+    std::vector<std::string> paths;  // absolute; a file, or a folder whose whole tree is synced
+    bool ssh_host_keys = false;      // every /etc/ssh/ssh_host_* key; sshd reloaded after a change
+    // Run after host keys changed here; empty: `systemctl try-reload-or-restart ssh` under
+    // systemd, else SIGHUP to the pid in /run/sshd.pid.
+    std::vector<std::string> ssh_reload;
+    uint64_t max_file_size = 64ull << 20;    // a larger file is refused (status says so)
+    uint32_t max_files = 1000;               // per entry; an entry with more is refused whole
+    uint64_t max_total_size = 256ull << 20;  // all entries together; files past it are refused
+    bool empty() const { return paths.empty() && !ssh_host_keys; }
+    bool operator==(const SyncSection&) const = default;
+};
+
 struct Config {
     std::string source_file;
     ClusterSection cluster;
@@ -201,7 +216,7 @@ struct Config {
     PolicySection policy;
     std::vector<Resource> resources;  // start order
     std::vector<Alert> alerts;
-    std::vector<std::string> sync;
+    SyncSection sync;
 
     size_t links() const { return nodes.empty() ? 0 : nodes[0].addresses.size(); }
     // Index of the node with this name, or -1.

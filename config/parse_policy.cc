@@ -77,25 +77,103 @@ void parse_alerts(const Value& v, std::vector<Alert>& out) {
     }
 }
 
-void parse_sync(const Value& v, std::vector<std::string>& out) {
-    auto items = v.items("a list of absolute file paths", 256);
+namespace {
+
+// A path that names one place only: absolute, no empty, "." or ".." parts, no trailing slash.
+bool is_plain_path(const std::string& path) {
+    if (path.size() < 2 || path[0] != '/' || path.back() == '/') return false;
+    size_t at = 1;
+    while (at <= path.size()) {
+        size_t end = path.find('/', at);
+        if (end == std::string::npos) end = path.size();
+        std::string part = path.substr(at, end - at);
+        if (part.empty() || part == "." || part == "..") return false;
+        at = end + 1;
+    }
+    return true;
+}
+
+bool inside(const std::string& path, const std::string& folder) {
+    return path.size() > folder.size() && path.compare(0, folder.size(), folder) == 0 && path[folder.size()] == '/';
+}
+
+void parse_sync_paths(const Value& v, std::vector<std::string>& out) {
+    const char* what = "an absolute path of a file or folder";
+    auto items = v.items("a list of absolute paths of files and folders", 256);
     if (!items) return;
     std::vector<std::string> paths;  // by index, "" for the ones with errors
     for (const auto& item : *items) {
         std::string path;
-        if (read_path(item, path, "an absolute file path")) {
-            for (size_t i = 0; i < paths.size(); ++i) {
-                if (paths[i] == path) {
-                    item.error("expected each file once, found " + path + " again (also sync[" +
-                               std::to_string(i) + "])");
-                    path.clear();
-                    break;
-                }
-            }
-            if (!path.empty()) out.push_back(path);
+        if (read_path(item, path, what) && !is_plain_path(path)) {
+            item.expected("a path without \".\", \"..\", \"//\" or a trailing slash, e.g. /etc/VeeamNetConfig");
+            path.clear();
         }
+        for (size_t i = 0; !path.empty() && i < paths.size(); ++i) {
+            if (paths[i].empty()) continue;
+            const std::string other = (*items)[i].path();
+            if (paths[i] == path)
+                item.error("expected each file once, found " + path + " again (also " + other + ")");
+            else if (inside(path, paths[i]) || inside(paths[i], path))
+                item.error("expected paths apart, found " + path + " and " + paths[i] + " (" + other +
+                           "), one inside the other; list the folder alone");
+            else
+                continue;
+            path.clear();
+        }
+        if (!path.empty()) out.push_back(path);
         paths.push_back(path);
     }
+}
+
+// A size in bytes: 1048576, 512KiB, 64MiB, 1GiB.
+bool read_size(const Value& v, uint64_t min, uint64_t max, uint64_t& out) {
+    const std::string& t = v.text();
+    size_t digits = 0;
+    while (digits < t.size() && digits < 12 && t[digits] >= '0' && t[digits] <= '9') ++digits;
+    const std::string unit = t.substr(digits);
+    uint64_t scale = unit.empty() ? 1 : unit == "KiB" ? 1ull << 10 : unit == "MiB" ? 1ull << 20 : unit == "GiB" ? 1ull << 30 : 0;
+    const std::string range = " from " + std::to_string(min >> 10) + "KiB to " + std::to_string(max >> 20) + "MiB";
+    if (!v.is_scalar() || digits == 0 || scale == 0) return v.expected("a size like 64MiB (KiB, MiB, GiB or bytes)" + range);
+    uint64_t bytes = std::stoull(t.substr(0, digits)) * scale;
+    if (bytes < min || bytes > max) return v.expected("a size" + range);
+    out = bytes;
+    return true;
+}
+
+}  // namespace
+
+void parse_sync(const Value& v, SyncSection& out) {
+    if (v.is_list() || v.is_null()) {  // the first form: a list of files
+        parse_sync_paths(v, out.paths);
+        return;
+    }
+    Mapping m(v, "sync");
+    if (!m.ok()) return;
+    if (auto x = m.get("paths")) parse_sync_paths(*x, out.paths);
+    if (auto x = m.get("ssh_host_keys")) read_bool(*x, out.ssh_host_keys);
+    if (auto x = m.get("ssh_reload")) {
+        const char* what = "a command as a list, program first, e.g. [/usr/bin/systemctl, reload, ssh]";
+        if (auto items = x->items(what, 32)) {
+            std::vector<std::string> argv;
+            bool ok = !items->empty() || x->expected(what);
+            for (size_t i = 0; ok && i < items->size(); ++i) {
+                std::string arg;
+                ok = i == 0 ? read_path((*items)[i], arg, "an absolute path to the program")
+                            : read_text((*items)[i], arg, "an argument");
+                argv.push_back(arg);
+            }
+            if (ok) out.ssh_reload = argv;
+        }
+    }
+    if (auto x = m.get("max_file_size")) read_size(*x, 1ull << 10, 1ull << 30, out.max_file_size);
+    if (auto x = m.get("max_total_size")) read_size(*x, 1ull << 10, 16ull << 30, out.max_total_size);
+    if (auto x = m.get("max_files")) {
+        int n = 0;
+        if (read_int(*x, 1, 10000, n)) out.max_files = static_cast<uint32_t>(n);
+    }
+    for (const auto& p : out.paths)
+        if (out.ssh_host_keys && (p == "/etc/ssh" || p.rfind("/etc/ssh/ssh_host_", 0) == 0 || inside("/etc/ssh", p)))
+            m.value().error("expected " + p + " in sync.paths or sync.ssh_host_keys, not both");
 }
 
 }  // namespace veeamha::config::detail

@@ -35,6 +35,7 @@ const Table& table() {
         {"resources[].service", {"unit"}},
         {"resources[].exec", {"start", "stop", "monitor"}},
         {"alerts[]", {"exec", "recipient", "events", "timeout"}},
+        {"sync", {"paths", "ssh_host_keys", "ssh_reload", "max_file_size", "max_files", "max_total_size"}},
     };
     return t;
 }

@@ -204,7 +204,20 @@ std::string summarize(const Config& c, int local_node) {
         for (const auto& a : c.alerts) programs.push_back(a.exec);
         out << "Alerts: " << join(programs) << "\n";
     }
-    if (!c.sync.empty()) out << "Copied to the passive node: " << join(c.sync) << "\n";
+    if (!c.sync.empty()) {
+        std::vector<std::string> synced = c.sync.paths;
+        if (c.sync.ssh_host_keys) synced.push_back("the SSH host keys (/etc/ssh/ssh_host_*)");
+        std::string line = "Kept identical on the passive node:";
+        for (size_t i = 0; i < synced.size(); ++i) {  // wrapped to fit a terminal
+            const std::string item = " " + synced[i] + (i + 1 < synced.size() ? "," : "");
+            if (line.size() + item.size() > 100) {
+                out << line << "\n";
+                line = " ";
+            }
+            line += item;
+        }
+        out << line << "\n";
+    }
     out << "Key " << c.cluster.key_file << "; state " << c.cluster.state_dir << "; admin socket "
         << c.cluster.admin_socket << "\n";
     if (c.cluster.http_listen) {

@@ -166,9 +166,20 @@ void render_history(Writer& w, const MetricsSnapshot& s) {
              "when the configuration was last loaded (at start or on reload)");
     w.sample(s.last_reload.at_seconds);
     w.family("veeamha_sync_file_ok", "gauge",
-             "1 if the last send (active) or write (passive) of this sync: file worked, 0 if it had a problem");
-    for (const auto& [path, ok] : s.sync_files)
-        if (ok) w.sample(*ok, {{"path", path}});
+             "1 if this sync: file is the same on both nodes (as this node knows), 0 while pending, "
+             "failed or refused");
+    for (const auto& f : s.sync_files) w.sample(f.state == "in-sync", {{"path", f.path}});
+    std::map<std::string, double> by_state{{"in-sync", 0}, {"pending", 0}, {"failed", 0}, {"refused", 0}};
+    double oldest = 0;
+    for (const auto& f : s.sync_files) {
+        by_state[f.state] += 1;
+        if (f.state == "pending") oldest = std::max(oldest, s.now_seconds - f.since_seconds);
+    }
+    w.family("veeamha_sync_files", "gauge", "sync: files by state (in-sync, pending, failed, refused)");
+    for (const auto& [state, n] : by_state) w.sample(n, {{"state", state}});
+    w.family("veeamha_sync_oldest_pending_seconds", "gauge",
+             "how long the oldest pending sync: file has waited to be the same on both nodes (0: none)");
+    w.sample(oldest);
 }
 
 void render_counters(Writer& w, const MetricsSnapshot& s) {

@@ -22,7 +22,7 @@
 namespace veeamha::runtime {
 
 // Event kinds the runtime emits itself (besides the engine's, engine::kEventKinds).
-inline constexpr std::array<const char*, 1> kRuntimeEventKinds = {"fencing-check"};
+inline constexpr std::array<const char*, 3> kRuntimeEventKinds = {"fencing-check", "sync-failed", "sync-overwritten"};
 
 // This node, as `veeam-hactl status` names it.
 enum class NodeRole { Active, Passive, Unclean };
@@ -70,9 +70,15 @@ struct MetricsSnapshot {
     std::optional<Stamped> last_fence;     // at, duration: none since start
     Stamped last_reload;                   // ok, at: the load at start counts as one
 
-    // sync: files with their last result (sent or written: true; a problem: false); none
-    // before the first attempt.
-    std::vector<std::pair<std::string, std::optional<bool>>> sync_files;
+    // sync: every synced file (or refused entry) and its state: "in-sync", "pending",
+    // "failed", "refused" (daemon/runtime/sync/service.h), and since when (unix time).
+    struct SyncFile {
+        std::string path;
+        std::string state;
+        double since_seconds = 0;
+    };
+    std::vector<SyncFile> sync_files;
+    double now_seconds = 0;  // for the age of pending files
 };
 
 std::string render_metrics(const MetricsSnapshot& snapshot);

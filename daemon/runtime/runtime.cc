@@ -17,6 +17,8 @@
 #include "daemon/resources/factory.h"
 #include "daemon/runtime/http_server.h"
 #include "daemon/runtime/ping.h"
+#include "daemon/runtime/sync/service.h"
+#include "daemon/runtime/sync/watch.h"
 #include "daemon/runtime/status_json.h"
 #include "daemon/runtime/wire_codec.h"
 #include "fencing/factory.h"
@@ -64,7 +66,6 @@ Runtime::Runtime(config::Config config, int local_node, RuntimeOptions options)
       exit_timer_(io_),
       sync_timer_(io_),
       fence_check_timer_(io_),
-      file_sync_(config_.sync),
       signals_(io_) {
     process_start_seconds_ = static_cast<double>(now().wall) / 1000.0;
     last_reload_ = MetricsSnapshot::Stamped{process_start_seconds_, true, 0};  // loaded by main
@@ -113,7 +114,7 @@ int Runtime::run() {
     feed(engine::Started{state, incarnation_, config_digest(config_), net::random_u64(), read_boot_id()});
 
 
-    if (!config_.sync.empty()) sync_files();
+    if (!config_.sync.empty()) start_sync();
     check_fencing();
     if (sd_watchdog_enabled(0, &watchdog_usec_) > 0 && watchdog_usec_ > 0) pet_watchdog();
     sd_notify(0, "READY=1");
@@ -161,9 +162,12 @@ void Runtime::start_subsystems() {
         base::log::info("peer channel to " + peer_name_ + " connected on link " + std::to_string(link));
         if (engine_) publish(engine_->published());  // the peer gets our state at once
         ask_peer_status();                           // and we its failover record
-        file_sync_.reset();                          // and every sync file again
+        update_sync_role();                          // and the sync manifests
     };
-    ch.on_disconnected = [this] { base::log::info("peer channel to " + peer_name_ + " disconnected"); };
+    ch.on_disconnected = [this] {
+        base::log::info("peer channel to " + peer_name_ + " disconnected");
+        update_sync_role();
+    };
     channel_ = std::make_unique<net::PeerChannel>(io_, *codec_,
                                                   net::ChannelOptions::for_topology(topo), ch);
     heartbeats_->start();
@@ -210,6 +214,7 @@ void Runtime::feed(const engine::Input& input) {
         if (exiting_) return;
     }
     watch_peer();
+    update_sync_role();
     arm_wake();
 }
 
@@ -483,24 +488,6 @@ void Runtime::on_signal(int signo) {
     base::log::notice(std::string("received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
     sd_notify(0, "STOPPING=1");
     feed(engine::Shutdown{});
-}
-
-void Runtime::sync_files() {
-    // The active node pushes; reading a few small files every 5 s on the loop is cheap.
-    if (engine_ && engine_->holding() && channel_->connected()) {
-        std::vector<std::string> problems;
-        for (auto& f : file_sync_.changed(problems)) {
-            wire::PeerMessage m;
-            *m.mutable_file_sync() = std::move(f);
-            if (channel_->send(m)) file_sync_.reset();  // congested: try all again next time
-            else base::log::info("sync: sent " + m.file_sync().path() + " to " + peer_name_);
-        }
-        for (const auto& p : problems) base::log::warning(p);
-    }
-    sync_timer_.expires_after(5s);
-    sync_timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (!ec && !exiting_) sync_files();
-    });
 }
 
 void Runtime::check_fencing() {

@@ -24,7 +24,6 @@
 #include "daemon/runtime/admin_server.h"
 #include "daemon/runtime/alert_runner.h"
 #include "daemon/runtime/blocking_runner.h"
-#include "daemon/runtime/file_sync.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/runtime/state_store.h"
 
@@ -41,6 +40,11 @@ class SecretKey;
 namespace veeamha::runtime {
 
 class HttpServer;
+namespace sync {
+class SyncService;
+class FolderWatch;
+enum class Reload;
+}
 
 // A startup problem that a restart cannot fix (the daemon exits 1 and systemd does not loop).
 struct StartupError : std::runtime_error {
@@ -84,7 +88,11 @@ private:
     void on_signal(int signo);
     void pet_watchdog();
     void update_systemd_status();
-    void sync_files();
+    // runtime_sync.cc: `sync:`
+    void start_sync();
+    void update_sync_role();
+    void sync_backstop();
+    void run_sync_reload(sync::Reload what);
     void check_fencing();
     // Records what `veeam-hactl status` shows as "Fencing:"; true if ok/failing changed.
     bool record_fencing_check(bool ok, const std::string& detail);
@@ -126,7 +134,7 @@ private:
     boost::asio::steady_timer wake_;
     boost::asio::steady_timer watchdog_;
     boost::asio::steady_timer exit_timer_;
-    boost::asio::steady_timer sync_timer_;
+    boost::asio::steady_timer sync_timer_;  // the periodic full compare
     boost::asio::steady_timer fence_check_timer_;
     std::optional<wire::FencingCheck> fencing_check_;
     std::optional<wire::FenceRecord> last_fence_;        // the last fence this daemon carried out
@@ -134,7 +142,10 @@ private:
     std::set<uint64_t> peer_status_requests_;            // ask_peer_status, not answered yet
     engine::Membership seen_membership_ = engine::Membership::Unknown;
     std::pair<uint64_t, engine::GroupState> seen_peer_group_{0, engine::GroupState::Unknown};
-    FileSync file_sync_;
+    std::unique_ptr<sync::SyncService> sync_;
+    std::unique_ptr<sync::FolderWatch> sync_watch_;
+    std::map<int, bool> sync_reloads_;  // Reload -> runs now, again once it ended (true)
+    bool told_old_sync_ = false;
     boost::asio::signal_set signals_;
     uint64_t incarnation_ = 0;
     uint64_t generation_ = 0;

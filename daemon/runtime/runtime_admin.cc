@@ -10,6 +10,7 @@
 #include "daemon/resources/factory.h"
 #include "daemon/runtime/runtime.h"
 #include "daemon/runtime/status_json.h"
+#include "daemon/runtime/sync/service.h"
 #include "daemon/runtime/wire_codec.h"
 #include "net/heartbeat_service.h"
 #include "net/peer_channel.h"
@@ -164,18 +165,17 @@ void Runtime::on_peer_message(const wire::PeerMessage& m) {
             admin_pending_.erase(it);
             break;
         }
-        case wire::PeerMessage::kFileSync: {
-            // Only from the node that runs the group, and only paths our own config lists.
-            if (engine_->holding() || engine_->owner_name() != peer_name_) {
-                base::log::warning("sync: ignored " + m.file_sync().path() + " from " + peer_name_ +
-                             ", which does not run the group");
-                break;
-            }
-            std::string problem = file_sync_.apply(m.file_sync());
-            if (problem.empty()) base::log::info("sync: " + m.file_sync().path() + " is up to date");
-            else base::log::warning("sync: " + problem);
+        case wire::PeerMessage::kFileSync:
+            if (!told_old_sync_)
+                base::log::warning("sync: " + peer_name_ + " runs an older veeam-had whose file sync this version "
+                                   "does not take: nothing is synced until both run the same version");
+            told_old_sync_ = true;
             break;
-        }
+        case wire::PeerMessage::kSync:
+            // Manifests and files only from the node that runs the group (the service checks
+            // the paths against this node's own entries).
+            if (sync_) sync_->on_message(m.sync(), !engine_->holding() && engine_->owner_name() == peer_name_);
+            break;
         default:
             break;  // hello/keepalive are the channel's
     }
@@ -269,6 +269,16 @@ wire::Status Runtime::build_status() const {
         }
     }
     if (failover) *st.mutable_last_failover() = *failover;
+    if (sync_) {
+        for (const auto& [path, f] : sync_->files()) {
+            auto* s = st.add_sync();
+            s->set_path(path);
+            s->set_state(sync::to_string(f.state));
+            *s->mutable_since() = timestamp_of(f.since_ms);
+            if (!f.error.empty()) s->set_error(f.error);
+            s->set_size(f.size);
+        }
+    }
     return st;
 }
 
@@ -346,11 +356,10 @@ MetricsSnapshot Runtime::metrics_snapshot() const {
                                                    static_cast<double>(lf->duration_ms) / 1000.0};
     m.last_fence = last_fence_timing_;
     m.last_reload = last_reload_;
-    for (const auto& path : file_sync_.paths()) {
-        auto it = file_sync_.results().find(path);
-        m.sync_files.emplace_back(path, it == file_sync_.results().end() ? std::nullopt
-                                                                          : std::optional<bool>(it->second));
-    }
+    m.now_seconds = static_cast<double>(now().wall) / 1000.0;
+    if (sync_)
+        for (const auto& [path, f] : sync_->files())
+            m.sync_files.push_back({path, sync::to_string(f.state), static_cast<double>(f.since_ms) / 1000.0});
     return m;
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <sstream>
 
 namespace veeamha::runtime {
@@ -110,6 +111,22 @@ std::string status_to_text(const wire::Status& st) {
         const auto& f = st.last_fence();
         o << "  last fence: " << f.action() << " " << f.node() << (f.confirmed() ? " confirmed" : " NOT confirmed")
           << " at " << iso8601_utc(f.at()) << ": " << f.detail() << "\n";
+    }
+    if (!st.sync().empty()) {
+        // A summary, then every file that is not in sync (a folder may hold hundreds that are).
+        std::map<std::string, int> counts;
+        for (const auto& f : st.sync()) counts[f.state()]++;
+        o << "Sync: " << counts["in-sync"] << " of " << st.sync_size() << " in sync";
+        for (const char* state : {"pending", "failed", "refused"})
+            if (counts[state]) o << ", " << counts[state] << " " << state;
+        o << "\n";
+        for (const auto& f : st.sync()) {
+            if (f.state() == "in-sync") continue;
+            o << "  " << f.path() << ": " << (f.state() == "pending" ? "pending" : f.state() == "failed" ? "FAILED" : "refused")
+              << " since " << iso8601_utc(f.since());
+            if (f.has_error()) o << ": " << f.error();
+            o << "\n";
+        }
     }
     o << "Last failover: ";
     if (st.has_last_failover()) {

@@ -114,7 +114,8 @@ TEST_CASE("the example configuration loads without errors or warnings") {
     CHECK(ip.address.text() == "192.168.22.208/24");
     CHECK(ip.interface == "ens192");
     CHECK(std::get<config::ServiceSpec>(c.resources[5].spec).unit == "veeamtransport.service");
-    CHECK(c.sync == std::vector<std::string>{"/etc/systemd/system/veeamtransport.service"});
+    CHECK(c.sync.paths == std::vector<std::string>{"/etc/systemd/system/veeamtransport.service", "/etc/VeeamNetConfig"});
+    CHECK(c.sync.ssh_host_keys);
 }
 
 TEST_CASE("errors come in file order and name file, line and column") {

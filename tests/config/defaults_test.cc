@@ -141,7 +141,7 @@ TEST_CASE("every key of a fully written file arrives in the structs") {
     CHECK(t.policy.migration_threshold == 0);
     CHECK(t.alerts.size() == 2);
     CHECK(t.alerts[1].exec == "/usr/local/lib/veeam-ha/alert-mail");
-    CHECK(t.sync == std::vector<std::string>{"/etc/tool conf.yaml", "/etc/systemd/system/tool.service"});
+    CHECK(t.sync.paths == std::vector<std::string>{"/etc/tool conf.yaml", "/etc/systemd/system/tool.service"});
     CHECK(t.cluster.key_file == "/etc/veeam-ha/key");
     CHECK(t.cluster.state_dir == "/var/lib/veeam-ha-tools");
 

@@ -146,7 +146,13 @@ void Lab::make_host_folders() {
             ::chmod(dir.c_str(), 0700);
         }
         if (h->name != kClient) write_file(host_etc(h->name) + "/authkey", key, 0600);
+        if (options_.private_ssh && h->name != kClient) {
+            for (const auto& dir : {host_ssh(h->name), host_synced(h->name)}) fs::create_directories(dir);
+            ::chmod(host_ssh(h->name).c_str(), 0755);
+        }
     }
+    if (options_.private_ssh)  // bind targets; /run/sshd is sshd's privilege separation folder
+        for (const char* target : {"/etc/ssh", kSyncedFolder, "/run/sshd"}) fs::create_directories(target);
 }
 
 void Lab::make_disk() {
@@ -436,6 +442,10 @@ void Lab::boot(Host& h, const std::string& why) {
         binds = {{host_etc(h.name), "/etc/veeam-ha"},
                  {host_state(h.name), "/var/lib/veeam-ha"},
                  {host_run(h.name), "/run/veeam-ha"}};
+    if (options_.private_ssh && h.name != kClient) {
+        binds.emplace_back(host_ssh(h.name), "/etc/ssh");
+        binds.emplace_back(host_synced(h.name), kSyncedFolder);
+    }
     std::string error;
     std::string log = log_dir() + "/" + h.name + "-init.log";
     // Every power-on is a new boot, as on a real machine (the hosts share one kernel, so the

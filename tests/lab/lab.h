@@ -60,6 +60,9 @@ struct LabOptions {
     // stop its I/O (hold_disk_io) and make a mount(2) block in the kernel. Slower; off unless
     // a test needs it.
     bool disk_over_fuse = false;
+    // Each host gets a private /etc/ssh and a private /srv/veeam-ha-sync (bind mounts of
+    // host_ssh() and host_synced()), for `sync:` tests with sshd running inside the hosts.
+    bool private_ssh = false;
     // Called (on the lab's control thread or the caller's) after a host powered on, e.g. to
     // start its daemon again. Not called for the client.
     std::function<void(const std::string& host)> on_power_on;
@@ -139,6 +142,10 @@ public:
     std::string host_state(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/state"; }
     std::string host_run(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/run"; }
     std::string log_dir() const { return run_dir_ + "/logs"; }
+    // With private_ssh: what the host sees as /etc/ssh and /srv/veeam-ha-sync.
+    std::string host_ssh(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/ssh"; }
+    std::string host_synced(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/synced"; }
+    static constexpr const char* kSyncedFolder = "/srv/veeam-ha-sync";
     // The file the host's init shows as its /proc/sys/kernel/random/boot_id: a fresh UUID at
     // every power-on, the same for every process of one power-on (a daemon restart).
     std::string boot_id_file(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/boot_id"; }

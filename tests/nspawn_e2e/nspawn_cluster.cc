@@ -281,7 +281,9 @@ std::string NspawnCluster::config_yaml(bool failback) const {
       << "    service: {unit: " << kAppUnit << "}\n"
       << "    start_timeout: 20s\n"
       << "    stop_timeout: 20s\n"
-      << "    monitor_interval: 2s\n";
+      << "    monitor_interval: 2s\n"
+      << "sync:\n"
+      << "  paths: [/etc/systemd/system/" << kSyncedUnit << "]\n";
     return y.str();
 }
 

@@ -55,6 +55,8 @@ public:
     static constexpr const char* kAppUnit = "vhtest-app.service";
     static constexpr const char* kFloatingIp = "10.70.0.100";
     static constexpr const char* kFenceLog = "/run/vhtest-fence-attempts";
+    // A unit file in the configuration's `sync:` (the active node's copy goes to the passive).
+    static constexpr const char* kSyncedUnit = "vhtest-synced.service";
     // The systemd watchdog the test's drop-in sets (the package says 10s).
     static constexpr std::chrono::seconds kWatchdog{3};
 

@@ -9,6 +9,8 @@
 //   2. `systemctl enable` + `start veeam-had` on both: active only once READY=1 came,
 //      StatusText carries the daemon's STATUS=, exactly one node runs the group's unit (over
 //      D-Bus) and holds the floating address, `veeam-hactl status --json` agrees on both;
+//      a unit file in `sync:` changed on the active node: the passive's systemd shows the new
+//      text without a daemon-reload by hand;
 //   3. `systemctl stop veeam-had` on the active node: a clean handover (no fence attempt), the
 //      stopped daemon exited 0 and its last STATUS= says where the group went;
 //   4. `systemctl start` again: it joins as passive, no failback, the service never restarted;
@@ -180,6 +182,30 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
             CHECK(eventually([&] { return hactl_status(cluster, i).get<bool>("fencing.ok", false); }, 10s));
         }
         no_fence_attempts();
+
+        // ---- 2b. sync: a unit file changed on the active node reaches the passive one, whose
+        // systemd is reloaded: the loaded unit shows the new text, no daemon-reload by hand.
+        {
+            const std::string synced = NspawnCluster::kSyncedUnit;
+            const std::string path = "/etc/systemd/system/" + synced;
+            auto unit = [](const std::string& description) {
+                return "[Unit]\nDescription=" + description + "\n[Service]\nType=oneshot\nRemainAfterExit=yes\n"
+                       "ExecStart=/bin/true\n";
+            };
+            cluster.write_file(kN1, path, unit("synced v1"), 0644);
+            REQUIRE(eventually([&] { return cluster.file_exists(kN2, path) && cluster.read_file(kN2, path) == unit("synced v1"); }, 5s));
+            REQUIRE(cluster.systemctl(kN2, {"start", synced}).success());  // loaded, and stays so
+            REQUIRE(cluster.property(kN2, synced, "Description") == "synced v1");
+            auto t_sync = base::Clock::now();
+            cluster.write_file(kN1, path, unit("synced v2"), 0644);
+            CHECK(eventually([&] {
+                auto u = cluster.show(kN2, synced, {"Description", "NeedDaemonReload"});
+                return u["Description"] == "synced v2" && u["NeedDaemonReload"] == "no";
+            }, 5s));
+            std::cout << "sync: the passive's systemd shows the changed unit " << seconds_since(t_sync) << " s after"
+                      << std::endl;
+            CHECK_THAT(cluster.journal(kN2, kHad), Catch::Contains("ran systemctl daemon-reload"));
+        }
 
         // ---- 3. systemctl stop on the active node: stop here, grant, start there.
         auto t_stop = base::Clock::now();

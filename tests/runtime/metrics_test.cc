@@ -44,7 +44,8 @@ MetricsSnapshot fresh() {
                    {"ip_repo", engine::ResourceState::Stopped, 0}};
     s.frames_dropped = {{"bad_tag", 0}, {"replayed", 0}};
     s.last_reload = {1780000000.25, true, 0};
-    s.sync_files = {{"/etc/systemd/system/veeamtransport.service", std::nullopt}};
+    s.sync_files = {};
+    s.now_seconds = 1780000000.5;
     return s;
 }
 
@@ -62,7 +63,8 @@ MetricsSnapshot after_failover() {
     s.fencing_check = MetricsSnapshot::Stamped{1780000100.5, true, 0};
     s.last_fence = MetricsSnapshot::Stamped{1780000100.5, true, 0.007};
     s.last_failover = MetricsSnapshot::Stamped{1780000100.9, true, 0.982};
-    s.sync_files = {{"/etc/systemd/system/veeamtransport.service", true}};
+    s.sync_files = {{"/etc/systemd/system/veeamtransport.service", "in-sync", 1780000090}};
+    s.now_seconds = 1780000101;
     return s;
 }
 
@@ -143,7 +145,9 @@ TEST_CASE("metrics with the fencing check failing, a failed resource, a config m
     s.config_mismatch = true;
     s.peer = runtime::PeerState::Fencing;
     s.last_reload = {1780000500, false, 0};
-    s.sync_files = {{"/etc/a", false}, {"/etc/b", true}};
+    s.sync_files = {{"/etc/a", "failed", 1780000450}, {"/etc/b", "in-sync", 1780000100},
+                    {"/etc/c", "pending", 1780000460}, {"/etc/d", "pending", 1780000490}};
+    s.now_seconds = 1780000500;
     s.events["fencing-check"] = 1;
     std::string text = runtime::render_metrics(s);
     require_valid(text);
@@ -156,7 +160,14 @@ TEST_CASE("metrics with the fencing check failing, a failed resource, a config m
     CHECK(has(text, "veeamha_peer_state{" + id + ",state=\"fencing\"} 1\n"));
     CHECK(has(text, "veeamha_last_reload_success{" + id + "} 0\n"));
     CHECK(has(text, "veeamha_sync_file_ok{" + id + ",path=\"/etc/a\"} 0\n"));
+    CHECK(has(text, "veeamha_sync_file_ok{" + id + ",path=\"/etc/b\"} 1\n"));
+    CHECK(has(text, "veeamha_sync_file_ok{" + id + ",path=\"/etc/c\"} 0\n"));
+    CHECK(has(text, "veeamha_sync_files{" + id + ",state=\"pending\"} 2\n"));
+    CHECK(has(text, "veeamha_sync_files{" + id + ",state=\"failed\"} 1\n"));
+    CHECK(has(text, "veeamha_sync_files{" + id + ",state=\"refused\"} 0\n"));
+    CHECK(has(text, "veeamha_sync_oldest_pending_seconds{" + id + "} 40\n"));  // /etc/c, since 460
     CHECK(has(text, "veeamha_events_total{" + id + ",kind=\"fencing-check\"} 1\n"));
+    CHECK(has(text, "veeamha_events_total{" + id + ",kind=\"sync-failed\"} 0\n"));
 }
 
 TEST_CASE("metrics escape label values: quotes, backslashes and newlines stay inside their label") {

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// `sync:` against real files: two SyncServices, a holder and its peer, each with its own folder
+// standing for the same configured path on two machines, wired message by message (every
+// message goes through its wire encoding, and a test may change or drop one on the way).
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "daemon/runtime/sync/service.h"
+#include "net/frame.h"
+#include "tests/common/skip.h"
+#include "tests/common/temp_dir.h"
+
+using namespace veeamha;
+using namespace veeamha::runtime::sync;
+using veeamha::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write(const std::string& p, const std::string& text, mode_t mode = 0644) {
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
+    ::chmod(p.c_str(), mode);
+}
+
+struct stat stat_of(const std::string& p) {
+    struct stat st{};
+    REQUIRE(::lstat(p.c_str(), &st) == 0);
+    return st;
+}
+
+std::string random_bytes(size_t n) {
+    std::mt19937_64 rng(42);
+    std::string s(n, '\0');
+    for (auto& c : s) c = static_cast<char>(rng());
+    return s;
+}
+
+// Every name in the folder's tree (temp files would show here).
+std::vector<std::string> tree(const std::string& root) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::recursive_directory_iterator(root)) out.push_back(fs::relative(e.path(), root).string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+struct Side {
+    std::unique_ptr<SyncService> service;
+    std::vector<std::tuple<int, std::string, std::string>> reports;  // level, kind, text
+    std::vector<Reload> reloads;
+    std::deque<std::string> outbox;  // serialized wire::Sync
+
+    bool reported(const std::string& kind, const std::string& text_part) const {
+        for (const auto& [level, k, text] : reports)
+            if (k == kind && text.find(text_part) != std::string::npos) return true;
+        return false;
+    }
+    FileState state(const std::string& path) const {
+        auto it = service->files().find(path);
+        REQUIRE(it != service->files().end());
+        return it->second.state;
+    }
+    std::string error(const std::string& path) const { return service->files().at(path).error; }
+};
+
+// A holder and a peer; entries name the same configured entry, rooted in two folders.
+struct Pair {
+    Side holder, peer;
+    // Called with every message before delivery; false drops it.
+    std::function<bool(bool to_peer, wire::Sync&)> on_the_way;
+    size_t chunks = 0, largest_frame = 0;
+    bool peer_knows_holder = true;  // false: the peer's engine has not heard who holds the group yet
+
+    Pair(const std::vector<SyncEntry>& holder_entries, const std::vector<SyncEntry>& peer_entries, Limits holder_limits = {},
+         Limits peer_limits = {}) {
+        holder.service = make(holder, holder_entries, holder_limits);
+        peer.service = make(peer, peer_entries, peer_limits);
+        holder.service->set_role(true, true);
+        peer.service->set_role(false, true);
+        run();
+    }
+
+    std::unique_ptr<SyncService> make(Side& side, const std::vector<SyncEntry>& entries, Limits limits) {
+        SyncService::Hooks h;
+        h.send = [&side](const wire::Sync& m) {
+            side.outbox.push_back(m.SerializeAsString());
+            return true;
+        };
+        h.off_loop = [](std::function<std::function<void()>()> job) { job()(); };
+        h.report = [&side](int level, const std::string& kind, const std::string& text) {
+            side.reports.emplace_back(level, kind, text);
+        };
+        h.reload = [&side](Reload r) { side.reloads.push_back(r); };
+        h.watch = [](const std::vector<std::string>&) {};
+        h.now_ms = [] { return int64_t(1780000000000); };
+        return std::make_unique<SyncService>(entries, limits, h);
+    }
+
+    // Delivers messages both ways until none is left.
+    void run() {
+        for (int rounds = 0; rounds < 100000 && (!holder.outbox.empty() || !peer.outbox.empty()); ++rounds) {
+            for (bool to_peer : {true, false}) {
+                Side& from = to_peer ? holder : peer;
+                Side& to = to_peer ? peer : holder;
+                if (from.outbox.empty()) continue;
+                std::string bytes = std::move(from.outbox.front());
+                from.outbox.pop_front();
+                largest_frame = std::max(largest_frame, bytes.size());
+                wire::Sync m;
+                REQUIRE(m.ParseFromString(bytes));
+                if (m.has_chunk()) ++chunks;
+                if (on_the_way && !on_the_way(to_peer, m)) continue;
+                to.service->on_message(m, to_peer && peer_knows_holder);
+            }
+        }
+    }
+    void holder_changed() {
+        holder.service->changed();
+        run();
+    }
+    void peer_changed() {
+        peer.service->changed();
+        run();
+    }
+};
+
+bool root() { return ::geteuid() == 0; }
+
+}  // namespace
+
+TEST_CASE("sync: a folder's tree arrives with owner, group and mode, each file replaced atomically") {
+    if (!root()) VEEAMHA_SKIP_TEST("needs root to give files another owner");
+    TempDir a{"veeamha-sync-a"}, b{"veeamha-sync-b"};
+    const std::string src = a / "certs", dst = b / "certs";
+    fs::create_directories(src + "/sub");
+    ::chmod((src + "/sub").c_str(), 0750);
+    REQUIRE(::chown((src + "/sub").c_str(), 1234, 5678) == 0);
+    write(src + "/server.pem", "CERT\n", 0640);
+    REQUIRE(::chown((src + "/server.pem").c_str(), 1234, 5678) == 0);
+    write(src + "/sub/key.pem", "KEY\n", 0600);
+    REQUIRE(::chown((src + "/sub/key.pem").c_str(), 4321, 8765) == 0);
+    // The peer has an older server.pem, open by a reader that must keep seeing the old bytes.
+    fs::create_directories(dst);
+    write(dst + "/server.pem", "OLD CERT\n", 0644);
+    const ino_t old_inode = stat_of(dst + "/server.pem").st_ino;
+    int reader = ::open((dst + "/server.pem").c_str(), O_RDONLY);
+    REQUIRE(reader >= 0);
+
+    Pair p({{"/opt/veeam/transport/certs", src, EntryKind::Path}}, {{"/opt/veeam/transport/certs", dst, EntryKind::Path}});
+
+    CHECK(slurp(dst + "/server.pem") == "CERT\n");
+    CHECK(slurp(dst + "/sub/key.pem") == "KEY\n");
+    struct stat f = stat_of(dst + "/server.pem"), k = stat_of(dst + "/sub/key.pem"), d = stat_of(dst + "/sub");
+    CHECK((f.st_mode & 07777) == 0640);
+    CHECK(f.st_uid == 1234);
+    CHECK(f.st_gid == 5678);
+    CHECK((k.st_mode & 07777) == 0600);
+    CHECK(k.st_uid == 4321);
+    CHECK(k.st_gid == 8765);
+    CHECK((d.st_mode & 07777) == 0750);
+    CHECK(d.st_uid == 1234);
+    // Replaced by a rename, not written in place: the reader still has the old file whole.
+    CHECK(f.st_ino != old_inode);
+    char buf[32] = {};
+    CHECK(::pread(reader, buf, sizeof buf, 0) == 9);
+    CHECK(std::string(buf) == "OLD CERT\n");
+    ::close(reader);
+    CHECK(tree(dst) == std::vector<std::string>{"server.pem", "sub", "sub/key.pem"});  // no temp file left
+    // Both sides say so.
+    CHECK(p.holder.state(src + "/server.pem") == FileState::InSync);
+    CHECK(p.holder.state(src + "/sub/key.pem") == FileState::InSync);
+    CHECK(p.peer.state(dst + "/sub/key.pem") == FileState::InSync);
+
+    // Only the mode changes on the holder: fixed in place on the peer, no transfer.
+    ::chmod((src + "/server.pem").c_str(), 0600);
+    const size_t chunks = p.chunks;
+    p.holder_changed();
+    CHECK((stat_of(dst + "/server.pem").st_mode & 07777) == 0600);
+    CHECK(p.chunks == chunks);
+}
+
+TEST_CASE("sync: a 5 MiB file travels in chunks well under a channel frame and is checked before the rename") {
+    TempDir a{"veeamha-sync-a"}, b{"veeamha-sync-b"};
+    const std::string big = random_bytes(5u << 20);
+    fs::create_directories(a / "repo");
+    write(a / "repo/big.bin", big);
+    Pair p({{"/etc/big", a / "repo", EntryKind::Path}}, {{"/etc/big", b / "repo", EntryKind::Path}});
+    CHECK(slurp(b / "repo/big.bin") == big);
+    CHECK(p.chunks == 20);
+    CHECK(p.largest_frame < net::kMaxChannelFrame / 2);
+    CHECK(p.holder.state(a / "repo/big.bin") == FileState::InSync);
+}
+
+TEST_CASE("sync: a damaged chunk is caught by the sha256, nothing is replaced, and it is reported") {
+    TempDir a{"veeamha-sync-a"}, b{"veeamha-sync-b"};
+    const std::string data = random_bytes(1u << 20);
+    fs::create_directories(a / "e");
+    fs::create_directories(b / "e");
+    write(a / "e/file", data);
+    write(b / "e/file", "the peer's old copy");
+    Pair p({{"/e", a / "e", EntryKind::Path}}, {{"/e", b / "e", EntryKind::Path}}, {}, {});
+    // That first round went through; now the holder changes the file and a chunk is damaged.
+    std::string changed = data;
+    changed[7] ^= 1;
+    write(a / "e/file", changed);
+    p.on_the_way = [](bool to_peer, wire::Sync& m) {
+        if (to_peer && m.has_chunk() && m.chunk().offset() == 2 * kChunk) (*m.mutable_chunk()->mutable_data())[100] ^= 0x40;
+        return true;
+    };
+    p.holder_changed();
+    CHECK(slurp(b / "e/file") == data);  // the previous copy stays
+    CHECK(tree(b / "e") == std::vector<std::string>{"file"});
+    CHECK(p.peer.state(b / "e/file") == FileState::Failed);
+    CHECK_THAT(p.peer.error(b / "e/file"), Catch::Contains("sha256"));
+    CHECK(p.holder.state(a / "e/file") == FileState::Failed);
+    CHECK_THAT(p.holder.error(a / "e/file"), Catch::Contains("sha256"));
+    CHECK(p.holder.reported("sync-failed", a / "e/file"));
+    // The next compare asks again, and an undamaged transfer lands.
+    p.on_the_way = nullptr;
+    p.peer_changed();
+    CHECK(slurp(b / "e/file") == changed);
+    CHECK(p.holder.state(a / "e/file") == FileState::InSync);
+}
+
+TEST_CASE("sync: what the holder removed goes on the peer too, inside the entry only") {
+    TempDir a{"veeamha-sync-a"}, b{"veeamha-sync-b"};
+    for (const auto& root : {a.path, b.path}) {
+        fs::create_directories(root + "/e/old/deeper");
+        write(root + "/e/keep", "k");
+        write(root + "/e/gone", "g");
+        write(root + "/e/old/deeper/x", "x");
+        write(root + "/beside", "not synced");
+    }
+    Pair p({{"/e", a / "e", EntryKind::Path}}, {{"/e", b / "e", EntryKind::Path}});
+    fs::remove(a / "e/gone");
+    fs::remove_all(a / "e/old");
+    fs::remove(a / "beside");
+    p.holder_changed();
+    CHECK(tree(b / "e") == std::vector<std::string>{"keep"});
+    CHECK(slurp(b / "beside") == "not synced");
+    CHECK(p.peer.reported("", "removed " + b / "e/gone"));
+    CHECK(p.peer.service->files().count(b / "e/gone") == 0);
+}
+
+TEST_CASE("sync: limits refuse with a clear status, once, and leave the peer's copy alone") {
+    TempDir a{"veeamha-sync-a"}, b{"veeamha-sync-b"};
+    fs::create_directories(a / "e");
+    fs::create_directories(b / "e");
+    write(a / "e/small", "s");
+    write(a / "e/large", random_bytes(5u << 20));
+    write(b / "e/large", "the peer's own");
+    Limits limits;
+    limits.max_file_size = 1u << 20;
+    Pair p({{"/e", a / "e", EntryKind::Path}}, {{"/e", b / "e", EntryKind::Path}}, limits, limits);
+    CHECK(slurp(b / "e/small") == "s");
+    CHECK(slurp(b / "e/large") == "the peer's own");
+    CHECK(p.holder.state(a / "e/large") == FileState::Refused);
+    CHECK_THAT(p.holder.error(a / "e/large"), Catch::Contains("larger than sync.max_file_size"));
+    CHECK(p.peer.state(b / "e/large") == FileState::Refused);
+    CHECK_THAT(p.peer.error(b / "e/large"), Catch::Contains("on the holder: larger than"));
+    CHECK(p.chunks == 1);  // small only
+    // Never retried: more compares send nothing more and report nothing new.
+    const size_t reports = p.holder.reports.size();
+    p.holder_changed();
+    p.peer_changed();
+    CHECK(p.chunks == 1);
+    CHECK(p.holder.reports.size() == reports);
+
+    SECTION("too many files: the whole entry is refused and nothing on the peer is removed") {
+        limits.max_files = 2;
+        write(b / "e/peer-only", "p");
+        Pair q({{"/e", a / "e", EntryKind::Path}}, {{"/e", b / "e", EntryKind::Path}}, limits, limits);
+        CHECK(q.holder.state("/e") == FileState::Refused);
+        CHECK_THAT(q.holder.error("/e"), Catch::Contains("more than sync.max_files (2)"));
+        CHECK(q.peer.state("/e") == FileState::Refused);
+        CHECK(slurp(b / "e/peer-only") == "p");
+    }
+    SECTION("the peer's own smaller limit: refused there, said on both") {
+        Limits tight;
+        tight.max_file_size = 1024;
+        write(a / "e/medium", random_bytes(4096));
+        Pair q({{"/e", a / "e", EntryKind::Path}}, {{"/e", b / "e", EntryKind::Path}}, limits, tight);
+        CHECK(q.peer.state(b / "e/medium") == FileState::Failed);
+        CHECK_THAT(q.holder.error(a / "e/medium"), Catch::Contains("larger than this node's sync.max_file_size"));
+        CHECK(!fs::exists(b / "e/medium"));
+    }
+}
+
+TEST_CASE("sync: only the holder pushes, and the passive's change is overwritten and reported") {
+    TempDir a{"veeamha-sync-a"}, b{"veeamha-sync-b"};
+    fs::create_directories(a / "e");
+    fs::create_directories(b / "e");
+    write(a / "e/conf", "holder's");
+    Pair p({{"/e", a / "e", EntryKind::Path}}, {{"/e", b / "e", EntryKind::Path}});
+    REQUIRE(slurp(b / "e/conf") == "holder's");
+    // A change on the holder only outdates the passive's copy: nothing to report.
+    write(a / "e/conf", "holder's");
+    ::chmod((a / "e/conf").c_str(), 0600);
+    p.holder_changed();
+    write(a / "e/conf", "holder's v2");
+    p.holder_changed();
+    REQUIRE(slurp(b / "e/conf") == "holder's v2");
+    CHECK_FALSE(p.peer.reported("sync-overwritten", ""));
+    write(a / "e/conf", "holder's");
+    p.holder_changed();
+
+    // An admin edits the passive's copy: it is put back and said.
+    write(b / "e/conf", "edited on the passive");
+    p.peer_changed();
+    CHECK(slurp(b / "e/conf") == "holder's");
+    CHECK(p.peer.reported("sync-overwritten", b / "e/conf"));
+    CHECK(slurp(a / "e/conf") == "holder's");
+
+    // The passive never sends a manifest of its own, and one from a non-holder is refused.
+    write(b / "e/conf", "again");
+    p.peer.service->changed();
+    for (const auto& bytes : p.peer.outbox) {
+        wire::Sync m;
+        REQUIRE(m.ParseFromString(bytes));
+        CHECK_FALSE(m.has_manifest());
+        CHECK_FALSE(m.has_chunk());
+    }
+    p.peer.outbox.clear();
+    wire::Sync forged;
+    forged.mutable_manifest()->set_entry("/e");
+    p.holder.service->on_message(forged, false);
+    CHECK(p.holder.reported("", "ignored /e from the peer, which does not run the group"));
+}
+
+TEST_CASE("sync: a manifest the peer ignored (it did not know the holder yet) is sent again at the next compare") {
+    TempDir a{"veeamha-sync-a"}, b{"veeamha-sync-b"};
+    fs::create_directories(a / "e");
+    fs::create_directories(b / "e");
+    Pair p({{"/e", a / "e", EntryKind::Path}}, {{"/e", b / "e", EntryKind::Path}});
+    p.peer_knows_holder = false;
+    write(a / "e/conf", "new");
+    p.holder_changed();
+    REQUIRE(!fs::exists(b / "e/conf"));
+    CHECK(p.peer.reported("", "ignored /e from the peer, which does not run the group"));
+    p.peer_knows_holder = true;
+    p.holder_changed();  // the full compare: nothing changed, but the manifest was not answered
+    CHECK(slurp(b / "e/conf") == "new");
+    CHECK(p.holder.state(a / "e/conf") == FileState::InSync);
+}
+
+TEST_CASE("sync: a node takes only paths of its own entries and follows no link out of them") {
+    TempDir a{"veeamha-sync-a"}, b{"veeamha-sync-b"}, outside{"veeamha-sync-outside"};
+    fs::create_directories(a / "e/sub");
+    write(a / "e/sub/file", "data");
+    fs::create_symlink("/etc/passwd", a / "e/link");
+    fs::create_directories(b / "e");
+    fs::create_directory_symlink(outside.path, b / "e/sub");  // the peer's "sub" leads outside
+    Pair p({{"/e", a / "e", EntryKind::Path}}, {{"/e", b / "e", EntryKind::Path}});
+    CHECK(tree(outside.path).empty());
+    CHECK(fs::is_directory(fs::symlink_status(b / "e/sub")));  // the link was replaced by a folder
+    CHECK(slurp(b / "e/sub/file") == "data");
+    CHECK(p.holder.state(a / "e/link") == FileState::Refused);
+    CHECK_THAT(p.holder.error(a / "e/link"), Catch::Contains("symbolic link"));
+    CHECK(!fs::exists(fs::symlink_status(b / "e/link")));
+
+    // Paths the peer's configuration does not list, or that climb out of an entry.
+    wire::Sync m;
+    m.mutable_manifest()->set_entry("/not-configured");
+    p.peer.service->on_message(m, true);
+    CHECK(p.peer.reported("", "does not list"));
+    m.mutable_manifest()->set_entry("/e");
+    m.mutable_manifest()->add_items()->set_path("../escape");
+    p.peer.service->on_message(m, true);
+    CHECK(p.peer.reported("", "names ../escape, which is not part of it"));
+    // A chunk nobody asked for is refused.
+    wire::Sync c;
+    c.mutable_chunk()->set_entry("/e");
+    c.mutable_chunk()->mutable_item()->set_path("unasked");
+    c.mutable_chunk()->mutable_item()->set_size(1);
+    c.mutable_chunk()->set_data("x");
+    p.peer.service->on_message(c, true);
+    CHECK(!fs::exists(b / "e/unasked"));
+}
+
+TEST_CASE("sync: the SSH host keys: only ssh_host_* files, and sshd is reloaded after a change") {
+    TempDir a{"veeamha-sync-a"}, b{"veeamha-sync-b"};
+    for (const auto& root : {a.path, b.path}) fs::create_directories(root + "/ssh");
+    write(a / "ssh/ssh_host_ed25519_key", "PRIVATE A", 0600);
+    write(a / "ssh/ssh_host_ed25519_key.pub", "PUBLIC A", 0644);
+    write(a / "ssh/sshd_config", "holder's config");
+    write(b / "ssh/ssh_host_ed25519_key", "PRIVATE B", 0600);
+    write(b / "ssh/ssh_host_rsa_key", "RSA B only here", 0600);
+    write(b / "ssh/sshd_config", "peer's config");
+    Pair p({{kSshHostKeys, a / "ssh", EntryKind::SshHostKeys}}, {{kSshHostKeys, b / "ssh", EntryKind::SshHostKeys}});
+    CHECK(slurp(b / "ssh/ssh_host_ed25519_key") == "PRIVATE A");
+    CHECK(slurp(b / "ssh/ssh_host_ed25519_key.pub") == "PUBLIC A");
+    CHECK((stat_of(b / "ssh/ssh_host_ed25519_key").st_mode & 07777) == 0600);
+    CHECK(!fs::exists(b / "ssh/ssh_host_rsa_key"));
+    CHECK(slurp(b / "ssh/sshd_config") == "peer's config");
+    CHECK(!p.peer.reloads.empty());
+    CHECK(p.peer.reloads.back() == Reload::Sshd);
+    CHECK(p.holder.reloads.empty());
+}
+
+TEST_CASE("sync: which paths an entry accepts, and which changes need systemd told") {
+    SyncEntry path{"/etc/x", "/etc/x", EntryKind::Path};
+    CHECK(path.accepts(""));
+    CHECK(path.accepts("a/b.conf"));
+    CHECK_FALSE(path.accepts("../y"));
+    CHECK_FALSE(path.accepts("a/../../y"));
+    CHECK_FALSE(path.accepts("/etc/x/a"));
+    CHECK_FALSE(path.accepts("a//b"));
+    CHECK_FALSE(path.accepts("a/.veeam-ha-sync.b.123"));
+    SyncEntry keys{kSshHostKeys, "/etc/ssh", EntryKind::SshHostKeys};
+    CHECK(keys.accepts("ssh_host_rsa_key"));
+    CHECK_FALSE(keys.accepts(""));
+    CHECK_FALSE(keys.accepts("sshd_config"));
+    CHECK_FALSE(keys.accepts("ssh_host_"));
+    CHECK_FALSE(keys.accepts("x/ssh_host_rsa_key"));
+    CHECK(is_unit_file("/etc/systemd/system/veeamtransport.service"));
+    CHECK(is_unit_file("/usr/lib/systemd/system/a.service"));
+    CHECK(is_unit_file("/lib/systemd/system/a.service.d/override.conf"));
+    CHECK_FALSE(is_unit_file("/etc/systemd/system"));
+    CHECK_FALSE(is_unit_file("/etc/systemd/network/a.network"));
+}
+
+TEST_CASE("sync: a receiver takes chunks only in order and up to the announced size") {
+    TempDir b{"veeamha-sync-b"};
+    fs::create_directories(b / "e");
+    SyncEntry e{"/e", b / "e", EntryKind::Path};
+    wire::SyncItem item;
+    item.set_path("f");
+    item.set_size(4);
+    item.set_mode(0640);
+    item.set_uid(::geteuid());
+    item.set_gid(::getegid());
+    item.set_sha256(sha256("abcd"));
+    Receiver r;
+    REQUIRE(r.begin(e, item).empty());
+    CHECK_THAT(r.append(2, "cd"), Catch::Contains("expected 0"));
+    CHECK(r.append(0, "ab").empty());
+    CHECK_THAT(r.append(2, "cde"), Catch::Contains("more data than its size"));
+    CHECK(r.append(2, "cd").empty());
+    REQUIRE(r.finish().empty());
+    CHECK(slurp(b / "e/f") == "abcd");
+    CHECK((stat_of(b / "e/f").st_mode & 07777) == 0640);
+    CHECK(tree(b / "e") == std::vector<std::string>{"f"});
+}
