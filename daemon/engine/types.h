@@ -219,7 +219,7 @@ struct Event {
     std::string kind;  // short machine word: peer-lost, fence-request, takeover, ...
     std::string text;  // the line a user reads, with the reason
     int resource = -1;  // the resource it is about (index in config.resources), if one
-    std::optional<Op> op;  // the operation of that resource it is about, if one (a failure's)
+    std::optional<Op> op = std::nullopt;  // the operation of that resource it is about, if one (a failure's)
 };
 // Shutdown finished: the daemon may exit.
 struct Exit {};

@@ -512,8 +512,7 @@ void Runtime::check_fencing() {
                 engine::Event e{engine::Level::Error, "fencing-check",
                                 "fencing check FAILED: " + peer_name_ +
                                     " could not be fenced now (" + detail +
-                                    "); a failover would wait until this is fixed",
-                                -1, std::nullopt};
+                                    "); a failover would wait until this is fixed"};
                 log_event(e);
             }
         });
