@@ -11,7 +11,7 @@ using Table = std::vector<std::pair<std::string, std::vector<std::string>>>;
 
 const Table& table() {
     static const Table t = {
-        {"", {"cluster", "nodes", "heartbeat", "fencing", "policy", "resources", "alerts", "sync"}},
+        {"", {"cluster", "nodes", "heartbeat", "fencing", "policy", "resources", "alerts", "sync", "peer_check"}},
         {"cluster", {"name", "key_file", "state_dir", "admin_socket", "http_listen"}},
         {"nodes[]", {"name", "addresses", "vm_uuid", "priority"}},
         {"heartbeat", {"port", "interval", "timeout"}},
@@ -34,6 +34,7 @@ const Table& table() {
         {"resources[].service", {"unit"}},
         {"resources[].exec", {"start", "stop", "monitor"}},
         {"alerts[]", {"exec", "recipient", "events", "timeout"}},
+        {"peer_check", {"users", "groups"}},
     };
     return t;
 }

@@ -169,6 +169,10 @@ void render_history(Writer& w, const MetricsSnapshot& s) {
              "1 if the last send (active) or write (passive) of this sync: file worked, 0 if it had a problem");
     for (const auto& [path, ok] : s.sync_files)
         if (ok) w.sample(*ok, {{"path", path}});
+    w.family("veeamha_peer_drift", "gauge",
+             "1 if the last peer check found this kind of item different on the two nodes "
+             "(veeam-hactl check --peer says what and how to fix it)");
+    for (const auto& [kind, differs] : s.peer_drift) w.sample(differs, {{"item", kind}});
 }
 
 void render_counters(Writer& w, const MetricsSnapshot& s) {

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "daemon/resources/factory.h"
+#include "daemon/runtime/peer_compare.h"
 #include "daemon/runtime/runtime.h"
 #include "daemon/runtime/status_json.h"
 #include "daemon/runtime/wire_codec.h"
@@ -61,6 +62,9 @@ void Runtime::on_admin(const wire::AdminRequest& req, AdminServer::Reply reply, 
             reply(r);
             return;
         }
+        case C::kPeerCheck:
+            start_peer_check(std::move(reply));
+            return;
         case C::kMove: cmd.verb = engine::AdminVerb::Move; cmd.argument = req.move().node(); break;
         case C::kStandby: cmd.verb = engine::AdminVerb::Standby; cmd.argument = req.standby().node(); break;
         case C::kUnstandby: cmd.verb = engine::AdminVerb::Unstandby; cmd.argument = req.unstandby().node(); break;
@@ -176,6 +180,12 @@ void Runtime::on_peer_message(const wire::PeerMessage& m) {
             else base::log::warning("sync: " + problem);
             break;
         }
+        case wire::PeerMessage::kFactsRequest:
+            on_facts_request(m);
+            break;
+        case wire::PeerMessage::kFactsReply:
+            on_facts_reply(m);
+            break;
         default:
             break;  // hello/keepalive are the channel's
     }
@@ -269,6 +279,7 @@ wire::Status Runtime::build_status() const {
         }
     }
     if (failover) *st.mutable_last_failover() = *failover;
+    if (last_peer_check_) *st.mutable_peer_check() = *last_peer_check_;
     return st;
 }
 
@@ -350,6 +361,12 @@ MetricsSnapshot Runtime::metrics_snapshot() const {
         auto it = file_sync_.results().find(path);
         m.sync_files.emplace_back(path, it == file_sync_.results().end() ? std::nullopt
                                                                           : std::optional<bool>(it->second));
+    }
+    if (last_peer_check_ && !last_peer_check_->has_error()) {
+        std::map<std::string, bool> drift;
+        for (const char* kind : kPeerCheckKinds) drift[kind] = false;
+        for (const auto& item : last_peer_check_->items()) drift[item.kind()] = drift[item.kind()] || item.state() == "different";
+        m.peer_drift.assign(drift.begin(), drift.end());
     }
     return m;
 }
