@@ -147,6 +147,7 @@ void Lab::make_host_folders() {
         }
         if (h->name != kClient) write_file(host_etc(h->name) + "/authkey", key, 0600);
     }
+    make_host_identity();
 }
 
 void Lab::make_disk() {
@@ -431,6 +432,7 @@ void Lab::boot(Host& h, const std::string& why) {
         binds = {{host_etc(h.name), "/etc/veeam-ha"},
                  {host_state(h.name), "/var/lib/veeam-ha"},
                  {host_run(h.name), "/run/veeam-ha"}};
+    for (auto& b : identity_binds(h.name)) binds.push_back(std::move(b));
     std::string error;
     std::string log = log_dir() + "/" + h.name + "-init.log";
     // Every power-on is a new boot, as on a real machine (the hosts share one kernel, so the
