@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <type_traits>
 
 #include "base/process.h"
 #include "proto/version.h"
@@ -158,11 +159,13 @@ std::vector<wire::KeyFingerprint> ssh_host_keys(const std::string& root, std::st
         std::string name = path.substr(path.rfind('/') + 1);  // ssh_host_TYPE_key.pub
         std::string type = name.substr(9, name.size() - 9 - 8);
         std::ifstream in(path);
-        std::string line;
-        std::getline(in, line);
+        std::string line(20000, '\0');  // an RSA-16384 key's line is about 2.8 KB
+        in.read(line.data(), static_cast<std::streamsize>(line.size()));
+        line.resize(static_cast<size_t>(in.gcount()));
+        line = line.substr(0, line.find('\n'));
         wire::KeyFingerprint k;
         k.set_type(clip(type));
-        std::string fp = ssh_fingerprint(line.substr(0, 20000));
+        std::string fp = ssh_fingerprint(line);
         k.set_fingerprint(fp.empty() ? "unreadable" : fp);
         out.push_back(std::move(k));
     }
@@ -178,19 +181,33 @@ bool wanted(const std::string& name, const std::optional<std::vector<std::string
 }
 
 // Reads a passwd- or group-format file with the C library's own parser (fgetpwent/fgetgrent).
+// fgetpwent_r/fgetgrent_r: the peer's request and our own check may read at the same time.
+passwd* next_user(FILE* f, passwd& entry, std::vector<char>& buf) {
+    passwd* out = nullptr;
+    while (fgetpwent_r(f, &entry, buf.data(), buf.size(), &out) == ERANGE && buf.size() < (1u << 20)) buf.resize(buf.size() * 2);
+    return out;
+}
+group* next_group(FILE* f, group& entry, std::vector<char>& buf) {
+    group* out = nullptr;
+    while (fgetgrent_r(f, &entry, buf.data(), buf.size(), &out) == ERANGE && buf.size() < (1u << 20)) buf.resize(buf.size() * 2);
+    return out;
+}
+
 template <class Entry>
 std::vector<wire::AccountFact> accounts(const std::string& file, const std::optional<std::vector<std::string>>& names,
-                                        Entry (*next)(FILE*), std::string& problem) {
+                                        Entry* (*next)(FILE*, Entry&, std::vector<char>&), std::string& problem) {
     std::map<std::string, wire::AccountFact> found;
     FILE* f = std::fopen(file.c_str(), "re");
     if (!f) {
         problem = file + ": " + errno_text(errno);
         return {};
     }
-    while (Entry e = next(f)) {
+    Entry entry{};
+    std::vector<char> buf(4096);
+    while (Entry* e = next(f, entry, buf)) {
         std::string name;
         wire::AccountFact a;
-        if constexpr (std::is_same_v<Entry, passwd*>) {
+        if constexpr (std::is_same_v<Entry, passwd>) {
             name = e->pw_name;
             a.set_id(e->pw_uid);
             a.set_gid(e->pw_gid);
@@ -220,12 +237,12 @@ std::vector<wire::AccountFact> accounts(const std::string& file, const std::opti
 
 std::vector<wire::AccountFact> users(const std::string& root, const std::optional<std::vector<std::string>>& names,
                                      std::string& problem) {
-    return accounts<passwd*>(under(root, "/etc/passwd"), names, &fgetpwent, problem);
+    return accounts<passwd>(under(root, "/etc/passwd"), names, &next_user, problem);
 }
 
 std::vector<wire::AccountFact> groups(const std::string& root, const std::optional<std::vector<std::string>>& names,
                                       std::string& problem) {
-    return accounts<group*>(under(root, "/etc/group"), names, &fgetgrent, problem);
+    return accounts<group>(under(root, "/etc/group"), names, &next_group, problem);
 }
 
 bool systemd_runs(const std::string& root) {
@@ -359,11 +376,19 @@ std::optional<bool> time_synchronised(std::string& problem) {
     // daemon (chrony, systemd-timesyncd, ntpd) once it disciplines the clock.
     struct timex tx{};
     int state = ::adjtimex(&tx);
-    if (state < 0) {
+    if (state >= 0) return state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+    if (errno != EPERM) {
         problem = "adjtimex: " + errno_text(errno);
         return std::nullopt;
     }
-    return state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+    // veeam-had.service denies the @clock system calls, adjtimex(2) with them: ask timedated,
+    // which reads the same flag.
+    base::ProcessResult r = run({"timedatectl", "show", "--property=NTPSynchronized", "--value"}, {},
+                                std::chrono::seconds(5));
+    std::string value = first_line(r.out);
+    if (r.success() && (value == "yes" || value == "no")) return value == "yes";
+    problem = clip("adjtimex: not permitted; timedatectl: " + (r.success() ? "printed " + value : r.describe()));
+    return std::nullopt;
 }
 
 wire::XfsFact xfs_fact(const std::string& root, const std::string& mountpoint) {

@@ -220,23 +220,23 @@ void compare_units(const Pair& p, Items& items) {
             items.different("unit", item, "missing on both", "install the unit on " + p.ref.node() + " and " + p.other.node());
         else if (a->exists() && b->exists() && a->sha256() == b->sha256())
             items.ok("unit", item, "the same " + a->files());
-        else if (a->exists()) {
-            std::string fix;
-            std::string files = a->files();
+        else {
+            // Copy the files from where the unit is (the reference when both have it) to the other.
+            const wire::UnitFact& from = a->exists() ? *a : *b;
+            const std::string& from_node = a->exists() ? p.ref.node() : p.other.node();
+            const std::string& to_node = a->exists() ? p.other.node() : p.ref.node();
+            std::string fix, files = from.files();
             for (size_t at = 0; at < files.size();) {
                 size_t end = files.find(' ', at);
                 std::string f = files.substr(at, end == std::string::npos ? std::string::npos : end - at);
-                fix += (fix.empty() ? "" : " && ") + ("scp -p " + f + " " + p.other.node() + ":" + f);
+                fix += (fix.empty() ? "" : " && ") + ("scp -p " + f + " " + to_node + ":" + f);
                 at = end == std::string::npos ? files.size() : end + 1;
             }
-            items.different("unit", item,
-                            p.both(a->files() + " sha256 " + hex(a->sha256()),
-                                   b->exists() ? b->files() + " sha256 " + hex(b->sha256()) : "missing"),
-                            fix + p.on_ref() + ", then systemctl daemon-reload" + p.on_other());
-        } else {
-            items.different("unit", item, p.both("missing", b->files()),
-                            "scp -p " + b->files() + " " + p.ref.node() + ":... (each file to its place)" + p.on_other() +
-                                ", then systemctl daemon-reload" + p.on_ref());
+            auto shown = [](const wire::UnitFact* unit) {
+                return unit->exists() ? unit->files() + " sha256 " + hex(unit->sha256()) : std::string("missing");
+            };
+            items.different("unit", item, p.both(shown(a), shown(b)),
+                            fix + " on " + from_node + ", then systemctl daemon-reload on " + to_node);
         }
         // At boot: veeam-had starts the unit on the active node only.
         std::string fix, detail;
@@ -294,7 +294,11 @@ void compare_lvm(const Pair& p, Items& items) {
 void compare_time(const Pair& p, Items& items, std::optional<double> offset_ms, const std::string& local,
                   const std::string& peer) {
     if (!p.ref.has_time_synchronised() || !p.other.has_time_synchronised()) {
-        items.unknown("time-sync", "time-sync", problem(p.ref, "time-sync") + problem(p.other, "time-sync"));
+        std::string detail;
+        for (const auto* f : {&p.ref, &p.other})
+            if (!f->has_time_synchronised())
+                detail += (detail.empty() ? "" : "; ") + problem(*f, "time-sync") + " on " + f->node();
+        items.unknown("time-sync", "time-sync", detail);
     } else {
         std::string fix, detail;
         for (const auto* f : {&p.ref, &p.other}) {

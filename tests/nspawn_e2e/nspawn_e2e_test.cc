@@ -194,6 +194,8 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         INFO(alike.out);
         CHECK_THAT(alike.out, Catch::Contains("unit vhtest-app.service: ok (the same /etc/systemd/system/vhtest-app.service)\n"));
         CHECK_THAT(alike.out, Catch::Contains("unit vhtest-app.service at boot: ok (disabled on n1, disabled on n2)\n"));
+        // The unit denies adjtimex(2) (@clock): the clock's state comes from timedated instead.
+        CHECK_THAT(alike.out, Catch::Contains("time-sync: ") && !Catch::Contains("time-sync: unknown"));
         REQUIRE(cluster.systemctl(kN2, {"enable", "vhtest-app"}).success());
         for (int i : {kN1, kN2}) {
             base::ProcessResult planted = peer_check(i);

@@ -118,6 +118,10 @@ TEST_CASE("peer compare: each planted difference is one line with its fix") {
         {"unit content", [](auto& f) { f.mutable_units(0)->set_sha256(std::string(32, '\x23')); }, "unit veeamtransport.service",
          "scp -p /etc/systemd/system/veeamtransport.service n2:/etc/systemd/system/veeamtransport.service on n1, then "
          "systemctl daemon-reload on n2"},
+        {"unit missing", [](auto& f) { f.mutable_units(0)->set_exists(false); f.mutable_units(0)->clear_files(); },
+         "unit veeamtransport.service",
+         "scp -p /etc/systemd/system/veeamtransport.service n2:/etc/systemd/system/veeamtransport.service on n1, then "
+         "systemctl daemon-reload on n2"},
         {"package version", [](auto& f) { f.mutable_packages(0)->set_version("12.0.0.1420"); }, "package veeamtransport",
          "apt-get install veeamtransport=12.1.0.2131 on n2"},
         {"package missing", [](auto& f) { f.clear_packages(); }, "package veeamtransport",
