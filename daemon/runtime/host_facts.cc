@@ -101,8 +101,13 @@ FactsSpec facts_spec(const config::Config& c, const std::string& node, bool hold
     s.holding = holding;
     s.config_path = config_path;
     s.config_digest = config::digest(c);
-    s.config_lines = config::canonical_lines(c);
-    if (s.config_lines.size() > kMaxConfigLines) s.config_lines.resize(kMaxConfigLines);
+    // The lines only name what differs (the digest compares everything): bounded so that the
+    // facts fit one channel frame (1 MiB) whatever the file holds.
+    size_t bytes = 0;
+    for (auto& line : config::canonical_lines(c)) {
+        if (s.config_lines.size() >= kMaxConfigLines || (bytes += line.size()) > kMaxConfigBytes) break;
+        s.config_lines.push_back(std::move(line));
+    }
     s.sync_paths = sync_paths(c);
     s.users = c.peer_check.users;
     s.groups = c.peer_check.groups;
@@ -305,47 +310,28 @@ wire::UnitFact unit_fact(const std::string& root, const std::string& unit, std::
     return u;
 }
 
-bool veeam_packages(const std::string& root, std::vector<wire::PackageFact>& out, std::string& problem) {
-    // dpkg's own database, read directly (what dpkg-query -W reads): stanzas of "Field: value"
-    // lines separated by empty lines; continuation lines start with a space.
-    std::string path = under(root, "/var/lib/dpkg/status");
-    std::ifstream in(path);
-    if (!in) {
-        if (errno != ENOENT) problem = path + ": " + errno_text(errno);
-        return false;
+bool veeam_packages(const std::string& admindir, std::vector<wire::PackageFact>& out, std::string& problem) {
+    std::vector<std::string> argv{"dpkg-query"};
+    if (!admindir.empty()) argv.push_back("--admindir=" + admindir);
+    argv.insert(argv.end(), {"-W", "-f=${db:Status-Abbrev}\t${Package}\t${Version}\n", "veeam*"});
+    base::ProcessResult r = run(argv, {}, std::chrono::seconds(5));
+    if (r.ended == base::ProcessResult::Ended::CouldNotStart) return false;  // not a dpkg system
+    // No package matching is exit 1 too.
+    if (!r.success() && !(r.ended == base::ProcessResult::Ended::Exited && r.exit_code == 1 &&
+                          r.err.find("no packages found") != std::string::npos)) {
+        problem = clip("dpkg-query: " + r.describe());
+        return true;
     }
-    std::map<std::string, std::string> found;
-    std::string line, package, version, status;
-    auto flush = [&] {
-        // "install ok installed": the last word is the state; half-installed ones count too
-        // (their version is on disk), not-installed and config-files do not.
-        bool on_disk = !status.empty() && status.find(" not-installed") == std::string::npos &&
-                       status.find(" config-files") == std::string::npos;
-        if (starts_with(package, "veeam") && on_disk && found.size() < kMaxFactList) found[clip(package)] = clip(version);
-        package.clear();
-        version.clear();
-        status.clear();
-    };
-    while (std::getline(in, line)) {
-        if (line.empty()) {
-            flush();
-            continue;
-        }
-        if (line[0] == ' ' || line[0] == '\t') continue;
-        auto colon = line.find(':');
-        if (colon == std::string::npos) continue;
-        std::string field = line.substr(0, colon);
-        std::string value = line.substr(colon + 1);
-        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-        if (field == "Package") package = value;
-        else if (field == "Version") version = value;
-        else if (field == "Status") status = value;
-    }
-    flush();
-    for (const auto& [name, v] : found) {
+    // "ii \tveeamtransport\t12.1.0.2131": the second letter is the state; not-installed (n) and
+    // config-files (c) have no version on disk.
+    std::istringstream lines(r.out);
+    std::string line;
+    while (std::getline(lines, line) && out.size() < kMaxFactList) {
+        auto t1 = line.find('\t'), t2 = line.find('\t', t1 == std::string::npos ? t1 : t1 + 1);
+        if (t1 < 2 || t2 == std::string::npos || line[1] == 'n' || line[1] == 'c') continue;
         wire::PackageFact f;
-        f.set_name(name);
-        f.set_version(v);
+        f.set_name(clip(line.substr(t1 + 1, t2 - t1 - 1)));
+        f.set_version(clip(line.substr(t2 + 1)));
         out.push_back(std::move(f));
     }
     return true;
@@ -432,7 +418,7 @@ wire::HostFacts gather_host_facts(const FactsSpec& s) {
     f.set_protocol_minor(wire::kProtocolMinor);
     f.set_config_digest(s.config_digest);
     f.set_config_path(s.config_path);
-    for (const auto& l : s.config_lines) f.add_config_lines(l.size() > 4096 ? l.substr(0, 4096) : l);
+    for (const auto& l : s.config_lines) f.add_config_lines(l);
     for (auto& h : file_hashes(s.root, s.sync_paths)) *f.add_sync_files() = std::move(h);
     std::string problem;
     for (auto& k : ssh_host_keys(s.root, problem)) *f.add_ssh_host_keys() = std::move(k);
@@ -448,7 +434,7 @@ wire::HostFacts gather_host_facts(const FactsSpec& s) {
         for (const auto& unit : s.units) *f.add_units() = unit_fact(s.root, unit, s.command_timeout);
     problem.clear();
     std::vector<wire::PackageFact> packages;
-    f.set_dpkg(veeam_packages(s.root, packages, problem));
+    f.set_dpkg(veeam_packages(s.dpkg_admindir, packages, problem));
     for (auto& p : packages) *f.add_packages() = std::move(p);
     note("package", problem);
     problem.clear();

@@ -18,6 +18,7 @@ namespace veeamha::runtime {
 inline constexpr size_t kMaxFactText = 256;       // a name, version, fingerprint
 inline constexpr size_t kMaxFactList = 256;       // accounts, packages, keys
 inline constexpr size_t kMaxConfigLines = 4096;   // canonical lines carried (the digest covers all)
+inline constexpr size_t kMaxConfigBytes = 256 * 1024;
 
 struct FactsSpec {
     std::string root = "/";
@@ -30,6 +31,7 @@ struct FactsSpec {
     std::optional<std::vector<std::string>> users, groups;  // unset: every veeam* name
     std::vector<std::string> units;                          // the group's service units
     std::vector<std::string> xfs_mountpoints;                // the group's XFS filesystems
+    std::string dpkg_admindir;                               // tests: dpkg's database under root
     std::chrono::milliseconds command_timeout{5000};         // each command run
 };
 
@@ -59,8 +61,9 @@ bool systemd_runs(const std::string& root);
 // The unit's file and drop-ins (searched in systemd's unit path, `systemd-analyze unit-paths`)
 // and `systemctl --root is-enabled`.
 wire::UnitFact unit_fact(const std::string& root, const std::string& unit, std::chrono::milliseconds timeout);
-// Installed veeam* packages from var/lib/dpkg/status; false if there is no dpkg database.
-bool veeam_packages(const std::string& root, std::vector<wire::PackageFact>& out, std::string& problem);
+// Installed veeam* packages, as `dpkg-query -W 'veeam*'` lists them from the dpkg database in
+// `admindir` ("" = dpkg's own); false if there is no dpkg-query (not a Debian host).
+bool veeam_packages(const std::string& admindir, std::vector<wire::PackageFact>& out, std::string& problem);
 // `lvmconfig --typeconfig full global/system_id_source` with LVM_SYSTEM_DIR=root/etc/lvm.
 std::optional<std::string> lvm_system_id_source(const std::string& root, std::chrono::milliseconds timeout,
                                                 std::string& problem);

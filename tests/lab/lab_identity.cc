@@ -53,6 +53,7 @@ void Lab::make_host_identity() {
     group += "veeam:x:990:\n";
     status += std::string(status.empty() || status.back() == '\n' ? "" : "\n") + "\nPackage: veeamtransport\n"
               "Status: install ok installed\nVersion: " + kVeeamTransportVersion + "\nArchitecture: amd64\n"
+              "Maintainer: veeam-had lab <lab@example.invalid>\n"
               "Description: Veeam transport service (lab stand-in)\n";
     for (auto& h : hosts_) {
         if (h->name == kClient) continue;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The peer check's fact gatherers against real files under a temporary root, checked against
-// the real tools (ssh-keygen -lf, systemctl --root, lvmconfig, xfs_info), and a whole check of
+// the real tools (ssh-keygen -lf, systemctl --root, dpkg-query --admindir, lvmconfig, xfs_info), and a whole check of
 // two such roots with the differences the issue names planted in one of them.
 #include <catch2/catch.hpp>
 
@@ -118,17 +118,20 @@ TEST_CASE("host facts: accounts from passwd and group files, veeam* by default o
     CHECK(problem.find("/etc/passwd: No such file or directory") != std::string::npos);
 }
 
-TEST_CASE("host facts: veeam packages from the dpkg database, installed ones only") {
+TEST_CASE("host facts: veeam packages as dpkg-query lists them, installed ones only") {
     TempDir t{"veeamha-facts"};
     make_host(t.path, 990, "");
     std::vector<wire::PackageFact> p;
     std::string problem;
-    REQUIRE(runtime::veeam_packages(t.path, p, problem));
+    REQUIRE(runtime::veeam_packages(t.path + "/var/lib/dpkg", p, problem));
+    CHECK(problem.empty());
     REQUIRE(p.size() == 2);
     CHECK((p[0].name() == "veeamsnap" && p[0].version() == "6.0.3.1221"));
     CHECK((p[1].name() == "veeamtransport" && p[1].version() == "12.1.0.2131"));
     p.clear();
-    CHECK_FALSE(runtime::veeam_packages(t.path + "/nowhere", p, problem));
+    CHECK(runtime::veeam_packages(t.path + "/nowhere", p, problem));  // an empty database
+    CHECK(p.empty());
+    CHECK(problem.empty());
 }
 
 TEST_CASE("host facts: lvmconfig reads system_id_source, with its default") {
@@ -213,8 +216,10 @@ TEST_CASE("host facts: two hosts with planted differences, compared") {
     spec.sync_paths = {"/etc/app.conf"};
     spec.units = {"veeamtransport.service"};
     spec.root = a.path;
+    spec.dpkg_admindir = a.path + "/var/lib/dpkg";
     const wire::HostFacts n1 = runtime::gather_host_facts(spec);
     spec.root = b.path;
+    spec.dpkg_admindir = b.path + "/var/lib/dpkg";
     spec.node = "n2";
     spec.holding = false;
     auto items = runtime::compare_hosts(n1, runtime::gather_host_facts(spec), 0.0);

@@ -161,7 +161,7 @@ TEST_CASE("peer compare: the config line names the setting and both values") {
           "n2:/etc/veeam-ha.yaml on n1, then systemctl reload veeam-had on n2");
 }
 
-TEST_CASE("peer compare: clocks further apart than a second differ; no systemd is unknown, not ok") {
+TEST_CASE("peer compare: clocks further apart than a second differ, and no systemd is unknown, not ok") {
     wire::HostFacts a = host("n1"), b = host("n2");
     auto diff = different(runtime::compare_hosts(a, b, 1500.0));
     REQUIRE(diff.size() == 1);
