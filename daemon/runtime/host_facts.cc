@@ -339,6 +339,12 @@ bool veeam_packages(const std::string& admindir, std::vector<wire::PackageFact>&
 
 std::optional<std::string> lvm_system_id_source(const std::string& root, std::chrono::milliseconds timeout,
                                                 std::string& problem) {
+    // Without its file lvmconfig says only "Failed to clone current config tree".
+    struct stat st{};
+    if (::stat(under(root, "/etc/lvm/lvm.conf").c_str(), &st) != 0) {
+        problem = "no /etc/lvm/lvm.conf";
+        return std::nullopt;
+    }
     base::ProcessResult r = run({"lvmconfig", "--typeconfig", "full", "global/system_id_source"},
                                 {"LVM_SYSTEM_DIR=" + under(root, "/etc/lvm"), "LVM_SUPPRESS_FD_WARNINGS=1"}, timeout);
     if (!r.success()) {

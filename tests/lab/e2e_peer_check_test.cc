@@ -108,10 +108,12 @@ TEST_CASE("e2e: check --peer: alike hosts, then a planted host key, UID, package
     }
     rewrite(id2 + "/passwd", "veeam-usr-1:x:990:", "veeam-usr-1:x:991:");
     rewrite(id2 + "/dpkg-status", std::string("Version: ") + Lab::kVeeamTransportVersion, "Version: 12.0.0.1420");
-    const size_t mark = c.log_mark(kN2);
+    const size_t mark = c.log_mark(kN2), mark_n1 = c.log_mark(kN1);
     rewrite(c.config_path(), "  failure_timeout: 10m\n", "  failure_timeout: 11m\n");
     REQUIRE(::kill(c.daemon_pid(kN2), SIGHUP) == 0);
     REQUIRE(c.wait_log(kN2, "configuration reloaded", 20s, mark));
+    // The digest in n2's heartbeats covers every setting and was recomputed by the reload.
+    CHECK(c.wait_log(kN1, "config-mismatch: n2 runs with a different cluster configuration", 10s, mark_n1));
 
     const size_t mark1 = c.log_mark(kN1);
     // From either node the fixes copy from n1, which runs the group (what Veeam's server sees).

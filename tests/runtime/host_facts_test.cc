@@ -142,6 +142,9 @@ TEST_CASE("host facts: lvmconfig reads system_id_source, with its default") {
     put(t.path + "/etc/lvm/lvm.conf", "global {\n}\n");
     CHECK(runtime::lvm_system_id_source(t.path, std::chrono::seconds(10), problem) == std::optional<std::string>("none"));
     CHECK(problem.empty());
+    fs::remove(t.path + "/etc/lvm/lvm.conf");
+    CHECK_FALSE(runtime::lvm_system_id_source(t.path, std::chrono::seconds(10), problem));
+    CHECK(problem == "no /etc/lvm/lvm.conf");
 }
 
 TEST_CASE("host facts: a unit's files and its state at boot, through systemctl --root") {
