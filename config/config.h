@@ -207,6 +207,15 @@ struct SyncSection {
     bool operator==(const SyncSection&) const = default;
 };
 
+// `peer_check`: what `veeam-hactl check --peer` compares beyond the configuration itself.
+struct PeerCheckSection {
+    // Accounts and groups whose UID/GID must be the same on both nodes; unset = every one whose
+    // name starts with "veeam" in /etc/passwd and /etc/group.
+    std::optional<std::vector<std::string>> users;
+    std::optional<std::vector<std::string>> groups;
+    bool operator==(const PeerCheckSection&) const = default;
+};
+
 struct Config {
     std::string source_file;
     ClusterSection cluster;
@@ -217,6 +226,7 @@ struct Config {
     std::vector<Resource> resources;  // start order
     std::vector<Alert> alerts;
     SyncSection sync;
+    PeerCheckSection peer_check;
 
     size_t links() const { return nodes.empty() ? 0 : nodes[0].addresses.size(); }
     // Index of the node with this name, or -1.
@@ -299,6 +309,14 @@ std::string format_duration(Duration d);
 // (full, then the part before the first dot). Returns the index or an error message.
 std::variant<int, std::string> resolve_local_node(const Config& config,
                                                   const std::string& override_name);
+
+// Every field of the configuration as "key.path=value" lines in a fixed order (defaults
+// filled in), so comments, whitespace, key order and spelling (1m / 60s) do not matter. Nothing
+// in it differs per node: the same file runs on both (which node is which comes from the host
+// name or --node); `source_file` and line numbers are not part of the configuration.
+std::vector<std::string> canonical_lines(const Config& config);
+// FNV-1a over canonical_lines; never 0 (0 means "not known" on the wire).
+uint64_t digest(const Config& config);
 
 // A one-screen, human summary of what the cluster will do with this config (for --check-config).
 std::string summarize(const Config& config, int local_node /* -1 if unknown */);

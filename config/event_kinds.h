@@ -22,6 +22,11 @@ inline constexpr std::array<const char*, 45> kEventKinds = {
     "start-abandoned", "takeover", "unclean", "unstandby", "waiting-for-peer",
 };
 
+// Event kinds the daemon's runtime emits itself, not the engine: a failed fencing check, and
+// drift between the two hosts found by the peer check. Also selectable in alerts[].events.
+inline constexpr std::array<const char*, 4> kRuntimeEventKinds = {"fencing-check", "peer-drift", "sync-failed",
+                                                                  "sync-overwritten"};
+
 // The class of an event, as Pacemaker's alert agents know them (CRM_alert_kind): what happened
 // to a fence, to a resource, or else to a node (membership, ownership, the group).
 inline constexpr std::array<const char*, 8> kFencingEvents = {

@@ -22,6 +22,7 @@ bool parse_root(const Value& root, Config& config) {
         parse_resources(*v, config.resources);
     if (auto v = m.get("alerts")) parse_alerts(*v, config.alerts);
     if (auto v = m.get("sync")) parse_sync(*v, config.sync);
+    if (auto v = m.get("peer_check")) parse_peer_check(*v, config.peer_check);
     return true;
 }
 

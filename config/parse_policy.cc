@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The policy, alerts and sync sections.
+// The policy, alerts, sync and peer_check sections.
+#include <cctype>
+
 #include "config/event_kinds.h"
 #include "config/sections.h"
 #include "config/syntax.h"
@@ -61,6 +63,7 @@ void parse_alerts(const Value& v, std::vector<Alert>& out) {
                     }
                     bool known = kind == "node" || kind == "fencing" || kind == "resource";
                     for (const char* k : kEventKinds) known = known || kind == k;
+                    for (const char* k : kRuntimeEventKinds) known = known || kind == k;
                     if (!known) {
                         entry.expected("an event kind (see `veeam-hactl history`: peer-lost, fenced, takeover, "
                                       "resource-failed, ...) or a class (node, fencing, resource)");
@@ -174,6 +177,46 @@ void parse_sync(const Value& v, SyncSection& out) {
     for (const auto& p : out.paths)
         if (out.ssh_host_keys && (p == "/etc/ssh" || p.rfind("/etc/ssh/ssh_host_", 0) == 0 || inside("/etc/ssh", p)))
             m.value().error("expected " + p + " in sync.paths or sync.ssh_host_keys, not both");
+}
+
+namespace {
+
+// useradd's default rule (NAME_REGEX): a lower-case letter or '_', then letters, digits, '_',
+// '-', an optional final '$'; at most 32.
+bool valid_account_name(const std::string& name) {
+    if (name.empty() || name.size() > 32) return false;
+    if (!(std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+    for (size_t i = 1; i < name.size(); ++i) {
+        char c = name[i];
+        bool ok = std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+                  c == '_' || c == '-' || (c == '$' && i + 1 == name.size());
+        if (!ok) return false;
+    }
+    return true;
+}
+
+std::optional<std::vector<std::string>> read_account_names(const Value& v, const char* what) {
+    auto items = v.items(what, 256);
+    if (!items) return std::nullopt;
+    std::vector<std::string> names;
+    for (const auto& item : *items) {
+        std::string name;
+        if (!read_string(item, name, what)) continue;
+        if (!valid_account_name(name))
+            item.expected("an account name (a lower-case letter or '_', then letters, digits, '_' or '-'; at most 32)");
+        else
+            names.push_back(name);
+    }
+    return names;
+}
+
+}  // namespace
+
+void parse_peer_check(const Value& v, PeerCheckSection& out) {
+    Mapping m(v, "peer_check");
+    if (!m.ok()) return;
+    if (auto x = m.get("users")) out.users = read_account_names(*x, "a list of user names, e.g. [veeam-usr-1]");
+    if (auto x = m.get("groups")) out.groups = read_account_names(*x, "a list of group names, e.g. [veeam]");
 }
 
 }  // namespace veeamha::config::detail

@@ -11,7 +11,7 @@ using Table = std::vector<std::pair<std::string, std::vector<std::string>>>;
 
 const Table& table() {
     static const Table t = {
-        {"", {"cluster", "nodes", "heartbeat", "fencing", "policy", "resources", "alerts", "sync"}},
+        {"", {"cluster", "nodes", "heartbeat", "fencing", "policy", "resources", "alerts", "sync", "peer_check"}},
         {"cluster", {"name", "key_file", "state_dir", "admin_socket", "http_listen"}},
         {"nodes[]", {"name", "addresses", "vm_uuid", "priority"}},
         {"heartbeat", {"port", "interval", "timeout"}},
@@ -36,6 +36,7 @@ const Table& table() {
         {"resources[].exec", {"start", "stop", "monitor"}},
         {"alerts[]", {"exec", "recipient", "events", "timeout"}},
         {"sync", {"paths", "ssh_host_keys", "ssh_reload", "max_file_size", "max_files", "max_total_size"}},
+        {"peer_check", {"users", "groups"}},
     };
     return t;
 }

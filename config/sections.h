@@ -21,6 +21,7 @@ void parse_policy(const Value& v, PolicySection& out);
 void parse_resources(const Value& v, std::vector<Resource>& out);
 void parse_alerts(const Value& v, std::vector<Alert>& out);
 void parse_sync(const Value& v, SyncSection& out);
+void parse_peer_check(const Value& v, PeerCheckSection& out);
 
 // Rules that involve more than one value (unique names, link counts, order of the group...).
 void validate(const Config& config, Diagnostics& diag);

@@ -105,6 +105,12 @@ public:
     // SIGHUP: take the settings that may change while running (config::apply_live_settings)
     // from `config`; everything else keeps its old value.
     void reconfigure(const config::Config& config);
+    // After a reload: the digest of the whole new configuration (config::digest), published
+    // from the next step on; a mismatch with the peer is warned about again.
+    void set_config_digest(uint64_t digest) {
+        if (digest != config_digest_) warned_digest_ = false;
+        config_digest_ = digest;
+    }
 
     // When the engine next needs a Tick if nothing else happens (mono ms), or -1. Never more
     // than kQuietStep after the last step: failure counts expire by the clock, and a longer gap

@@ -15,6 +15,7 @@
 #include "daemon/hactl/verbs.h"
 #include "daemon/hactl/fence_verbs.h"
 #include "daemon/runtime/admin_client.h"
+#include "daemon/runtime/peer_compare.h"
 #include "daemon/runtime/state_store.h"
 #include "daemon/runtime/status_check.h"
 #include "daemon/runtime/status_json.h"
@@ -308,6 +309,30 @@ int hactl_fence(const Invocation& inv) {
     auto local = config::resolve_local_node(*config, inv.node_override);
     int index = std::holds_alternative<int>(local) ? std::get<int>(local) : -1;
     return fence_command(*config, index, inv.args);
+}
+
+int hactl_check_peer(const Invocation& inv) {
+    // The daemon reads both hosts (the peer over the channel) and compares: one line per item.
+    std::ostringstream diagnostics;
+    auto config = cli::load_config(inv.config_path, false, diagnostics);
+    if (!config) {
+        std::cerr << diagnostics.str();
+        return 3;
+    }
+    wire::AdminRequest req;
+    req.mutable_peer_check();
+    wire::AdminResponse resp;
+    std::string error;
+    if (!runtime::admin_call(config->cluster.admin_socket, req, resp, 45s, error)) {
+        std::cerr << inv.program << ": " << error << "\n";
+        return 3;
+    }
+    if (!resp.ok() || !resp.has_peer_check()) {
+        std::cerr << inv.program << ": check --peer: " << (resp.ok() ? "no answer (veeam-had too old?)" : resp.error()) << "\n";
+        return 3;
+    }
+    std::cout << runtime::format_peer_check(resp.peer_check());
+    return runtime::peer_check_exit_code(resp.peer_check());
 }
 
 }  // namespace veeamha::hactl

@@ -38,6 +38,7 @@ void print_help(std::ostream& out) {
            "  0   done\n"
            "  1   failed, or the configuration is invalid (every error is printed)\n"
            "  2   refused by a safety check (fence without --yes, fencing this node itself)\n"
+           "  3   check --peer: the peer could not be asked (1: something differs)\n"
            "  64  bad command line\n";
 }
 

@@ -24,8 +24,8 @@ const std::vector<Verb>& verbs() {
         {"history", "[COUNT]", "recent failovers, fences and failures, and why", hactl_history},
         {"keygen", "[--force]",
          "write a new cluster key to cluster.key_file", hactl_keygen},
-        {"check", "[FILE] [--no-file-checks] [--quiet]",
-         "validate the configuration, summarise it", hactl_check},
+        {"check", "[FILE] [--no-file-checks] [--quiet] | --peer",
+         "validate the configuration, summarise it; --peer: compare both hosts, exit 0/1/3", hactl_check},
         {"import-pcs", "CIB.xml|- [--corosync FILE]",
          "print the configuration equivalent to a Pacemaker cluster", hactl_import_pcs},
     };
@@ -40,6 +40,13 @@ const Verb* find_verb(const std::string& name) {
 
 int hactl_check(const Invocation& invocation) {
     std::vector<std::string> args = invocation.args;
+    if (cli::take_flag(args, "--peer")) {
+        if (!args.empty()) {
+            std::cerr << invocation.program << ": check --peer: unexpected argument " << args[0] << "\n";
+            return cli::kExitUsage;
+        }
+        return hactl_check_peer(invocation);
+    }
     bool check_files = !cli::take_flag(args, "--no-file-checks");
     bool quiet = cli::take_flag(args, "--quiet");
     std::string path = invocation.config_path;

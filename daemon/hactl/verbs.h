@@ -42,6 +42,7 @@ int hactl_maintenance(const Invocation& invocation);
 int hactl_cleanup(const Invocation& invocation);
 int hactl_confirm_fenced(const Invocation& invocation);
 int hactl_history(const Invocation& invocation);
+int hactl_check_peer(const Invocation& invocation);  // check --peer
 int hactl_fence(const Invocation& invocation);
 int hactl_import_pcs(const Invocation& invocation);  // import_pcs.cc
 

@@ -180,6 +180,10 @@ void render_history(Writer& w, const MetricsSnapshot& s) {
     w.family("veeamha_sync_oldest_pending_seconds", "gauge",
              "how long the oldest pending sync: file has waited to be the same on both nodes (0: none)");
     w.sample(oldest);
+    w.family("veeamha_peer_drift", "gauge",
+             "1 if the last peer check found this kind of item different on the two nodes "
+             "(veeam-hactl check --peer says what and how to fix it)");
+    for (const auto& [kind, differs] : s.peer_drift) w.sample(differs, {{"item", kind}});
 }
 
 void render_counters(Writer& w, const MetricsSnapshot& s) {

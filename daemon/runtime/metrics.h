@@ -17,12 +17,13 @@
 #include <utility>
 #include <vector>
 
+#include "config/event_kinds.h"
 #include "daemon/engine/types.h"
 
 namespace veeamha::runtime {
 
-// Event kinds the runtime emits itself (besides the engine's, engine::kEventKinds).
-inline constexpr std::array<const char*, 3> kRuntimeEventKinds = {"fencing-check", "sync-failed", "sync-overwritten"};
+// Event kinds the runtime emits itself (besides the engine's): config/event_kinds.h.
+using config::kRuntimeEventKinds;
 
 // This node, as `veeam-hactl status` names it.
 enum class NodeRole { Active, Passive, Unclean };
@@ -79,6 +80,10 @@ struct MetricsSnapshot {
     };
     std::vector<SyncFile> sync_files;
     double now_seconds = 0;  // for the age of pending files
+
+    // The last peer check (veeam-hactl check --peer): per item kind, whether anything of that
+    // kind differs; empty before the first check that reached the peer.
+    std::vector<std::pair<std::string, bool>> peer_drift;
 };
 
 std::string render_metrics(const MetricsSnapshot& snapshot);

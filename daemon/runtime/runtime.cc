@@ -35,24 +35,6 @@ namespace veeamha::runtime {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-namespace {
-
-// FNV-1a over what both nodes must agree on; a mismatch is reported by the engine.
-uint64_t config_digest(const config::Config& c) {
-    std::string s = c.cluster.name + "|" + std::to_string(c.heartbeat.port);
-    for (const auto& n : c.nodes) {
-        s += "|" + n.name + "/" + std::to_string(n.priority);
-        for (const auto& a : n.addresses) s += "," + a;
-    }
-    for (const auto& r : c.resources) s += "|" + r.name + ":" + config::to_string(r.kind);
-    s += c.policy.failback ? "|failback" : "|sticky";
-    uint64_t h = 1469598103934665603ULL;
-    for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ULL;
-    return h ? h : 1;
-}
-
-}  // namespace
-
 Runtime::Runtime(config::Config config, int local_node, RuntimeOptions options)
     : config_(std::move(config)),
       local_(local_node),
@@ -66,7 +48,9 @@ Runtime::Runtime(config::Config config, int local_node, RuntimeOptions options)
       exit_timer_(io_),
       sync_timer_(io_),
       fence_check_timer_(io_),
-      signals_(io_) {
+      signals_(io_),
+      loaded_config_(config_),
+      peer_check_timer_(io_) {
     process_start_seconds_ = static_cast<double>(now().wall) / 1000.0;
     last_reload_ = MetricsSnapshot::Stamped{process_start_seconds_, true, 0};  // loaded by main
 }
@@ -111,7 +95,7 @@ int Runtime::run() {
     };
     wait_signal();
 
-    feed(engine::Started{state, incarnation_, config_digest(config_), net::random_u64(), read_boot_id()});
+    feed(engine::Started{state, incarnation_, config::digest(config_), net::random_u64(), read_boot_id()});
 
 
     if (!config_.sync.empty()) start_sync();
@@ -163,6 +147,7 @@ void Runtime::start_subsystems() {
         if (engine_) publish(engine_->published());  // the peer gets our state at once
         ask_peer_status();                           // and we its failover record
         update_sync_role();                          // and the sync manifests
+        schedule_peer_check(std::chrono::seconds(5));  // and compare the hosts
     };
     ch.on_disconnected = [this] {
         base::log::info("peer channel to " + peer_name_ + " disconnected");

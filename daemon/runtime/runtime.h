@@ -114,6 +114,16 @@ private:
     // runtime_reload.cc: SIGHUP
     void reload();
 
+    // runtime_peer_check.cc: "the two hosts are one" (veeam-hactl check --peer), also every
+    // 5 minutes, after the peer joins and after a reload. Drift is logged, counted in metrics
+    // and alerted; the engine never sees it.
+    void schedule_peer_check(std::chrono::milliseconds delay);
+    void start_peer_check(std::optional<AdminServer::Reply> reply);
+    void on_facts_request(const wire::PeerMessage& message);
+    void on_facts_reply(const wire::PeerMessage& message);
+    void finish_peer_check(std::optional<std::string> error);
+    void record_peer_check(const wire::PeerCheck& check);
+
     config::Config config_;
     int local_;
     RuntimeOptions options_;
@@ -177,6 +187,21 @@ private:
     std::optional<MetricsSnapshot::Stamped> last_fence_timing_;  // the last confirmed power-off
     MetricsSnapshot::Stamped last_reload_;                // the load at start counts
     std::unique_ptr<AlertRunner> alerts_;
+
+    // The peer check (runtime_peer_check.cc).
+    config::Config loaded_config_;  // the file as last loaded (config_ keeps restart-only settings)
+    boost::asio::steady_timer peer_check_timer_;
+    struct PeerCheckRound {
+        uint64_t id = 0;
+        int64_t sent_us = 0, answered_us = 0;  // our wall clock: request sent, reply received
+        std::optional<wire::HostFacts> local;
+        std::optional<wire::FactsReply> peer;
+        std::vector<AdminServer::Reply> waiting;
+        std::shared_ptr<boost::asio::steady_timer> timeout;
+    };
+    std::optional<PeerCheckRound> peer_check_round_;
+    std::optional<wire::PeerCheck> last_peer_check_;
+    std::set<std::string> drift_reported_;  // items reported different, until they are ok again
 };
 
 }  // namespace veeamha::runtime

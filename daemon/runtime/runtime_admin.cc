@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "daemon/resources/factory.h"
+#include "daemon/runtime/peer_compare.h"
 #include "daemon/runtime/runtime.h"
 #include "daemon/runtime/status_json.h"
 #include "daemon/runtime/sync/service.h"
@@ -62,6 +63,9 @@ void Runtime::on_admin(const wire::AdminRequest& req, AdminServer::Reply reply, 
             reply(r);
             return;
         }
+        case C::kPeerCheck:
+            start_peer_check(std::move(reply));
+            return;
         case C::kMove: cmd.verb = engine::AdminVerb::Move; cmd.argument = req.move().node(); break;
         case C::kStandby: cmd.verb = engine::AdminVerb::Standby; cmd.argument = req.standby().node(); break;
         case C::kUnstandby: cmd.verb = engine::AdminVerb::Unstandby; cmd.argument = req.unstandby().node(); break;
@@ -176,6 +180,12 @@ void Runtime::on_peer_message(const wire::PeerMessage& m) {
             // the paths against this node's own entries).
             if (sync_) sync_->on_message(m.sync(), !engine_->holding() && engine_->owner_name() == peer_name_);
             break;
+        case wire::PeerMessage::kFactsRequest:
+            on_facts_request(m);
+            break;
+        case wire::PeerMessage::kFactsReply:
+            on_facts_reply(m);
+            break;
         default:
             break;  // hello/keepalive are the channel's
     }
@@ -279,6 +289,7 @@ wire::Status Runtime::build_status() const {
             s->set_size(f.size);
         }
     }
+    if (last_peer_check_) *st.mutable_peer_check() = *last_peer_check_;
     return st;
 }
 
@@ -360,6 +371,12 @@ MetricsSnapshot Runtime::metrics_snapshot() const {
     if (sync_)
         for (const auto& [path, f] : sync_->files())
             m.sync_files.push_back({path, sync::to_string(f.state), static_cast<double>(f.since_ms) / 1000.0});
+    if (last_peer_check_ && !last_peer_check_->has_error()) {
+        std::map<std::string, bool> drift;
+        for (const char* kind : kPeerCheckKinds) drift[kind] = false;
+        for (const auto& item : last_peer_check_->items()) drift[item.kind()] = drift[item.kind()] || item.state() == "different";
+        m.peer_drift.assign(drift.begin(), drift.end());
+    }
     return m;
 }
 

@@ -40,6 +40,8 @@ void Runtime::reload() {
     // Live: the engine's policy and timings, the fencing chain, alerts.
     std::vector<std::string> restart = config::apply_live_settings(config_, next);
     engine_->reconfigure(config_);
+    // The digest covers the whole file (restart-only settings too): what the peer is told now.
+    engine_->set_config_digest(config::digest(next));
     if (alerts_) alerts_->configure(config_.alerts);
     std::shared_ptr<fencing::Fencer> old = std::move(fencer_);
     fencer_ = fencing::make_fence_levels(config_);
@@ -54,6 +56,9 @@ void Runtime::reload() {
                                  : "; these changes need `systemctl restart veeam-had` (one node "
                                    "at a time) and were NOT applied: " + join(restart)));
     last_reload_ = MetricsSnapshot::Stamped{static_cast<double>(now().wall) / 1000.0, true, 0};
+    loaded_config_ = next;
+    feed(engine::Tick{});  // publishes the new digest now
+    schedule_peer_check(std::chrono::seconds(1));
     sd_notify(0, "READY=1");
 }
 

@@ -136,6 +136,15 @@ std::string status_to_text(const wire::Status& st) {
     } else {
         o << "none\n";
     }
+    if (st.has_peer_check()) {  // only the items that differ; `veeam-hactl check --peer` lists all
+        const auto& c = st.peer_check();
+        int differ = 0;
+        for (const auto& i : c.items()) differ += i.state() == "different";
+        o << "Peer check (" << iso8601_utc(c.at()) << "): "
+          << (c.has_error() ? c.error() : differ ? std::to_string(differ) + " item(s) differ" : "the two hosts are alike") << "\n";
+        for (const auto& i : c.items())
+            if (i.state() == "different") o << "  " << i.item() << ": " << i.detail() << "; fix: " << i.fix() << "\n";
+    }
     return o.str();
 }
 

@@ -153,6 +153,7 @@ void Lab::make_host_folders() {
     }
     if (options_.private_ssh)  // bind targets; /run/sshd is sshd's privilege separation folder
         for (const char* target : {"/etc/ssh", kSyncedFolder, "/run/sshd"}) fs::create_directories(target);
+    make_host_identity();
 }
 
 void Lab::make_disk() {
@@ -446,6 +447,7 @@ void Lab::boot(Host& h, const std::string& why) {
         binds.emplace_back(host_ssh(h.name), "/etc/ssh");
         binds.emplace_back(host_synced(h.name), kSyncedFolder);
     }
+    for (auto& b : identity_binds(h.name)) binds.push_back(std::move(b));
     std::string error;
     std::string log = log_dir() + "/" + h.name + "-init.log";
     // Every power-on is a new boot, as on a real machine (the hosts share one kernel, so the

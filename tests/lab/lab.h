@@ -146,6 +146,14 @@ public:
     std::string host_ssh(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/ssh"; }
     std::string host_synced(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/synced"; }
     static constexpr const char* kSyncedFolder = "/srv/veeam-ha-sync";
+    // Per-host copies of what `veeam-hactl check --peer` compares (lab_identity.cc), bound over
+    // the machine's files inside each host, so a test can make the two hosts differ:
+    // ssh/ (over /etc/ssh: one ed25519 host key, the same on both), passwd and group (the
+    // machine's, plus user veeam-usr-1 uid 990 and group veeam gid 990) and dpkg-status (the
+    // machine's /var/lib/dpkg/status plus veeamtransport 12.1.0.2131). Write files in place
+    // (the binds hold the inode).
+    std::string host_identity(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/identity"; }
+    static constexpr const char* kVeeamTransportVersion = "12.1.0.2131";
     // The file the host's init shows as its /proc/sys/kernel/random/boot_id: a fresh UUID at
     // every power-on, the same for every process of one power-on (a daemon restart).
     std::string boot_id_file(const std::string& host) const { return run_dir_ + "/hosts/" + host + "/boot_id"; }
@@ -258,6 +266,8 @@ private:
     void make_network();
     void make_disk();
     void make_host_folders();
+    void make_host_identity();  // lab_identity.cc
+    std::vector<std::pair<std::string, std::string>> identity_binds(const std::string& host) const;
     void start_vcenter();
     void write_config();
     void boot(Host& h, const std::string& why);  // NIC config + init; lock held

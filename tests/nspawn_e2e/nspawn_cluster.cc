@@ -108,7 +108,11 @@ constexpr const char* kAppUnitText =
     "[Unit]\n"
     "Description=veeam-had test: the group's service (started and stopped by veeam-had)\n"
     "[Service]\n"
-    "ExecStart=/usr/bin/sleep infinity\n";
+    "ExecStart=/usr/bin/sleep infinity\n"
+    // Installable but not enabled (veeam-had starts it): `check --peer` says so, and says
+    // which node to disable it on once a test enables it.
+    "[Install]\n"
+    "WantedBy=multi-user.target\n";
 
 constexpr const char* kFenceAgent =
     "#!/bin/sh\n"

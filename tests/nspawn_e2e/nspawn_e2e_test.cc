@@ -11,6 +11,8 @@
 //      D-Bus) and holds the floating address, `veeam-hactl status --json` agrees on both;
 //      a unit file in `sync:` changed on the active node: the passive's systemd shows the new
 //      text without a daemon-reload by hand;
+//  2c. `veeam-hactl check --peer`: the group's unit the same and disabled at boot on both;
+//      `systemctl enable` of it on n2 is the one line that differs, with its fix;
 //   3. `systemctl stop veeam-had` on the active node: a clean handover (no fence attempt), the
 //      stopped daemon exited 0 and its last STATUS= says where the group went;
 //   4. `systemctl start` again: it joins as passive, no failback, the service never restarted;
@@ -205,6 +207,32 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
             std::cout << "sync: the passive's systemd shows the changed unit " << seconds_since(t_sync) << " s after"
                       << std::endl;
             CHECK_THAT(cluster.journal(kN2, kHad), Catch::Contains("ran systemctl daemon-reload"));
+        }
+
+        // ---- 2c. check --peer under a real systemd: the group's unit is the same on both and
+        // disabled at boot; enabled on n2 it is the one item that differs, with its fix.
+        {
+            auto peer_check = [&](int i) {
+                base::ProcessResult r = cluster.exec(i, {"veeam-hactl", "check", "--peer"}, 60s);
+                INFO("check --peer on " << cluster.node(i) << ": " << r.describe() << "\n" << r.out << r.err);
+                return r;
+            };
+            base::ProcessResult alike = peer_check(kN1);
+            INFO(alike.out);
+            CHECK_THAT(alike.out, Catch::Contains("unit vhtest-app.service: ok (the same /etc/systemd/system/vhtest-app.service)\n"));
+            CHECK_THAT(alike.out, Catch::Contains("unit vhtest-app.service at boot: ok (disabled on n1, disabled on n2)\n"));
+            // The unit denies adjtimex(2) (@clock): the clock's state comes from timedated instead.
+            CHECK_THAT(alike.out, Catch::Contains("time-sync: ") && !Catch::Contains("time-sync: unknown"));
+            REQUIRE(cluster.systemctl(kN2, {"enable", "vhtest-app"}).success());
+            for (int i : {kN1, kN2}) {
+                base::ProcessResult planted = peer_check(i);
+                INFO(planted.out);
+                CHECK(planted.exit_code == 1);
+                CHECK_THAT(planted.out, Catch::Contains("unit vhtest-app.service at boot: different: disabled on n1, enabled on "
+                                                        "n2; fix: systemctl disable vhtest-app.service on n2\n"));
+            }
+            REQUIRE(cluster.systemctl(kN2, {"disable", "vhtest-app"}).success());
+            CHECK_THAT(peer_check(kN1).out, Catch::Contains("unit vhtest-app.service at boot: ok"));
         }
 
         // ---- 3. systemctl stop on the active node: stop here, grant, start there.

@@ -46,5 +46,5 @@ expect "off on" maintenance ""
 expect "list off on reboot status" fence ""
 expect "--check --interval --json --watch" status -
 expect "--force" keygen -
-expect "--no-file-checks --quiet" check --
+expect "--no-file-checks --peer --quiet" check --
 expect "--config --help --node --version" --
