@@ -47,6 +47,12 @@ QemuVm::QemuVm(Spec spec) : spec_(std::move(spec)) {
     args.insert(args.end(), {"-chardev", "file,id=con,path=" + console_path_ + ",append=on", "-serial", "chardev:con",
                              "-chardev", "socket,id=ctl,path=" + socket_path_ + ",server=on,wait=on",
                              "-serial", "chardev:ctl"});
+    for (size_t i = 0; i < spec_.serial_sockets.size(); ++i) {
+        const std::string id = "ser" + std::to_string(i + 2);
+        ::unlink(spec_.serial_sockets[i].c_str());
+        args.insert(args.end(), {"-chardev", "socket,id=" + id + ",path=" + spec_.serial_sockets[i] + ",server=on,wait=off",
+                                 "-serial", "chardev:" + id});
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -38,6 +38,9 @@ public:
         std::string netns;
         // A reboot inside the guest ends qemu (the lvm tier) or boots again (the hosts tier).
         bool exit_on_reboot = true;
+        // More serial ports (ttyS2, ttyS3, ...), each a unix socket qemu listens on without
+        // waiting (what the guest writes while nobody is connected is lost).
+        std::vector<std::string> serial_sockets;
     };
 
     // Starts qemu and connects to its command channel (qemu waits for that connection).
