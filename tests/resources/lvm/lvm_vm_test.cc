@@ -17,7 +17,7 @@
 #include <memory>
 
 #include "base/process.h"
-#include "tests/resources/lvm/qemu_vm.h"
+#include "tests/common/qemu_vm.h"
 #include "tests/common/skip.h"
 
 using namespace veeamha;
@@ -107,7 +107,15 @@ TEST_CASE("two VMs sharing a disk: exclusive activation, refusal, fenced takeove
     }
 
     progress("booting nodeA and nodeB (TCG)");
-    auto spec = [&](const char* name) { return QemuVm::Spec{name, kernel, initrd, disk, run.path, 512}; };
+    auto spec = [&](const char* name) {
+        QemuVm::Spec s;
+        s.name = name;
+        s.kernel = kernel;
+        s.initrd = initrd;
+        s.disk = disk;
+        s.run_dir = run.path;
+        return s;
+    };
     auto a = std::make_unique<QemuVm>(spec("nodeA"));
     QemuVm b(spec("nodeB"));
     a->wait_ready(240s);

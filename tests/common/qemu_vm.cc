@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "tests/resources/lvm/qemu_vm.h"
+#include "tests/common/qemu_vm.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -31,24 +31,35 @@ QemuVm::QemuVm(Spec spec) : spec_(std::move(spec)) {
     qemu_log_ = spec_.run_dir + "/" + spec_.name + ".qemu.log";
     ::unlink(socket_path_.c_str());
 
-    std::vector<std::string> args = {
-        "qemu-system-x86_64", "-accel", "tcg", "-m", std::to_string(spec_.memory_mib), "-smp", "1",
-        "-kernel", spec_.kernel, "-initrd", spec_.initrd,
-        "-append", "console=ttyS0 quiet panic=-1 veeamha.node=" + spec_.name,
+    std::vector<std::string> args;
+    if (!spec_.netns.empty()) args = {"ip", "netns", "exec", spec_.netns};  // execs qemu: same PID
+    std::string append = spec_.append.empty() ? "console=ttyS0 quiet panic=-1 veeamha.node=" + spec_.name : spec_.append;
+    args.insert(args.end(), {"qemu-system-x86_64", "-accel", "tcg", "-m", std::to_string(spec_.memory_mib), "-smp",
+                             "1", "-kernel", spec_.kernel, "-initrd", spec_.initrd, "-append", append, "-display",
+                             "none", "-vga", "none", "-nic", "none"});
+    args.insert(args.end(), spec_.extra_args.begin(), spec_.extra_args.end());
+    if (!spec_.disk.empty()) {
         // The shared LUN: no image locking, shared writes allowed, no host cache.
-        "-drive", "file=" + spec_.disk + ",format=raw,if=none,id=d0,cache=none,file.locking=off",
-        "-device", "virtio-blk-pci,drive=d0,share-rw=on",
-        "-display", "none", "-vga", "none", "-nic", "none", "-no-reboot",
-        "-serial", "file:" + console_path_,
-        "-chardev", "socket,id=ctl,path=" + socket_path_ + ",server=on,wait=on",
-        "-serial", "chardev:ctl"};
+        args.insert(args.end(), {"-drive", "file=" + spec_.disk + ",format=raw,if=none,id=d0,cache=none,file.locking=off",
+                                 "-device", "virtio-blk-pci,drive=d0,share-rw=on"});
+    }
+    if (spec_.exit_on_reboot) args.push_back("-no-reboot");
+    args.insert(args.end(), {"-chardev", "file,id=con,path=" + console_path_ + ",append=on", "-serial", "chardev:con",
+                             "-chardev", "socket,id=ctl,path=" + socket_path_ + ",server=on,wait=on",
+                             "-serial", "chardev:ctl"});
+    for (size_t i = 0; i < spec_.serial_sockets.size(); ++i) {
+        const std::string id = "ser" + std::to_string(i + 2);
+        ::unlink(spec_.serial_sockets[i].c_str());
+        args.insert(args.end(), {"-chardev", "socket,id=" + id + ",path=" + spec_.serial_sockets[i] + ",server=on,wait=off",
+                                 "-serial", "chardev:" + id});
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, qemu_log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 1, qemu_log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     int rc = ::posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
@@ -137,9 +148,13 @@ bool QemuVm::read_some(Clock::time_point until) {
 }
 
 void QemuVm::wait_ready(std::chrono::seconds timeout) {
+    if (!ready_within(timeout)) fail("not ready after " + std::to_string(timeout.count()) + " s");
+}
+
+bool QemuVm::ready_within(std::chrono::milliseconds timeout) {
     auto until = Clock::now() + timeout;
     while (buffer_.find("@@READY") == std::string::npos) {
-        if (!read_some(until)) fail("not ready after " + std::to_string(timeout.count()) + " s");
+        if (!read_some(until)) return false;
     }
     size_t eol = buffer_.find('\n', buffer_.find("@@READY"));
     while (eol == std::string::npos) {
@@ -147,6 +162,7 @@ void QemuVm::wait_ready(std::chrono::seconds timeout) {
         eol = buffer_.find('\n', buffer_.find("@@READY"));
     }
     buffer_.erase(0, eol + 1);
+    return true;
 }
 
 VmReply QemuVm::run(const std::string& command, std::chrono::seconds timeout) {

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "tests/hosts/hosts_cluster.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "base/process.h"
+
+namespace veeamha::test {
+namespace {
+
+using namespace std::chrono_literals;
+const auto g_t0 = std::chrono::steady_clock::now();
+
+void must(std::vector<std::string> argv) {
+    base::ProcessSpec p;
+    p.argv = argv;
+    p.deadline = base::Clock::now() + 60s;
+    base::ProcessResult r = base::run_process(p);
+    if (!r.success()) {
+        std::string line;
+        for (const auto& a : argv) line += a + " ";
+        throw std::runtime_error(line + ": " + r.describe() + "\n" + r.err);
+    }
+}
+
+}  // namespace
+
+void progress(const std::string& what) {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - g_t0).count();
+    std::fprintf(stderr, "[hosts +%6.1fs] %s\n", s, what.c_str());
+    std::fflush(stderr);
+}
+
+HostsCluster::HostsCluster(std::string run_dir, std::string image, std::string kernel, std::string initrd)
+    : run_dir_(std::move(run_dir)),
+      image_(std::move(image)),
+      kernel_(std::move(kernel)),
+      initrd_(std::move(initrd)),
+      netns_("vhosts-" + std::to_string(::getpid())) {
+    std::filesystem::remove_all(run_dir_);
+    std::filesystem::create_directories(share_dir());
+    // The shared LUN: one raw disk, two partitions (one PV per VG), as the article's SAN.
+    const std::string disk = run_dir_ + "/shared.img";
+    must({"truncate", "-s", "1400M", disk});
+    base::ProcessSpec sf;
+    sf.argv = {"sfdisk", "-q", disk};
+    sf.stdin_data = "label: gpt\nsize=600M, name=vbr\nname=repo\n";
+    sf.deadline = base::Clock::now() + 30s;
+    base::ProcessResult r = base::run_process(sf);
+    if (!r.success()) throw std::runtime_error("sfdisk " + disk + ": " + r.describe() + "\n" + r.err);
+
+    const char* names[] = {"vbr-repo-1.vmik.lab", "vbr-repo-2.vmik.lab"};
+    const char* shorts[] = {"a", "b"};
+    for (size_t i = 0; i < 2; ++i) {
+        HostVm h;
+        h.name = names[i];
+        h.short_name = shorts[i];
+        h.addresses = {"192.168.22.20" + std::to_string(i + 1), "10.10.10." + std::to_string(i + 1)};
+        const std::string overlay = run_dir_ + "/root-" + h.short_name + ".qcow2";
+        must({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", image_, overlay});
+        h.spec.name = h.short_name;
+        h.spec.kernel = kernel_;
+        h.spec.initrd = initrd_;
+        h.spec.disk = disk;
+        h.spec.run_dir = run_dir_;
+        h.spec.memory_mib = 768;
+        h.spec.netns = netns_;
+        h.spec.exit_on_reboot = false;
+        h.spec.serial_sockets = {run_dir_ + "/" + h.short_name + ".watch"};
+        h.spec.append = "console=ttyS0 root=/dev/vda rw quiet net.ifnames=0 panic=-1 systemd.hostname=" + h.name;
+        h.spec.extra_args = {
+            // The root disk first: /dev/vda; the shared LUN is /dev/vdb.
+            "-drive", "file=" + overlay + ",format=qcow2,if=none,id=root,cache=unsafe",
+            "-device", "virtio-blk-pci,drive=root",
+            "-virtfs", "local,path=" + share_dir() + ",mount_tag=host,security_model=none,readonly=on"};
+        for (int link = 0; link < 2; ++link) {
+            const std::string n = std::to_string(link);
+            h.spec.extra_args.insert(h.spec.extra_args.end(),
+                                     {"-netdev", "tap,id=n" + n + ",ifname=tap-" + h.short_name + n + ",script=no,downscript=no",
+                                      "-device", "virtio-net-pci,netdev=n" + n + ",mac=52:54:00:00:0" + std::to_string(i + 1) + ":0" + n});
+        }
+        hosts_.push_back(std::move(h));
+    }
+    make_network();
+}
+
+HostsCluster::~HostsCluster() {
+    for (auto& h : hosts_) h.vm.reset();  // kills its qemu (only the PIDs started here)
+    base::ProcessSpec p;
+    p.argv = {"ip", "netns", "del", netns_};
+    p.deadline = base::Clock::now() + 30s;
+    base::run_process(p);
+    if (!std::getenv("VEEAMHA_HOSTS_KEEP")) {
+        std::error_code ec;
+        std::filesystem::remove_all(run_dir_, ec);
+    }
+}
+
+void HostsCluster::make_network() {
+    must({"ip", "netns", "add", netns_});
+    must({"ip", "-n", netns_, "link", "set", "lo", "up"});
+    const char* gateways[] = {"192.168.22.1/24", "10.10.10.254/24"};
+    for (int link = 0; link < 2; ++link) {
+        const std::string br = "br" + std::to_string(link);
+        must({"ip", "-n", netns_, "link", "add", br, "type", "bridge"});
+        must({"ip", "-n", netns_, "link", "set", br, "up"});
+        must({"ip", "-n", netns_, "address", "add", gateways[link], "dev", br});
+        for (auto& h : hosts_) {
+            const std::string tap = "tap-" + h.short_name + std::to_string(link);
+            must({"ip", "-n", netns_, "tuntap", "add", tap, "mode", "tap"});
+            must({"ip", "-n", netns_, "link", "set", tap, "master", br, "up"});
+        }
+    }
+}
+
+HostVm& HostsCluster::host(const std::string& name) {
+    for (auto& h : hosts_)
+        if (h.name == name) return h;
+    throw std::runtime_error("no host " + name);
+}
+
+std::string HostsCluster::pid_file(const HostVm& h) const { return run_dir_ + "/" + h.name + ".pid"; }
+
+void HostsCluster::power_on(HostVm& h) {
+    if (h.vm && h.vm->running()) return;
+    h.vm = std::make_unique<QemuVm>(h.spec);
+    std::ofstream(pid_file(h)) << h.vm->pid() << "\n";
+}
+
+void HostsCluster::wait_booted(HostVm& h, std::chrono::seconds timeout) {
+    if (!h.vm) throw std::runtime_error(h.name + " is powered off");
+    h.vm->wait_ready(timeout);
+}
+
+void HostsCluster::power_off(HostVm& h) {
+    std::filesystem::remove(pid_file(h));
+    if (h.vm) h.vm->power_off_hard();
+    h.vm.reset();
+}
+
+VmReply HostsCluster::run(HostVm& h, const std::string& command, std::chrono::seconds timeout) {
+    if (!h.vm) throw std::runtime_error(h.name + " is powered off: cannot run " + command);
+    return h.vm->run(command, timeout);
+}
+
+}  // namespace veeamha::test

@@ -1,0 +1,87 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Boot image of the hosts tier: a Debian 12 root with systemd, udev, lvm2, xfsprogs, iproute2
+# and Debian's own kernel (linux-image-amd64), made once with debootstrap from the mirror apt
+# already uses, plus the test's command agent on the second serial port
+# (veeamha-test-agent.service), and a busybox initramfs (image/init) with the image's modules.
+# Cached under CACHE_DIR/hosts/image-HASH, HASH covering this script, init, the agent and the
+# package list, so a changed recipe or a missing image builds a new one (older ones are
+# removed). A VM never writes the base: each gets a qcow2 overlay.
+#
+#   build-image.sh CACHE_DIR [PACKAGE...]     extra packages: the .deb's dependencies
+# prints IMAGE=<base.qcow2>, KERNEL=<vmlinuz> and INITRD=<initrd.img>; progress on stderr.
+set -euo pipefail
+CACHE=$1/hosts; shift
+HERE=$(cd "$(dirname "$0")" && pwd)
+say() { echo "hosts-image: $*" >&2; }
+PACKAGES="systemd,systemd-sysv,udev,dbus,kmod,lvm2,xfsprogs,iproute2,iputils-ping,procps,psmisc"
+PACKAGES+=",apt,linux-image-amd64,initramfs-tools,zstd,openssl,ca-certificates"   # (the kernel needs an initramfs tool)
+for p in "$@"; do PACKAGES+=",$p"; done
+HASH=$( (cat "$0" "$HERE/init" "$HERE/agent" "$HERE/veeamha-test-agent.service"; echo "$PACKAGES"; ls -lL /bin/busybox) |
+       sha256sum | cut -c1-16)
+IMG=$CACHE/image-$HASH
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock -w 1200 9 || { say "cannot lock $CACHE/.lock"; exit 1; }
+TMPS=()
+trap 'rm -rf "${TMPS[@]}"' EXIT   # half-built folders never stay in the cache
+
+if [ ! -f "$IMG/done" ]; then
+  # The Debian mirror apt uses on this machine (deb822 or one-line sources).
+  MIRROR=$(apt-get indextargets --format '$(REPO_URI)' 'Created-By: Packages' 2>/dev/null |
+           grep -m1 -E '/debian/?$' || true)
+  MIRROR=${MIRROR:-http://deb.debian.org/debian/}
+  say "debootstrap bookworm from $MIRROR (once; cached in $IMG)"
+  T=$(mktemp -d "$CACHE/build.XXXXXX"); TMPS+=("$T")
+  R=$T/root
+  # The downloaded packages stay in the cache too: a changed recipe reinstalls, not downloads.
+  mkdir -p "$CACHE/debs"
+  debootstrap --variant=minbase --cache-dir="$CACHE/debs" --include="$PACKAGES" bookworm "$R" "$MIRROR" \
+    > "$T/debootstrap.log" 2>&1 ||
+    { tail -30 "$T/debootstrap.log" >&2; say "debootstrap failed"; exit 1; }
+  # The kernel is Debian's; the initramfs a busybox one (image/init) with the image's own
+  # virtio and ext4 modules: Debian's, with udev inside, took ~30 s of a boot under emulation.
+  KV=$(ls "$R/lib/modules" | head -1)
+  cp "$R/boot/vmlinuz-$KV" "$T/vmlinuz"
+  I=$T/initramfs
+  mkdir -p "$I"/{bin,proc,sys,dev,newroot,lib/modules/$KV}
+  cp /bin/busybox "$I/bin/busybox"
+  for m in virtio_pci virtio_blk crc32c_generic ext4; do modprobe -d "$R" -S "$KV" --show-depends "$m"; done |
+    awk '$1=="insmod" {print $2}' | sort -u | while read -r f; do
+      rel=${f#"$R"/}; mkdir -p "$I/$(dirname "$rel")"; cp "$f" "$I/$rel"; done
+  cp "$R"/lib/modules/"$KV"/modules.{order,builtin,builtin.modinfo} "$I/lib/modules/$KV/"
+  depmod -b "$I" "$KV"
+  install -m 755 "$HERE/init" "$I/init"
+  (cd "$I" && find . | busybox cpio -o -H newc -R 0:0 2>/dev/null | gzip -1) > "$T/initrd.img"
+  rm -rf "$I"
+
+  echo "/dev/vda / ext4 defaults,errors=remount-ro 0 1" > "$R/etc/fstab"
+  echo "localhost" > "$R/etc/hostname"     # each VM gets its name from systemd.hostname=
+  # The console is the test's log: no login prompt on it (its vhangup would cut the log).
+  ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS0.service"
+  ln -sf /dev/null "$R/etc/systemd/system/getty@tty1.service"
+  # Boot-time chores that cost ~20 s each under emulation and do nothing for a test host.
+  ln -sf /dev/null "$R/etc/systemd/system/e2scrub_reap.service"
+  # Names eth0/eth1 in PCI order (net.ifnames=0 on the command line); the test writes the
+  # systemd-networkd files of each host.
+  chroot "$R" systemctl enable systemd-networkd.service > /dev/null 2>&1
+  install -m 755 "$HERE/agent" "$R/usr/local/sbin/veeamha-test-agent"
+  install -m 644 "$HERE/veeamha-test-agent.service" "$R/etc/systemd/system/"
+  chroot "$R" systemctl enable veeamha-test-agent.service > /dev/null 2>&1
+  mkdir -p "$R/host"
+  # Nothing in the image may depend on this machine: no apt lists, no downloaded packages.
+  rm -rf "$R"/var/lib/apt/lists/* "$R"/var/cache/apt/archives/*.deb "$R/boot"/*
+  truncate -s 3G "$T/root.raw"
+  mkfs.ext4 -q -F -L root -d "$R" "$T/root.raw"
+  qemu-img convert -q -f raw -O qcow2 "$T/root.raw" "$T/base.qcow2"
+  rm -rf "$R" "$T/root.raw"
+  echo "$KV" > "$T/kernel-version"
+  touch "$T/done"
+  rm -rf "$IMG"; mv "$T" "$IMG"
+  for old in "$CACHE"/image-*; do [ "$old" = "$IMG" ] || rm -rf "$old"; done   # older recipes
+  # Packages no longer in the recipe's versions (a point release replaced them).
+  find "$CACHE/debs" -name '*.deb' -mtime +60 -delete
+fi
+echo "IMAGE=$IMG/base.qcow2"
+echo "KERNEL=$IMG/vmlinuz"
+echo "INITRD=$IMG/initrd.img"
