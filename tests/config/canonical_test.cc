@@ -68,7 +68,7 @@ resources:
   - name: fs
     filesystem: {device: /dev/mapper/vg0-data, mountpoint: /data, fstype: xfs, options: noatime, deep_check: false, force_unmount: kill}
   - name: state
-    bind: {source: /data/etc-app, target: /etc/app, allow_nonempty_target: false}
+    bind: {source: /data/sub/etc-app, target: /etc/app, allow_nonempty_target: false}
   - name: vip
     ip: {address: 192.0.2.100/24, interface: eth0, label: "eth0:ha", garp_count: 5, garp_interval: 200ms, garp_repeat_after: 5s, dad_window: 50ms}
   - name: svc
@@ -144,7 +144,7 @@ const std::map<std::string, Mutation>& mutations() {
         {"resources[].lvm.mode", {"mode: system_id", "mode: tag"}},
         {"resources[].lvm.partial", {"partial: refuse", "partial: allow"}},
         {"resources[].filesystem.device", {"vg0-data", "vg0-data2"}},
-        {"resources[].filesystem.mountpoint", {"mountpoint: /data", "mountpoint: /data2"}},
+        {"resources[].filesystem.mountpoint", {"mountpoint: /data,", "mountpoint: /data/sub,"}},
         {"resources[].filesystem.fstype", {"fstype: xfs", "fstype: ext4"}},
         {"resources[].filesystem.options", {"options: noatime", "options: relatime"}},
         {"resources[].filesystem.deep_check", {"deep_check: false", "deep_check: true"}},
@@ -170,7 +170,7 @@ const std::map<std::string, Mutation>& mutations() {
         {"sync.max_file_size", {"max_file_size: 64MiB", "max_file_size: 32MiB"}},
         {"sync.max_files", {"max_files: 1000", "max_files: 999"}},
         {"sync.max_total_size", {"max_total_size: 256MiB", "max_total_size: 255MiB"}},
-        {"resources[].bind.source", {"source: /data/etc-app", "source: /data/etc-app2"}},
+        {"resources[].bind.source", {"source: /data/sub/etc-app", "source: /data/sub/etc-app2"}},
         {"resources[].bind.target", {"target: /etc/app,", "target: /etc/app2,"}},
         {"resources[].bind.allow_nonempty_target", {"allow_nonempty_target: false", "allow_nonempty_target: true"}},
         {"peer_check.users", {"users: [veeam-usr-1]", "users: [veeam-usr-2]"}},
