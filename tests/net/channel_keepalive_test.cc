@@ -54,13 +54,7 @@ TEST_CASE("a quiet channel survives a lost TCP keepalive probe") {
     must({"iptables-restore", "--noflush"},
          "*filter\n:VHL-DROP - [0:0]\n-A INPUT -j VHL-DROP\nCOMMIT\n");
 
-    ChannelOptions o;
-    o.timings.connect_timeout = 500ms;
-    o.timings.handshake_timeout = 1000ms;
-    o.timings.keepalive_interval = 200ms;
-    o.timings.idle_timeout = 1000ms;
-    o.backoff_initial = 20ms;
-    o.backoff_max = 200ms;
+    const ChannelOptions o = fast_options();
     asio::io_context io;
     SecretKey key = random_key();
     uint16_t port = free_port();

@@ -40,18 +40,6 @@ struct Node {
     }
 };
 
-ChannelOptions fast_options() {
-    ChannelOptions o;
-    o.timings.connect_timeout = 500ms;
-    o.timings.handshake_timeout = 1000ms;
-    o.timings.keepalive_interval = 200ms;
-    o.timings.idle_timeout = 1000ms;
-    o.backoff_initial = 20ms;
-    o.backoff_max = 200ms;
-    o.seed = 42;
-    return o;
-}
-
 PeerMessage msg(const std::string& path) {
     PeerMessage m;
     m.mutable_file_sync()->set_path(path);

@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 
+#include "net/peer_channel.h"
 #include "net_test_util.h"
 
 namespace veeamha::net::test {
@@ -65,6 +66,20 @@ inline Topology loop_topology(int self, uint16_t port, size_t links = 2,
     t.interval = interval;
     t.timeout = timeout;
     return t;
+}
+
+// Channel timings for tests on loopback: everything in tenths of a second.
+inline ChannelOptions fast_options() {
+    using namespace std::chrono_literals;
+    ChannelOptions o;
+    o.timings.connect_timeout = 500ms;
+    o.timings.handshake_timeout = 1000ms;
+    o.timings.keepalive_interval = 200ms;
+    o.timings.idle_timeout = 1000ms;
+    o.backoff_initial = 20ms;
+    o.backoff_max = 200ms;
+    o.seed = 42;
+    return o;
 }
 
 // Runs the io_context until `done()` or the bound passes; true if done.
