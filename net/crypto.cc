@@ -68,13 +68,34 @@ SecretKey derive_frame_key(const SecretKey& cluster_key, std::string_view cluste
 
 FrameAead::FrameAead() {
     cipher_ = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
-    ctx_ = EVP_CIPHER_CTX_new();
-    if (!cipher_ || !ctx_) fail("AES-256-GCM setup");
+    seal_.ctx = EVP_CIPHER_CTX_new();
+    open_.ctx = EVP_CIPHER_CTX_new();
+    if (!cipher_ || !seal_.ctx || !open_.ctx) {
+        EVP_CIPHER_CTX_free(seal_.ctx);
+        EVP_CIPHER_CTX_free(open_.ctx);
+        EVP_CIPHER_free(cipher_);
+        fail("AES-256-GCM setup");
+    }
 }
 
 FrameAead::~FrameAead() {
-    EVP_CIPHER_CTX_free(ctx_);
+    seal_.forget();
+    open_.forget();
+    EVP_CIPHER_CTX_free(seal_.ctx);
+    EVP_CIPHER_CTX_free(open_.ctx);
     EVP_CIPHER_free(cipher_);
+}
+
+bool FrameAead::Keyed::holds(const SecretKey& k) {
+    if (keyed && CRYPTO_memcmp(key.data(), k.bytes().data(), kKeySize) == 0) return true;
+    std::copy(k.bytes().begin(), k.bytes().end(), key.begin());
+    keyed = true;  // once the init that follows has succeeded; a failed init calls forget()
+    return false;
+}
+
+void FrameAead::Keyed::forget() {
+    OPENSSL_cleanse(key.data(), key.size());
+    keyed = false;
 }
 
 void FrameAead::seal(const SecretKey& key, FrameHeader header, std::string_view cluster_name,
@@ -84,19 +105,25 @@ void FrameAead::seal(const SecretKey& key, FrameHeader header, std::string_view 
     encode_header(header, std::span<uint8_t, kHeaderSize>(out.data(), kHeaderSize));
     auto nonce = make_nonce(header);
     int len = 0;
-    if (EVP_EncryptInit_ex2(ctx_, cipher_, key.bytes().data(), nonce.data(), nullptr) != 1)
+    EVP_CIPHER_CTX* ctx = seal_.ctx;
+    // Same key as the last frame: only the nonce is new (OpenSSL keeps the key schedule).
+    const bool same_key = seal_.holds(key);
+    if (EVP_EncryptInit_ex2(ctx, same_key ? nullptr : cipher_, same_key ? nullptr : key.bytes().data(),
+                            nonce.data(), nullptr) != 1) {
+        seal_.forget();
         fail("EVP_EncryptInit_ex2");
-    if (EVP_EncryptUpdate(ctx_, nullptr, &len, out.data(), kHeaderSize) != 1 ||
-        EVP_EncryptUpdate(ctx_, nullptr, &len,
+    }
+    if (EVP_EncryptUpdate(ctx, nullptr, &len, out.data(), kHeaderSize) != 1 ||
+        EVP_EncryptUpdate(ctx, nullptr, &len,
                           reinterpret_cast<const uint8_t*>(cluster_name.data()),
                           static_cast<int>(cluster_name.size())) != 1)
         fail("GCM AAD");
     uint8_t* ct = out.data() + kHeaderSize;
     if (!plaintext.empty() &&
-        EVP_EncryptUpdate(ctx_, ct, &len, plaintext.data(), static_cast<int>(plaintext.size())) != 1)
+        EVP_EncryptUpdate(ctx, ct, &len, plaintext.data(), static_cast<int>(plaintext.size())) != 1)
         fail("GCM encrypt");
-    if (EVP_EncryptFinal_ex(ctx_, ct + plaintext.size(), &len) != 1) fail("GCM final");
-    if (EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_GET_TAG, kTagSize,
+    if (EVP_EncryptFinal_ex(ctx, ct + plaintext.size(), &len) != 1) fail("GCM final");
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagSize,
                             out.data() + kHeaderSize + plaintext.size()) != 1)
         fail("GCM tag");
 }
@@ -108,22 +135,27 @@ bool FrameAead::open(const SecretKey& key, const FrameHeader& header,
     auto nonce = make_nonce(header);
     int len = 0;
     plaintext.resize(header.length);
-    if (EVP_DecryptInit_ex2(ctx_, cipher_, key.bytes().data(), nonce.data(), nullptr) != 1)
+    EVP_CIPHER_CTX* ctx = open_.ctx;
+    const bool same_key = open_.holds(key);
+    if (EVP_DecryptInit_ex2(ctx, same_key ? nullptr : cipher_, same_key ? nullptr : key.bytes().data(),
+                            nonce.data(), nullptr) != 1) {
+        open_.forget();
         return false;
-    if (EVP_DecryptUpdate(ctx_, nullptr, &len, frame.data(), kHeaderSize) != 1 ||
-        EVP_DecryptUpdate(ctx_, nullptr, &len,
+    }
+    if (EVP_DecryptUpdate(ctx, nullptr, &len, frame.data(), kHeaderSize) != 1 ||
+        EVP_DecryptUpdate(ctx, nullptr, &len,
                           reinterpret_cast<const uint8_t*>(cluster_name.data()),
                           static_cast<int>(cluster_name.size())) != 1)
         return false;
     if (header.length > 0 &&
-        EVP_DecryptUpdate(ctx_, plaintext.data(), &len, frame.data() + kHeaderSize,
+        EVP_DecryptUpdate(ctx, plaintext.data(), &len, frame.data() + kHeaderSize,
                           static_cast<int>(header.length)) != 1)
         return false;
     uint8_t tag[kTagSize];
     std::copy(frame.end() - kTagSize, frame.end(), tag);
-    if (EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_SET_TAG, kTagSize, tag) != 1) return false;
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagSize, tag) != 1) return false;
     // DecryptFinal compares the tag with CRYPTO_memcmp (constant time).
-    return EVP_DecryptFinal_ex(ctx_, plaintext.data() + header.length, &len) == 1;
+    return EVP_DecryptFinal_ex(ctx, plaintext.data() + header.length, &len) == 1;
 }
 
 }  // namespace veeamha::net

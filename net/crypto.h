@@ -41,7 +41,10 @@ private:
 SecretKey derive_frame_key(const SecretKey& cluster_key, std::string_view cluster_name,
                            uint8_t sender, uint64_t generation, uint64_t incarnation);
 
-// One AES-256-GCM context, reused for every frame (not thread-safe; one per io thread).
+// AES-256-GCM contexts reused for every frame (not thread-safe; one per io thread): one for
+// sealing and one for opening, each keeping the key schedule of the last key it was given, so a
+// frame under the same key only sets its nonce (a key's setup is most of the cost of a heartbeat
+// frame's few hundred bytes).
 class FrameAead {
 public:
     FrameAead();
@@ -59,8 +62,18 @@ public:
               std::span<const uint8_t> frame, std::vector<uint8_t>& plaintext);
 
 private:
+    // A context and the key it holds (a copy, wiped with the context).
+    struct Keyed {
+        EVP_CIPHER_CTX* ctx = nullptr;
+        std::array<uint8_t, kKeySize> key{};
+        bool keyed = false;
+        // Whether `key` is what ctx holds; if not, the caller passes the key to the init.
+        bool holds(const SecretKey& k);
+        void forget();
+    };
     EVP_CIPHER* cipher_ = nullptr;
-    EVP_CIPHER_CTX* ctx_ = nullptr;
+    Keyed seal_;
+    Keyed open_;
 };
 
 }  // namespace veeamha::net

@@ -243,8 +243,6 @@ void HeartbeatService::send_all() {
 }
 
 void HeartbeatService::send_on(Link& link, Clock::time_point now) {
-    out_.Clear();
-    *out_.mutable_state() = state_;
     link.monitor.fill_echo(out_, now);
     if (auto ec = codec_.seal_heartbeat(static_cast<uint8_t>(link.index), out_, frame_)) {
         link.monitor.on_send_error(ec.message());

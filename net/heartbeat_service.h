@@ -51,7 +51,7 @@ public:
     void stop();
 
     // The state every heartbeat carries from now on.
-    void set_state(const wire::NodeState& state) { state_ = state; }
+    void set_state(const wire::NodeState& state) { *out_.mutable_state() = state; }
     // Sends a heartbeat on every link now (state changed). Calls closer than 10 ms apart are
     // coalesced into one send, so a burst of changes cannot flood the links.
     void send_now();
@@ -96,7 +96,8 @@ private:
     bool immediate_pending_ = false;
     Clock::time_point last_send_{};
     Clock::time_point next_tick_{};
-    wire::NodeState state_;
+    // The outgoing heartbeat: its state is set when the state changes, not copied at each send;
+    // each send fills in every other field (the codec's header fields, the link's echo).
     wire::Heartbeat out_;
     std::vector<uint8_t> frame_;
     HeartbeatIn in_;
