@@ -16,6 +16,7 @@
 
 #include "daemon/runtime/sync/service.h"
 #include "net/frame.h"
+#include "tests/common/read_file.h"
 #include "tests/common/skip.h"
 #include "tests/common/temp_dir.h"
 
@@ -26,12 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 void write(const std::string& p, const std::string& text, mode_t mode = 0644) {
     std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
