@@ -15,7 +15,6 @@
 #include <xfs/xfs.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -25,6 +24,7 @@
 #include <type_traits>
 
 #include "base/process.h"
+#include "daemon/runtime/sync/scan.h"
 #include "proto/version.h"
 
 namespace veeamha::runtime {
@@ -110,6 +110,7 @@ FactsSpec facts_spec(const config::Config& c, const std::string& node, bool hold
         s.config_lines.push_back(std::move(line));
     }
     s.sync_paths = sync_paths(c);
+    s.sync_limits = sync::limits_of(c.sync);
     s.users = c.peer_check.users;
     s.groups = c.peer_check.groups;
     for (const auto& r : c.resources) {
@@ -120,40 +121,29 @@ FactsSpec facts_spec(const config::Config& c, const std::string& node, bool hold
     return s;
 }
 
-// A synced folder counts as its files (sorted, symbolic links not followed, at most kMaxFolderFiles
-// each: the sync refuses larger entries anyway).
-constexpr size_t kMaxFolderFiles = 1000;
-
-std::vector<std::string> expand_folders(const std::string& root, const std::vector<std::string>& paths) {
-    std::vector<std::string> out;
-    for (const auto& path : paths) {
-        std::error_code ec;
-        const std::filesystem::path top(under(root, path));
-        if (!std::filesystem::is_directory(std::filesystem::symlink_status(top, ec))) {
-            out.push_back(path);
-            continue;
-        }
-        std::vector<std::string> files;
-        for (auto it = std::filesystem::recursive_directory_iterator(top, ec);
-             !ec && it != std::filesystem::recursive_directory_iterator() && files.size() < kMaxFolderFiles;
-             it.increment(ec))
-            if (it->is_regular_file(ec) && !it->is_symlink(ec))
-                files.push_back(path + "/" + std::filesystem::relative(it->path(), top, ec).string());
-        std::sort(files.begin(), files.end());
-        out.insert(out.end(), files.begin(), files.end());
-    }
-    return out;
-}
-
-std::vector<wire::FileFact> file_hashes(const std::string& root, const std::vector<std::string>& listed) {
+std::vector<wire::FileFact> file_hashes(const std::string& root, const std::vector<std::string>& listed,
+                                        const sync::Limits& limits) {
+    // What the sync itself reads (sync::scan): a folder counts as its files, a link is never
+    // followed, and the sync's limits apply, so both nodes say what their sync would send.
+    std::vector<sync::SyncEntry> entries;
+    for (const auto& path : listed) entries.push_back({path, under(root, path), sync::EntryKind::Path});
+    sync::HashCache cache;
+    const sync::Scan scanned = sync::scan(entries, limits, cache, false);
     std::vector<wire::FileFact> out;
-    for (const auto& path : expand_folders(root, listed)) {
-        wire::FileFact f;
+    auto fact = [&](const std::string& path, const std::string& sha256, const std::string& error) {
+        wire::FileFact& f = out.emplace_back();
         f.set_path(path);
-        std::string error;
-        f.set_sha256(file_sha256(under(root, path), error));
-        if (!error.empty()) f.set_error(clip(error));
-        out.push_back(std::move(f));
+        if (error.empty()) f.set_sha256(sha256);
+        else f.set_error(clip(error));
+    };
+    for (size_t i = 0; i < entries.size() && i < scanned.manifests.size(); ++i) {
+        const wire::SyncManifest& m = scanned.manifests[i];
+        const std::string& path = listed[i];
+        if (!m.refused().empty()) fact(path, "", m.refused());
+        else if (m.items().empty()) fact(path, "", "missing");
+        for (const auto& item : m.items())
+            if (!item.folder() || !item.refused().empty())
+                fact(item.path().empty() ? path : path + "/" + item.path(), item.sha256(), item.refused());
     }
     return out;
 }
@@ -451,7 +441,7 @@ wire::HostFacts gather_host_facts(const FactsSpec& s) {
     f.set_config_digest(s.config_digest);
     f.set_config_path(s.config_path);
     for (const auto& l : s.config_lines) f.add_config_lines(l);
-    for (auto& h : file_hashes(s.root, s.sync_paths)) *f.add_sync_files() = std::move(h);
+    for (auto& h : file_hashes(s.root, s.sync_paths, s.sync_limits)) *f.add_sync_files() = std::move(h);
     std::string problem;
     for (auto& k : ssh_host_keys(s.root, problem)) *f.add_ssh_host_keys() = std::move(k);
     note("ssh-host-key", problem);

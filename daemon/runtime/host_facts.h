@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "daemon/runtime/sync/entry.h"
 #include "proto/veeamha.pb.h"
 
 namespace veeamha::runtime {
@@ -28,6 +29,7 @@ struct FactsSpec {
     uint64_t config_digest = 0;
     std::vector<std::string> config_lines;
     std::vector<std::string> sync_paths;
+    sync::Limits sync_limits;
     std::optional<std::vector<std::string>> users, groups;  // unset: every veeam* name
     std::vector<std::string> units;                          // the group's service units
     std::vector<std::string> xfs_mountpoints;                // the group's XFS filesystems
@@ -45,7 +47,11 @@ FactsSpec facts_spec(const config::Config& loaded, const std::string& node, bool
 wire::HostFacts gather_host_facts(const FactsSpec& spec);
 
 // The gatherers, one per item. A gatherer that cannot read its item sets `problem`.
-std::vector<wire::FileFact> file_hashes(const std::string& root, const std::vector<std::string>& paths);
+// The files the sync: section's paths hold, as the sync reads them (daemon/runtime/sync/scan.h):
+// a folder as its files, a link or a file over the limits with the reason, a missing path as
+// "missing".
+std::vector<wire::FileFact> file_hashes(const std::string& root, const std::vector<std::string>& paths,
+                                        const sync::Limits& limits = {});
 // "SHA256:..." of one line of an OpenSSH .pub file, as ssh-keygen -lf prints it; "" if the
 // line is not a public key.
 std::string ssh_fingerprint(const std::string& pub_line);

@@ -43,12 +43,14 @@ void Runtime::start_sync() {
     };
     h.off_loop = [this](std::function<std::function<void()>()> job) {
         // One job at a time (the service queues the rest); a full runner is tried again soon.
+        // The attempt knows itself weakly (a job holds a file's chunks: it must not live on);
+        // only a waiting timer keeps it.
         auto attempt = std::make_shared<std::function<void()>>();
-        *attempt = [this, job, attempt] {
+        *attempt = [this, job, self = std::weak_ptr<std::function<void()>>(attempt)] {
             if (blocking_.run<std::function<void()>>(job, [](std::function<void()> then) { then(); })) return;
             auto timer = std::make_shared<asio::steady_timer>(io_, 1s);
-            timer->async_wait([timer, attempt](const boost::system::error_code& ec) {
-                if (!ec) (*attempt)();
+            timer->async_wait([timer, again = self.lock()](const boost::system::error_code& ec) {
+                if (!ec && again) (*again)();
             });
         };
         (*attempt)();

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "fencing/agent/fence_agent.h"
+#include "tests/common/read_file.h"
 #include "tests/fencing/vcsim_fixture.h"
 
 using namespace veeamha;
@@ -16,12 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 base::Deadline in(std::chrono::milliseconds d) { return base::Clock::now() + d; }
 

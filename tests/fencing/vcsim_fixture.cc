@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include "tests/common/read_file.h"
 #include "tests/fencing/vcsim_fixture.h"
 
 #include <fcntl.h>
@@ -41,12 +42,7 @@ std::string cache_dir() {
     return env && *env ? env : VEEAMHA_TEST_CACHE;
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 std::string tail(const std::string& text, size_t n = 2000) {
     return text.size() > n ? text.substr(text.size() - n) : text;

@@ -13,6 +13,7 @@
 
 #include "fencing/vsphere/vim_session.h"
 #include "fencing/vsphere/vsphere_fencer.h"
+#include "tests/common/read_file.h"
 #include "tests/fencing/vcsim_fixture.h"
 
 using namespace veeamha;
@@ -32,12 +33,7 @@ std::chrono::milliseconds since(base::Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(base::Clock::now() - t);
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 // The power state as the simulator's own inventory has it, through a separate list.
 PowerState listed_state(const Vcsim& sim, const std::string& name) {

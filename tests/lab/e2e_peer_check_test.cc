@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "base/process.h"
+#include "tests/common/read_file.h"
 #include "tests/lab/e2e_checks.h"
 #include "tests/lab/e2e_cluster.h"
 
@@ -38,12 +39,7 @@ std::map<std::string, std::string> lines_of(const std::string& out) {
     return m;
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 // In place: the host's bind mount holds the file's inode.
 void rewrite(const std::string& path, const std::string& from, const std::string& to) {

@@ -23,6 +23,7 @@
 #include <catch2/catch.hpp>
 
 #include "base/process.h"
+#include "tests/common/read_file.h"
 #include "tests/common/skip.h"
 #include "tests/lab/e2e_cluster.h"
 
@@ -35,12 +36,7 @@ namespace {
 
 const char* kSshReload = "/run/veeam-ha/sshd.pid";
 
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 void run(const std::vector<std::string>& argv) {
     veeamha::base::ProcessSpec spec;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include "tests/common/read_file.h"
 #include "tests/lab/host_proc.h"
 
 #include <dirent.h>
@@ -86,12 +87,7 @@ base::ProcessResult could_not_start(const std::string& why) {
     return r;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 }  // namespace
 
@@ -263,7 +259,7 @@ pid_t start_host_init(const std::string& netns, const std::string& cgroup, const
     int status = 0;
     ::waitpid(pid, &status, 0);
     std::string why = said.empty() ? "no answer" : said.substr(0, said.find('\n'));
-    std::string tail = read_file(log_file);
+    std::string tail = slurp(log_file);
     if (tail.size() > 500) tail = tail.substr(tail.size() - 500);
     return fail("host " + hostname + " did not start (" + why + "); its log: " + tail);
 }
@@ -294,7 +290,7 @@ bool cgroup_create(const std::string& dir, std::string* error) {
 }
 
 bool cgroup_populated(const std::string& dir) {
-    std::string events = read_file(dir + "/cgroup.events");
+    std::string events = slurp(dir + "/cgroup.events");
     return events.find("populated 1") != std::string::npos;
 }
 
@@ -311,7 +307,7 @@ bool cgroup_kill_and_wait(const std::string& dir, std::chrono::milliseconds budg
     while (cgroup_populated(dir)) {
         if (base::Clock::now() >= until) return false;
         // Kernels without cgroup.kill: SIGKILL what is listed, again until empty.
-        std::istringstream procs(read_file(dir + "/cgroup.procs"));
+        std::istringstream procs(slurp(dir + "/cgroup.procs"));
         pid_t p;
         while (procs >> p) ::kill(p, SIGKILL);
         std::this_thread::sleep_for(1ms);
@@ -340,7 +336,7 @@ bool cgroup_remove_tree(const std::string& dir) {
 }
 
 unsigned long long process_start_time(pid_t pid) {
-    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
     size_t paren = stat.rfind(')');
     if (paren == std::string::npos) return 0;
     std::istringstream f(stat.substr(paren + 2));

@@ -2,6 +2,7 @@
 // Bring-up, tear-down, hosts, processes and power of the lab. The network is in lab_net.cc,
 // the generated config in lab_config.cc, crash leftovers in lab_stale.cc, the control socket
 // in control.cc.
+#include "tests/common/read_file.h"
 #include "tests/lab/lab.h"
 
 #include <fcntl.h>
@@ -215,20 +216,8 @@ void Lab::start_vcenter() {
     // Started from a thread inside the switch namespace: the simulator lives there, on the
     // gateway address of the LAN.
     vcsim_ = in_netns(switch_ns_, [&] { return std::make_unique<test::Vcsim>(o); });
-    std::string password;
-    {
-        std::ifstream in(vcsim_->password_file());
-        std::stringstream s;
-        s << in.rdbuf();
-        password = s.str();
-    }
-    std::string ca;
-    {
-        std::ifstream in(vcsim_->certificate().cert);
-        std::stringstream s;
-        s << in.rdbuf();
-        ca = s.str();
-    }
+    const std::string password = test::slurp(vcsim_->password_file());
+    const std::string ca = test::slurp(vcsim_->certificate().cert);
     for (auto& h : hosts_) {
         if (h->name == kClient) continue;
         write_file(host_etc(h->name) + "/vcenter.pass", password, 0600);

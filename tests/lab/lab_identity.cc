@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "base/process.h"
+#include "tests/common/read_file.h"
 #include "tests/lab/lab.h"
 
 namespace veeamha::lab {
@@ -16,12 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 void put(const std::string& path, const std::string& text) {
     std::ofstream out(path, std::ios::trunc);

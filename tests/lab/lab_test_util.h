@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/common/read_file.h"
 #include "tests/lab/lab.h"
 
 namespace veeamha::lab::testing {
@@ -134,12 +135,7 @@ inline std::vector<std::string> dir_entries(const std::string& dir) {
     return out;
 }
 
-inline std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 // Everything of run `id` still on the machine: namespaces, mounts, loop devices, cgroups,
 // folders, processes whose command line names the run, and the listed process instances.

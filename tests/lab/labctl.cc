@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/common/read_file.h"
 #include "tests/lab/control.h"
 #include "tests/lab/lab.h"
 #include "tests/lab/mount_watch.h"
@@ -219,10 +220,7 @@ int keeper(int report_fd, const std::string& daemon, bool vcenter, bool disk) {
                 return "pid " + std::to_string(s.pid) + ", log " + s.log + "\n";
             }
             if (w[0] == "config") {
-                std::ifstream in(lab->config_path());
-                std::stringstream text;
-                text << in.rdbuf();
-                return "# " + lab->config_path() + "\n" + text.str();
+                return "# " + lab->config_path() + "\n" + test::slurp(lab->config_path());
             }
             if (w[0] == "writer" && w.size() == 2 && w[1] == "start") {
                 std::lock_guard<std::mutex> lock(writer_mu);

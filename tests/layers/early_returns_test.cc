@@ -8,18 +8,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/common/read_file.h"
 #include "tests/layers/early_returns.h"
 
 using veeamha::test::find_early_returns;
 
 namespace {
 
-std::string read(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+std::string read(const std::filesystem::path& p) { return veeamha::test::slurp(p.string()); }
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include "migrate/import_pcs.h"
 #include "migrate/input_error.h"
 #include "migrate/pacemaker_values.h"
+#include "tests/common/read_file.h"
 
 using namespace veeamha;
 using namespace std::chrono_literals;
@@ -21,10 +22,7 @@ using Catch::Matchers::Contains;
 namespace {
 
 std::string read(const std::string& relative) {
-    std::ifstream in(std::string(VEEAMHA_SOURCE_DIR) + "/" + relative);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
+    return veeamha::test::slurp(std::string(VEEAMHA_SOURCE_DIR) + "/" + relative);
 }
 
 // A CIB whose <resources> and <constraints> are the given text.

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "migrate/cib.h"
 #include "migrate/pacemaker_values.h"
+#include "tests/common/read_file.h"
 #include "tests/common/skip.h"
 #include "tests/common/temp_dir.h"
 
@@ -42,12 +43,7 @@ base::ProcessResult must(const std::vector<std::string>& argv) {
     return r;
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 void write(const std::string& path, const std::string& text) {
     std::ofstream(path) << text;

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "daemon/runtime/metrics.h"
+#include "tests/common/read_file.h"
 
 using namespace veeamha;
 namespace pt = boost::property_tree;
@@ -23,13 +24,7 @@ namespace {
 
 std::string source(const std::string& relative) { return std::string(VEEAMHA_SOURCE_DIR) + "/" + relative; }
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    REQUIRE(in);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 // Every family /metrics has, with its type (each is always described, samples or not).
 std::map<std::string, std::string> rendered_families() {

@@ -30,10 +30,12 @@
 
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "tests/nspawn_e2e/nspawn_cluster.h"
@@ -68,6 +70,24 @@ int count(const std::string& text, const std::string& what) {
 
 double seconds_since(base::Clock::time_point t0) {
     return std::chrono::duration<double>(base::Clock::now() - t0).count();
+}
+
+// A time span as `systemctl show` prints it ("300ms", "2s", "1min 30s"), in seconds; -1 if it
+// is not one.
+double timespan_seconds(const std::string& text) {
+    static const std::map<std::string, double> units{{"us", 1e-6}, {"ms", 1e-3}, {"s", 1}, {"min", 60}, {"h", 3600}};
+    std::istringstream in(text);
+    double total = 0;
+    bool any = false;
+    for (std::string part; in >> part; any = true) {
+        size_t digits = 0;
+        while (digits < part.size() && (std::isdigit(static_cast<unsigned char>(part[digits])) || part[digits] == '.'))
+            ++digits;
+        auto unit = units.find(part.substr(digits));
+        if (digits == 0 || unit == units.end()) return -1;
+        total += std::stod(part.substr(0, digits)) * unit->second;
+    }
+    return any ? total : -1;
 }
 
 // `veeam-hactl status --json` inside the container.
@@ -262,12 +282,14 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         CHECK(app_pid(kN2) == n2_app_pid);
 
         // ---- 5. Watchdog: freeze the passive daemon. systemd kills it (SIGABRT) after
-        // WatchdogSec without a WATCHDOG=1 and restarts it (Restart=on-failure, RestartSec=2s).
-        // The passive is chosen because nothing may move: the active keeps the group and does
-        // not fence a lost passive; a frozen active would be fenced by its peer, which this
-        // test's agent refuses, so the outcome would only be "no takeover".
-        auto before = cluster.show(kN1, kHad, {"MainPID", "NRestarts"});
+        // WatchdogSec without a WATCHDOG=1 and restarts it (Restart=on-failure, the package's
+        // RestartSec). The passive is chosen because nothing may move: the active keeps the
+        // group and does not fence a lost passive; a frozen active would be fenced by its peer,
+        // which this test's agent refuses, so the outcome would only be "no takeover".
+        auto before = cluster.show(kN1, kHad, {"MainPID", "NRestarts", "RestartUSec"});
         REQUIRE(before["NRestarts"] == "0");
+        const double restart_sec = timespan_seconds(before["RestartUSec"]);
+        REQUIRE(restart_sec >= 0);
         auto t_freeze = base::Clock::now();
         REQUIRE(cluster.systemctl(kN1, {"kill", "--kill-who=main", "--signal=SIGSTOP", "veeam-had"}).success());
         REQUIRE(eventually(
@@ -280,7 +302,15 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
         const double restarted_after = seconds_since(t_freeze);
         std::cout << "watchdog: frozen daemon killed and running again after " << restarted_after << " s"
                   << std::endl;
-        CHECK(restarted_after >= 3.0);  // not before WatchdogSec (3 s) + RestartSec (2 s) - slack
+        // The earliest the watchdog's restart can be seen: the daemon pets every half WatchdogSec
+        // (Runtime::pet_watchdog), so its last WATCHDOG=1 came up to that long before the
+        // freeze; systemd kills it WatchdogSec after that pet and starts it again RestartSec
+        // later (300 ms); the new daemon's way to READY=1 only adds to it. Sooner was not the
+        // watchdog (a crash is restarted after RestartSec alone).
+        const double watchdog_sec = std::chrono::duration<double>(NspawnCluster::kWatchdog).count();
+        const double earliest = watchdog_sec - watchdog_sec / 2 + restart_sec;
+        INFO("RestartSec " << restart_sec << " s, earliest " << earliest << " s");
+        CHECK(restarted_after >= earliest);
         std::string j1 = cluster.journal(kN1, kHad);
         CHECK_THAT(j1, Catch::Contains("Watchdog timeout"));
         CHECK_THAT(j1, Catch::Contains("Failed with result 'watchdog'"));

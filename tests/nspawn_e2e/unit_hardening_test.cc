@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/process.h"
+#include "tests/common/read_file.h"
 #include "tests/common/skip.h"
 #include "tests/resources/service/nspawn_container.h"
 
@@ -39,12 +40,7 @@ base::ProcessResult run(const std::vector<std::string>& argv, std::chrono::secon
     return base::run_process(spec);
 }
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 // The lines of the unit from "# ---- Hardening ----" up to "[Install]".
 std::string hardening_block(const std::string& unit) {
@@ -88,7 +84,7 @@ TEST_CASE("the unit's hardening lets it mount for the host, add addresses, kill 
     if (auto why = test::NspawnContainer::cannot_run_reason(); !why.empty()) VEEAMHA_SKIP_TEST(why);
     for (const char* tool : {"/sbin/losetup", "/sbin/mkfs.xfs"})
         if (::access(tool, X_OK) != 0) VEEAMHA_SKIP_TEST(std::string(tool) + " is not installed");
-    const std::string block = hardening_block(read_text(VEEAMHA_UNIT_FILE));
+    const std::string block = hardening_block(slurp(VEEAMHA_UNIT_FILE));
     LoopXfs disk;
 
     test::NspawnOptions o;

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "daemon/runtime/alert_runner.h"
+#include "tests/common/read_file.h"
 #include "tests/common/skip.h"
 #include "tests/common/temp_dir.h"
 
@@ -21,12 +22,7 @@ using veeamha::test::TempDir;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 std::string script(const TempDir& dir, const std::string& name, const std::string& body) {
     std::string path = dir / name;

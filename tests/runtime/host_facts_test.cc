@@ -10,10 +10,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "base/process.h"
 #include "daemon/runtime/host_facts.h"
 #include "daemon/runtime/peer_compare.h"
+#include "daemon/runtime/sync/scan.h"
 #include "tests/common/skip.h"
 #include "tests/common/temp_dir.h"
 
@@ -177,6 +179,30 @@ TEST_CASE("host facts: file hashes, missing files, and the kernel's clock state"
     CHECK(h[0].sha256().size() == 32);
     CHECK(h[0].error().empty());
     CHECK(h[1].error() == "missing");
+
+    // A folder counts as its files, as the sync reads it: a link and a file over the limit are
+    // named with the reason, the sync's temp files are not there.
+    put(t.path + "/etc/certs/a.pem", "A");
+    put(t.path + "/etc/certs/sub/b.pem", "B");
+    put(t.path + "/etc/certs/big.bin", std::string(2048, 'x'));
+    put(t.path + "/etc/certs/.veeam-ha-sync.a.pem.123", "half");
+    fs::create_directories(t.path + "/etc/certs/empty");
+    fs::create_symlink("/etc/passwd", t.path + "/etc/certs/link");
+    runtime::sync::Limits limits;
+    limits.max_file_size = 1024;
+    std::map<std::string, std::pair<std::string, std::string>> facts;  // path -> sha256, error
+    for (const auto& f : runtime::file_hashes(t.path, {"/etc/certs", "/etc/none"}, limits))
+        facts[f.path()] = {f.sha256(), f.error()};
+    CHECK(facts.size() == 5);
+    CHECK(facts["/etc/certs/a.pem"] == std::make_pair(runtime::sync::sha256("A"), std::string()));
+    CHECK(facts["/etc/certs/sub/b.pem"] == std::make_pair(runtime::sync::sha256("B"), std::string()));
+    CHECK_THAT(facts["/etc/certs/big.bin"].second, Catch::Contains("larger than sync.max_file_size"));
+    CHECK_THAT(facts["/etc/certs/link"].second, Catch::Contains("symbolic link"));
+    CHECK(facts["/etc/none"].second == "missing");
+    limits.max_files = 3;
+    h = runtime::file_hashes(t.path, {"/etc/certs"}, limits);
+    REQUIRE(h.size() == 1);
+    CHECK_THAT(h[0].error(), Catch::Contains("more than sync.max_files"));
     std::string problem;
     CHECK(runtime::time_synchronised(problem).has_value());
 }

@@ -11,6 +11,7 @@
 
 #include "config/event_kinds.h"
 #include "daemon/runtime/metrics.h"
+#include "tests/common/read_file.h"
 #include "tests/common/skip.h"
 #include "tests/runtime/exposition.h"
 
@@ -199,10 +200,7 @@ TEST_CASE("every event kind the engine's sources emit is in kEventKinds (so its 
     size_t calls = 0;
     for (const auto& entry : std::filesystem::directory_iterator(std::string(VEEAMHA_SOURCE_DIR) + "/daemon/engine")) {
         if (entry.path().extension() != ".cc") continue;
-        std::ifstream in(entry.path());
-        std::stringstream ss;
-        ss << in.rdbuf();
-        const std::string src = ss.str();
+        const std::string src = test::slurp(entry.path().string());
         static const std::regex call(R"(\bevent\()");
         for (auto it = std::sregex_iterator(src.begin(), src.end(), call); it != std::sregex_iterator(); ++it) {
             // The second top-level argument, up to the matching parenthesis.

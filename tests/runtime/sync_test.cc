@@ -16,6 +16,7 @@
 
 #include "daemon/runtime/sync/service.h"
 #include "net/frame.h"
+#include "tests/common/read_file.h"
 #include "tests/common/skip.h"
 #include "tests/common/temp_dir.h"
 
@@ -26,12 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 void write(const std::string& p, const std::string& text, mode_t mode = 0644) {
     std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
@@ -64,6 +60,37 @@ struct Side {
     std::vector<std::tuple<int, std::string, std::string>> reports;  // level, kind, text
     std::vector<Reload> reloads;
     std::deque<std::string> outbox;  // serialized wire::Sync
+    // Jobs off the loop run at once, or, held, when the test says: first the part off the loop
+    // (work), then what it returns on the loop (deliver). The service gives one job at a time.
+    bool hold_jobs = false;
+    std::function<std::function<void()>()> held_job;
+    std::function<void()> held_then;
+
+    void work() {
+        REQUIRE(held_job);
+        auto job = std::move(held_job);
+        held_job = nullptr;
+        held_then = job();
+    }
+    void deliver() {
+        REQUIRE(held_then);
+        auto then = std::move(held_then);
+        held_then = nullptr;
+        then();
+    }
+    void step() {
+        work();
+        deliver();
+    }
+    std::vector<wire::SyncAck> acks() const {
+        std::vector<wire::SyncAck> out;
+        for (const auto& bytes : outbox) {
+            wire::Sync m;
+            REQUIRE(m.ParseFromString(bytes));
+            if (m.has_ack()) out.push_back(m.ack());
+        }
+        return out;
+    }
 
     bool reported(const std::string& kind, const std::string& text_part) const {
         for (const auto& [level, k, text] : reports)
@@ -101,7 +128,12 @@ struct Pair {
             side.outbox.push_back(m.SerializeAsString());
             return true;
         };
-        h.off_loop = [](std::function<std::function<void()>()> job) { job()(); };
+        h.off_loop = [&side](std::function<std::function<void()>()> job) {
+            if (!side.hold_jobs) return job()();
+            REQUIRE(!side.held_job);
+            REQUIRE(!side.held_then);
+            side.held_job = std::move(job);
+        };
         h.report = [&side](int level, const std::string& kind, const std::string& text) {
             side.reports.emplace_back(level, kind, text);
         };
@@ -136,6 +168,10 @@ struct Pair {
     void peer_changed() {
         peer.service->changed();
         run();
+    }
+    // Messages and the peer's held jobs until neither is left.
+    void settle() {
+        for (run(); peer.held_job; run()) peer.step();
     }
 };
 
@@ -455,4 +491,139 @@ TEST_CASE("sync: a receiver takes chunks only in order and up to the announced s
     CHECK(slurp(b / "e/f") == "abcd");
     CHECK((stat_of(b / "e/f").st_mode & 07777) == 0640);
     CHECK(tree(b / "e") == std::vector<std::string>{"f"});
+}
+
+namespace {
+
+// A file of the holder's whole window (kWindow chunks) on its way to a peer that has an older
+// copy, the peer's jobs held: once made, the window has arrived at the peer.
+struct HeldTransfer {
+    TempDir a{"veeamha-sync-a"}, b{"veeamha-sync-b"};
+    const std::string data = random_bytes(kWindow * kChunk);
+    std::unique_ptr<Pair> pair;
+
+    HeldTransfer() {
+        fs::create_directories(a / "e");
+        fs::create_directories(b / "e");
+        pair = std::make_unique<Pair>(std::vector<SyncEntry>{{"/e", a / "e", EntryKind::Path}},
+                                      std::vector<SyncEntry>{{"/e", b / "e", EntryKind::Path}});
+        write(b / "e/file", "the peer's old copy");
+        write(a / "e/file", data);
+        pair->peer.hold_jobs = true;
+        pair->holder_changed();
+        pair->peer.step();  // the compare: the file is asked for
+        pair->run();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("sync: the peer's loop only queues chunks, and jobs write them in order and rename after the last") {
+    HeldTransfer t;
+    Pair& p = *t.pair;
+    const TempDir &a = t.a, &b = t.b;
+    const std::string& data = t.data;
+    // The window arrived; the loop wrote nothing and acknowledged nothing: one job has the first
+    // chunk, the others wait for it.
+    CHECK(p.chunks == kWindow);
+    CHECK(p.holder.outbox.empty());
+    CHECK(p.peer.outbox.empty());
+    CHECK(tree(b / "e") == std::vector<std::string>{"file"});
+    REQUIRE(p.peer.held_job);
+    p.peer.step();
+    // Written and acknowledged; the rest in one job, and nothing renamed yet.
+    REQUIRE(p.peer.acks().size() == 1);
+    CHECK(p.peer.acks()[0].received() == kChunk);
+    CHECK_FALSE(p.peer.acks()[0].done());
+    CHECK(tree(b / "e").size() == 2);  // the temp file
+    CHECK(slurp(b / "e/file") == "the peer's old copy");
+    REQUIRE(p.peer.held_job);
+    p.peer.step();
+    CHECK(slurp(b / "e/file") == data);
+    CHECK(tree(b / "e") == std::vector<std::string>{"file"});
+    CHECK(p.peer.state(b / "e/file") == FileState::InSync);
+    p.settle();
+    CHECK(p.holder.state(a / "e/file") == FileState::InSync);
+}
+
+TEST_CASE("sync: a file given up while a job writes it: nothing renamed, its temp file removed, no stale ack") {
+    HeldTransfer t;
+    Pair& p = *t.pair;
+    const TempDir& b = t.b;
+    p.peer.step();  // the first chunk: in the temp file
+    REQUIRE(tree(b / "e").size() == 2);
+    REQUIRE(p.peer.held_job);  // the last three chunks, and the rename, in one job given to the runner
+    const size_t acks = p.peer.acks().size();
+
+    SECTION("the channel goes down") {
+        p.peer.service->set_role(false, false);
+        p.peer.step();  // the job: it sees the file given up
+        CHECK(p.peer.acks().size() == acks);
+        while (p.peer.held_job) p.peer.step();  // behind it: the temp file removed, a scan
+        CHECK(slurp(b / "e/file") == "the peer's old copy");
+        CHECK(tree(b / "e") == std::vector<std::string>{"file"});
+        CHECK(p.peer.acks().size() == acks);
+    }
+    SECTION("the job already ran when the channel went down: its result is not told") {
+        p.peer.work();
+        p.peer.service->set_role(false, false);
+        p.peer.deliver();
+        while (p.peer.held_job) p.peer.step();
+        CHECK(p.peer.acks().size() == acks);
+        CHECK(tree(b / "e") == std::vector<std::string>{"file"});
+    }
+    SECTION("the holder starts the file over, a newer copy") {
+        wire::Sync m;
+        auto* c = m.mutable_chunk();
+        c->set_entry("/e");
+        c->mutable_item()->set_path("file");
+        c->mutable_item()->set_size(7);
+        c->mutable_item()->set_sha256(sha256("newer!\n"));
+        c->mutable_item()->set_mode(0644);
+        c->mutable_item()->set_uid(::geteuid());
+        c->mutable_item()->set_gid(::getegid());
+        c->set_offset(0);
+        c->set_data("newer!\n");
+        p.peer.service->on_message(m, true);
+        while (p.peer.held_job) p.peer.step();  // the old job, the old temp file's removal, the newer copy
+        CHECK(slurp(b / "e/file") == "newer!\n");
+        CHECK(tree(b / "e") == std::vector<std::string>{"file"});
+        auto all = p.peer.acks();
+        REQUIRE(all.size() == acks + 1);  // the newer copy's only
+        CHECK(all.back().done());
+        CHECK(all.back().error().empty());
+        CHECK(all.back().received() == 7);
+    }
+}
+
+TEST_CASE("sync: the peer holds a bounded number of chunks for writing") {
+    TempDir a{"veeamha-sync-a"}, b{"veeamha-sync-b"};
+    fs::create_directories(a / "e");
+    fs::create_directories(b / "e");
+    Pair p({{"/e", a / "e", EntryKind::Path}}, {{"/e", b / "e", EntryKind::Path}});
+    write(a / "e/file", random_bytes(4 * kWindow * kChunk));
+    p.peer.hold_jobs = true;
+    p.holder_changed();
+    p.peer.step();
+    // A holder that does not wait for acknowledgements: the chunks past the bound are refused.
+    std::vector<wire::Sync> chunks;
+    p.on_the_way = [&](bool to_peer, wire::Sync& m) {
+        if (to_peer && m.has_chunk()) chunks.push_back(m);
+        return true;
+    };
+    p.run();
+    REQUIRE(chunks.size() == kWindow);
+    // Twice the window is held (room for a file just given up); the next chunk is one too many.
+    for (uint64_t at = kWindow * kChunk; at <= 2 * kWindow * kChunk; at += kChunk) {
+        wire::Sync m = chunks.back();
+        m.mutable_chunk()->set_offset(at);
+        p.peer.service->on_message(m, true);
+    }
+    auto acks = p.peer.acks();
+    REQUIRE(!acks.empty());
+    CHECK(acks.back().done());
+    CHECK_THAT(acks.back().error(), Catch::Contains("chunks before they could be written"));
+    CHECK(p.peer.state(b / "e/file") == FileState::Failed);
+    while (p.peer.held_job) p.peer.step();
+    CHECK(tree(b / "e").empty());
 }

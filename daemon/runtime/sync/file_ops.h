@@ -41,7 +41,8 @@ std::string apply_attributes(const SyncEntry& entry, const wire::SyncItem& item)
 // Removes the file, link or folder tree at `rel` and fsyncs its folder.
 std::string remove_path(const SyncEntry& entry, const std::string& rel);
 
-// One file arriving in chunks.
+// One file arriving in chunks. Every call blocks on the disk: the service makes them off the
+// event loop, one at a time.
 class Receiver {
 public:
     Receiver() = default;
@@ -60,9 +61,10 @@ public:
     std::string finish();
     const wire::SyncItem& item() const { return item_; }
     const std::string& path() const { return path_; }
+    // Removes the temp file, if any (the destructor does too).
+    void abandon();
 
 private:
-    void abandon();
 
     wire::SyncItem item_;
     Fd folder_;

@@ -84,7 +84,7 @@ void SyncService::set_role(bool holder, bool connected) {
     sent_.clear();
     unanswered_.clear();
     while (!transfers_.empty()) end_transfer();
-    receiving_.reset();
+    drop_incoming();
     requested_.clear();
     if (role_changed) {
         files_.clear();

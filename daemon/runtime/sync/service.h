@@ -8,11 +8,13 @@
 // holder does not have, makes folders and fixes owner and mode in place, and answers with the
 // files it needs and those it has. The holder sends each needed file in chunks (kChunk, at most
 // kWindow unacknowledged); the peer writes them to a temp file and renames it once size and
-// sha256 match. Every file has a state on both nodes (status, /metrics): in sync, pending since,
+// sha256 match, off the loop too (a slow disk must not hold heartbeats), and acknowledges a
+// chunk once it is written. Every file has a state on both nodes (status, /metrics): in sync, pending since,
 // failed and why, refused and why. A failure is reported once per change, never retried in a
 // loop: the next change or full compare tries again.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -97,6 +99,28 @@ private:
         size_t entry = 0;
         wire::SyncItem item;
     };
+    // Peer: the file arriving. Its chunks are written by jobs (run_job: one at a time, in
+    // order), so the Receiver is used off the loop only; the loop keeps what it needs here.
+    struct Incoming {
+        uint64_t id = 0;  // a job's result for an abandoned file is dropped
+        size_t entry = 0;
+        std::string path;  // absolute
+        wire::SyncItem item;
+        std::shared_ptr<Receiver> receiver;
+        // Set on the loop when the file is given up; a running job stops at the next chunk and
+        // never renames.
+        std::shared_ptr<std::atomic<bool>> abandoned;
+        std::vector<std::pair<uint64_t, std::string>> queued;  // arrived, not yet given to a job
+        bool began = false;   // a job has been given the file's start (Receiver::begin)
+        bool writing = false; // a job with its chunks is queued or running
+    };
+    // What a write job did.
+    struct Written {
+        std::string error;
+        uint64_t received = 0;
+        size_t chunks = 0;  // the job's chunks, written or not
+        bool in_place = false;
+    };
 
     // service.cc: both roles
     void run_job(std::function<std::function<void()>()> job);
@@ -116,7 +140,12 @@ private:
     void on_manifest(size_t entry, const wire::SyncManifest& manifest);
     void reconcile(size_t entry);
     void on_reconciled(size_t entry, const Reconciled& r);
+    // service_receive.cc
     void on_chunk(size_t entry, const wire::SyncChunk& chunk);
+    void write_queued();
+    void on_written(uint64_t id, const Written& w);
+    void receive_failed(size_t entry, const std::string& path, const wire::SyncItem& item, const std::string& error);
+    void drop_incoming();
     void send_ack(size_t entry, const std::string& rel, uint64_t received, bool done, const std::string& error);
 
     std::vector<SyncEntry> entries_;
@@ -147,8 +176,9 @@ private:
     // Absolute path -> identity of the holder's copy this node last had in place: a copy that
     // differs from it was changed here (reported), one that still matches is only outdated.
     std::map<std::string, std::string> had_;
-    std::unique_ptr<Receiver> receiving_;
-    size_t receiving_entry_ = 0;
+    std::unique_ptr<Incoming> incoming_;
+    uint64_t incoming_ids_ = 0;
+    size_t held_chunks_ = 0;  // queued, or in a write job not done yet (also of a file given up)
 };
 
 // Owner, group, mode, size and sha256: what makes two copies the same.

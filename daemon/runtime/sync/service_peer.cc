@@ -127,65 +127,6 @@ void SyncService::on_reconciled(size_t entry, const Reconciled& r) {
     schedule_reloads(reloads);
 }
 
-void SyncService::on_chunk(size_t entry, const wire::SyncChunk& c) {
-    const SyncEntry& e = entries_[entry];
-    const std::string rel = c.item().path();
-    if (!e.accepts(rel)) {
-        hooks_.report(2, "", "sync: the holder sent " + rel + ", which is not part of " + e.name + " here: ignored");
-        return;
-    }
-    const std::string path = e.path_of(rel);
-    if (!requested_.count(path)) {
-        send_ack(entry, rel, 0, true, "not asked for (this node has it already)");
-        return;
-    }
-    std::string error;
-    if (c.offset() == 0) {
-        receiving_ = std::make_unique<Receiver>();
-        receiving_entry_ = entry;
-        if (c.item().size() > limits_.max_file_size)
-            error = "larger than this node's sync.max_file_size (" + std::to_string(c.item().size()) + " > " +
-                    std::to_string(limits_.max_file_size) + " bytes)";
-        else
-            error = receiving_->begin(e, c.item());
-    } else if (!receiving_ || receiving_entry_ != entry || receiving_->path() != path) {
-        error = "a chunk at " + std::to_string(c.offset()) + " without the file's start";
-    }
-    if (error.empty()) error = receiving_->append(c.offset(), c.data());
-    if (error.empty() && !receiving_->complete()) {
-        send_ack(entry, rel, receiving_->received(), false, "");
-        return;
-    }
-    if (error.empty()) error = receiving_->finish();
-    receiving_.reset();
-    requested_.erase(path);
-    if (!error.empty()) {
-        fail(path, error, c.item().size());
-        send_ack(entry, rel, 0, true, error);
-        return;
-    }
-    set_state(path, FileState::InSync, "", c.item().size());
-    had_[path] = identity_of(c.item());
-    hooks_.report(0, "", "sync: " + path + " updated from the holder (" + std::to_string(c.item().size()) +
-                             " bytes, sha256 " + short_hex(c.item().sha256()) + ")");
-    send_ack(entry, rel, c.item().size(), true, "");
-    std::set<Reload> reloads;
-    if (e.kind == EntryKind::SshHostKeys) reloads.insert(Reload::Sshd);
-    if (is_unit_file(path)) reloads.insert(Reload::Systemd);
-    schedule_reloads(reloads);
-}
-
-void SyncService::send_ack(size_t entry, const std::string& rel, uint64_t received, bool done, const std::string& error) {
-    wire::Sync out;
-    auto* a = out.mutable_ack();
-    a->set_entry(entries_[entry].name);
-    a->set_path(rel);
-    a->set_received(received);
-    a->set_done(done);
-    a->set_error(error);
-    hooks_.send(out);
-}
-
 namespace {
 
 void compare_and_fix(const SyncEntry& entry, const wire::SyncManifest& holder, const wire::SyncManifest& local,

@@ -19,6 +19,7 @@
 #include "storage/filesystem/mountinfo.h"
 #include "tests/common/holder.h"
 #include "tests/common/private_mounts.h"
+#include "tests/common/read_file.h"
 #include "tests/common/skip.h"
 
 using namespace veeamha;
@@ -49,12 +50,7 @@ const storage::filesystem::MountEntry* top_at(const std::string& path) {
     return storage::filesystem::top_mount_at(last, path);
 }
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using veeamha::test::slurp;
 
 void write_text(const std::string& path, const std::string& text) {
     std::ofstream out(path);
@@ -120,9 +116,9 @@ TEST_CASE("bind: bind, monitor, idempotent start, unbind", "[lab]") {
     CHECK(m->fstype == "tmpfs");
     const int bound_id = m->mount_id;
     // The group's state shows at the target, and what is written there lands on the filesystem.
-    CHECK(read_text(b.target + "/immureposvc/timeLog") == "the group's clock\n");
+    CHECK(slurp(b.target + "/immureposvc/timeLog") == "the group's clock\n");
     write_text(b.target + "/immureposvc/timeLog", "ten minutes later\n");
-    CHECK(read_text(b.source + "/immureposvc/timeLog") == "ten minutes later\n");
+    CHECK(slurp(b.source + "/immureposvc/timeLog") == "ten minutes later\n");
 
     base::OpResult mon = res.monitor(ctx_for(5s));
     INFO(mon.reason);
@@ -167,10 +163,10 @@ TEST_CASE("bind: a non-empty target is refused unless allowed, then hidden while
     INFO(ok.reason);
     REQUIRE(ok.outcome == base::Outcome::Ok);
     CHECK(contains(ok.reason, "over 2 entries of the target"));
-    CHECK(read_text(b.target + "/immureposvc/timeLog") == "the group's clock\n");  // the stale copy hidden
+    CHECK(slurp(b.target + "/immureposvc/timeLog") == "the group's clock\n");  // the stale copy hidden
     CHECK_FALSE(fs::exists(b.target + "/veeam.ini"));
     REQUIRE(lenient.stop(ctx_for(10s)).outcome == base::Outcome::Ok);
-    CHECK(read_text(b.target + "/immureposvc/timeLog") == "this host's stale clock\n");  // back, untouched
+    CHECK(slurp(b.target + "/immureposvc/timeLog") == "this host's stale clock\n");  // back, untouched
 }
 
 TEST_CASE("bind: a missing source is refused and never created, a source through a symlink is refused", "[lab]") {
