@@ -74,6 +74,15 @@ bool selected(const std::string& scenario) {
     return false;
 }
 
+// VEEAMHA_HOSTS_PLANT=NAME plants a bug a scenario must catch (the run must then fail):
+// slow-restart (kill9: the restarted daemon silent for 8 s more, so its peer fences the host).
+bool planted(const std::string& bug) {
+    const char* plant = std::getenv("VEEAMHA_HOSTS_PLANT");
+    if (!plant || bug != plant) return false;
+    progress("PLANTED BUG: " + bug);
+    return true;
+}
+
 // What the scenarios share: the cluster, vCenter, the client's options.
 struct Tier {
     HostsCluster& c;
@@ -152,6 +161,11 @@ void scenario_kill9(Tier& t) {
     // What loading the program costs here (for the log: docs/hosts.md, where a restart's time goes).
     progress(t.c.run(act, "cat /proc/loadavg; TIMEFORMAT='%R s'; for i in 1 2; do time /usr/sbin/veeam-had --version; done 2>&1")
                  .output);
+    if (planted("slow-restart")) {
+        // The bug this scenario must catch: a restart that stays silent past heartbeat.timeout.
+        expect(t.c, act, "mkdir -p /run/systemd/system/veeam-had.service.d && printf '[Service]\\nExecStartPre=/bin/sleep 8\\n' "
+                         "> /run/systemd/system/veeam-had.service.d/planted.conf && systemctl daemon-reload");
+    }
     t.with_client("kill9.log", [&] {
         expect(t.c, act, "systemctl kill --kill-who=main --signal=SIGKILL veeam-had");
         wait_in(t.c, act,
