@@ -75,7 +75,8 @@ bool selected(const std::string& scenario) {
 }
 
 // VEEAMHA_HOSTS_PLANT=NAME plants a bug a scenario must catch (the run must then fail):
-// slow-restart (kill9: the restarted daemon silent for 8 s more, so its peer fences the host).
+// slow-restart (kill9: the restarted daemon silent for 8 s more, so its peer fences the host),
+// startup-unsafe (cold start: `policy.startup_fencing: false`, the second node starts alone).
 bool planted(const std::string& bug) {
     const char* plant = std::getenv("VEEAMHA_HOSTS_PLANT");
     if (!plant || bug != plant) return false;
@@ -467,6 +468,8 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, kill -9, watchd
     edit(config, "interface: ens192", "interface: eth0");
     // Emulated hosts on a loaded machine stall for seconds: a slow site raises the timeout.
     edit(config, "  timeout: 1s ", "  timeout: 5s ");
+    // The bug the cold start must catch: a node that takes the group from a peer it never heard.
+    if (planted("startup-unsafe")) edit(config, "startup_fencing: true ", "startup_fencing: false ");
     for (HostVm* h : {&a, &b}) {
         put_file(c, *h, "/etc/veeam-ha.yaml", config, "644");
         expect(c, *h, "install -d -m 700 /etc/veeam-ha");
