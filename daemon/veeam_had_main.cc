@@ -116,10 +116,10 @@ std::optional<int> parse_command_line(int argc, char** argv, CommandLine& cmd) {
 // The daemon until it exits. A startup problem a restart cannot fix (bad key file, a state file
 // of another node) is kExitFailure, so that systemd does not loop (RestartPreventExitStatus);
 // anything else is kExitRestart.
-int run_daemon(const config::Config& config, int local_node, const CommandLine& cmd) {
+int run_daemon(const config::Config& config, int local_node, const CommandLine& cmd, double main_at_ms) {
     std::signal(SIGPIPE, SIG_IGN);  // a peer or vCenter closing a socket is an error code, not death
     try {
-        runtime::Runtime rt(config, local_node, runtime::RuntimeOptions{cmd.config_path, cmd.node_override});
+        runtime::Runtime rt(config, local_node, runtime::RuntimeOptions{cmd.config_path, cmd.node_override, main_at_ms});
         return rt.run();
     } catch (const net::KeyFileError& e) {
         std::cerr << "veeam-had: " << e.what() << "\n";
@@ -136,6 +136,7 @@ int run_daemon(const config::Config& config, int local_node, const CommandLine& 
 }  // namespace
 
 int main(int argc, char** argv) {
+    const double main_at_ms = cli::ms_since_process_start();
     CommandLine cmd;
     if (auto done = parse_command_line(argc, argv, cmd)) return *done;
     if (cmd.check)
@@ -149,5 +150,5 @@ int main(int argc, char** argv) {
         std::cerr << "veeam-had: " << *why << "\n";
         return cli::kExitFailure;
     }
-    return run_daemon(*config, std::get<int>(local), cmd);
+    return run_daemon(*config, std::get<int>(local), cmd, main_at_ms);
 }

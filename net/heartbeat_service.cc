@@ -350,6 +350,14 @@ void HeartbeatService::handle_datagram(Link& link, const uint8_t* data, size_t s
                                    static_cast<uint8_t>(link.index), in_);
     if (r) {
         link.monitor.on_dropped();
+        if (*r == DropReason::Unbound) {
+            // Authentic, from a peer process that does not know this one yet (it has just
+            // started): it hears nothing of ours until it gets a heartbeat carrying its new
+            // incarnation, so answer now rather than at the next round. After a daemon restart
+            // that round trip is part of the silence the peer's heartbeat.timeout counts.
+            send_now();
+            return;
+        }
         if (*r == DropReason::IncompatibleVersion && in_.heartbeat.version_major() != reported_major_) {
             reported_major_ = in_.heartbeat.version_major();
             base::log::warning("peer " + codec_.topology().peer_name + " speaks protocol " +
@@ -368,6 +376,9 @@ void HeartbeatService::handle_datagram(Link& link, const uint8_t* data, size_t s
     std::weak_ptr<bool> alive = alive_;
     if (went_up && cb_.on_link_change) cb_.on_link_change(link.index, true);
     if (alive.expired() || !running_) return;
+    // A link that comes up (this process has just started, or the peer is back): the peer
+    // hears us at once instead of at the next round.
+    if (went_up) send_now();
     if (cb_.on_heartbeat) cb_.on_heartbeat(link.index, in_.heartbeat, arrived);
     if (alive.expired() || !running_) return;
     if (follower_) answer_leader();

@@ -3,7 +3,11 @@
 #include "fencing/agent/fence_agent.h"
 #include "storage/lvm/lvm_check.h"
 
+#include <time.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <fstream>
 #include <ostream>
 #include <sstream>
 
@@ -137,6 +141,22 @@ bool take_flag(std::vector<std::string>& args, const std::string& name) {
     if (it == args.end()) return false;
     args.erase(it);
     return true;
+}
+
+double ms_since_process_start() {
+    std::ifstream in("/proc/self/stat");
+    std::string line;
+    if (!std::getline(in, line)) return -1;
+    // Field 22 (starttime, clock ticks since boot); fields 3.. follow the ")" of the name.
+    std::istringstream rest(line.substr(std::min(line.size(), line.rfind(')') + 1)));
+    std::string field;
+    for (int i = 3; i <= 22; ++i)
+        if (!(rest >> field)) return -1;
+    timespec now{};
+    const long hz = ::sysconf(_SC_CLK_TCK);
+    if (hz <= 0 || ::clock_gettime(CLOCK_BOOTTIME, &now) != 0) return -1;
+    const double started = static_cast<double>(std::strtoull(field.c_str(), nullptr, 10)) * 1000.0 / static_cast<double>(hz);
+    return static_cast<double>(now.tv_sec) * 1000.0 + static_cast<double>(now.tv_nsec) / 1e6 - started;
 }
 
 }  // namespace veeamha::cli

@@ -34,6 +34,11 @@ std::optional<config::Config> load_config(const std::string& path, bool check_fi
 int check_config(const std::string& path, const std::string& node_override, bool check_files,
                  bool quiet, std::ostream& out, std::ostream& err);
 
+// Milliseconds since this process was created (the kernel's start time in /proc/self/stat, to
+// the clock tick), or -1 if it cannot be read. What a restart costs before the daemon speaks:
+// systemd's setup of the unit's sandbox, loading the program and its libraries.
+double ms_since_process_start();
+
 // Pulls "--NAME VALUE" / "--NAME=VALUE" (and the short form, if given) out of args.
 // Returns false (and sets `error`) when the value is missing.
 bool take_option(std::vector<std::string>& args, const std::string& name, const std::string& short_name,

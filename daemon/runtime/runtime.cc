@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <fstream>
 #include <stdexcept>
@@ -66,6 +67,7 @@ engine::Time Runtime::now() const {
 
 int Runtime::run() {
     // Boot script: state, key and identity, resources, fencing, network, admin, engine.
+    const double run_at_ms = cli::ms_since_process_start();
     engine::PersistedState state;
     std::string error;
     if (!store_.load(state, error)) throw StartupError(error);
@@ -81,6 +83,7 @@ int Runtime::run() {
     fencer_ = fencing::make_fence_levels(config_);
 
     start_subsystems();
+    const double heartbeats_at_ms = cli::ms_since_process_start();
     engine_ = std::make_unique<engine::Engine>(config_, local_);
 
     signals_.add(SIGTERM);
@@ -97,14 +100,18 @@ int Runtime::run() {
 
     feed(engine::Started{state, incarnation_, config::digest(config_), net::random_u64(), read_boot_id()});
 
-
     if (!config_.sync.empty()) start_sync();
     check_fencing();
     if (sd_watchdog_enabled(0, &watchdog_usec_) > 0 && watchdog_usec_ > 0) pet_watchdog();
     sd_notify(0, "READY=1");
+    // How long the start took, for a restart that must be back within the peer's
+    // heartbeat.timeout (docs/hosts.md: measured under emulation).
     base::log::notice("veeam-had " + local_name_ + " ready (cluster " + config_.cluster.name + ", " +
-                std::to_string(config_.links()) + " links, port " +
-                std::to_string(config_.heartbeat.port) + ")");
+                      std::to_string(config_.links()) + " links, port " + std::to_string(config_.heartbeat.port) +
+                      "); since the process was created: main() at " + std::to_string(std::lround(options_.main_at_ms)) +
+                      " ms, run() at " + std::to_string(std::lround(run_at_ms)) + " ms, first heartbeat at " +
+                      std::to_string(std::lround(heartbeats_at_ms)) + " ms, ready at " +
+                      std::to_string(std::lround(cli::ms_since_process_start())) + " ms");
 
     io_.run();
 

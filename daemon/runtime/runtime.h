@@ -54,6 +54,7 @@ struct StartupError : std::runtime_error {
 struct RuntimeOptions {
     std::string config_path;      // for SIGHUP reloads
     std::string node_override;    // --node
+    double main_at_ms = -1;       // cli::ms_since_process_start() when main() began (-1: unknown)
 };
 
 class Runtime {

@@ -7,15 +7,19 @@
 // namespace (certificate pinned by thumbprint) whose power-off kills that VM's qemu. A client
 // outside the VMs writes acknowledged records through the floating IP to veeamtransport.service
 // (a stand-in unit, disabled at boot, storing them on /veeam/repo).
+//
+// After the installation and the cold start (the second node first), the scenarios run in this
+// order, each starting from wherever the group is (docs/hosts.md); VEEAMHA_HOSTS_ONLY=kill9,...
+// runs only those named (the installation, cold start and the final checks always run).
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -25,11 +29,13 @@
 #include "tests/common/skip.h"
 #include "tests/fencing/vcsim_fixture.h"
 #include "tests/hosts/hosts_cluster.h"
+#include "tests/hosts/hosts_steps.h"
 #include "tests/hosts/watch_log.h"
 #include "tests/lab/host_proc.h"
 #include "tests/lab/writer.h"
 
 using namespace veeamha;
+using namespace veeamha::test::hosts;
 using namespace std::chrono_literals;
 using veeamha::test::HostsCluster;
 using veeamha::test::HostVm;
@@ -41,147 +47,6 @@ using veeamha::test::VmReply;
 #endif
 
 namespace {
-
-bool have(const std::string& program) {
-    base::ProcessSpec p;
-    p.argv = {"sh", "-c", "command -v " + program};
-    p.deadline = base::Clock::now() + 10s;
-    return base::run_process(p).success();
-}
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-// `command` must exit with `rc`; its output, for further checks.
-VmReply expect(HostsCluster& c, HostVm& h, const std::string& command, int rc = 0,
-               std::chrono::seconds timeout = 180s) {
-    progress(h.short_name + "$ " + command);
-    VmReply r = c.run(h, command, timeout);
-    INFO(h.name << "$ " << command << "\n" << r.output);
-    REQUIRE(r.exit_code == rc);
-    return r;
-}
-
-// `text` as one single-quoted shell word.
-std::string quoted(const std::string& text) {
-    std::string out = "'";
-    for (char ch : text) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-    return out + "'";
-}
-
-// The command that polls a shell condition inside the VM (every 200 ms) until it holds or
-// `seconds` pass; then it prints the node's status and the daemon's last lines and fails.
-std::string poll_command(const std::string& condition, int seconds) {
-    return "timeout " + std::to_string(seconds) + " bash -c " + quoted("until " + condition + "; do sleep 0.2; done") +
-           " || { echo " + quoted("not within " + std::to_string(seconds) + " s: " + condition) +
-           "; veeam-hactl status; journalctl -u veeam-had --no-pager | tail -40; exit 1; }";
-}
-
-void wait_in(HostsCluster& c, HostVm& h, const std::string& condition, int seconds) {
-    expect(c, h, poll_command(condition, seconds), 0, std::chrono::seconds(seconds + 30));
-}
-
-// The same step on both hosts at once (each VM is its own emulated CPU): `command(host)` runs in
-// each, then each must exit with `rc`. The checks run here, on the test's thread.
-std::vector<VmReply> expect_both(HostsCluster& c, const std::function<std::string(HostVm&)>& command, int rc = 0,
-                                 std::chrono::seconds timeout = 300s) {
-    std::vector<std::future<VmReply>> running;
-    std::vector<std::string> commands;
-    for (size_t i = 0; i < 2; ++i) {
-        HostVm& h = c.host(i);
-        commands.push_back(command(h));
-        progress(h.short_name + "$ " + commands.back());
-        running.push_back(std::async(std::launch::async, [&c, &h, cmd = commands.back(), timeout] {
-            return c.run(h, cmd, timeout);
-        }));
-    }
-    std::vector<VmReply> replies;
-    for (auto& r : running) replies.push_back(r.get());
-    for (size_t i = 0; i < 2; ++i) {
-        INFO(c.host(i).name << "$ " << commands[i] << "\n" << replies[i].output);
-        REQUIRE(replies[i].exit_code == rc);
-    }
-    return replies;
-}
-
-// The .deb's Depends, first alternative of each, without versions: the image must hold them
-// (the VMs have no way to a mirror), so the image recipe includes them.
-std::vector<std::string> deb_depends(const std::string& deb) {
-    base::ProcessSpec p;
-    p.argv = {"dpkg-deb", "-f", deb, "Depends"};
-    p.deadline = base::Clock::now() + 30s;
-    auto r = base::run_process(p);
-    if (!r.success()) throw std::runtime_error("dpkg-deb -f " + deb + ": " + r.describe());
-    std::vector<std::string> out;
-    std::stringstream s(r.out);
-    for (std::string item; std::getline(s, item, ',');) {
-        item = item.substr(0, item.find('|'));
-        item = item.substr(0, item.find('('));
-        item.erase(0, item.find_first_not_of(" \n\t"));
-        item.erase(item.find_last_not_of(" \n\t") + 1);
-        if (!item.empty()) out.push_back(item);
-    }
-    return out;
-}
-
-// Replaces `from` (which must occur exactly once: an example that changed is noticed) by `to`.
-void edit(std::string& text, const std::string& from, const std::string& to) {
-    size_t at = text.find(from);
-    INFO("the example no longer has: " << from);
-    REQUIRE(at != std::string::npos);
-    REQUIRE(text.find(from, at + 1) == std::string::npos);
-    text.replace(at, from.size(), to);
-}
-
-std::string base64(const std::string& data) {
-    base::ProcessSpec p;
-    p.argv = {"base64", "-w0"};
-    p.stdin_data = data;
-    p.deadline = base::Clock::now() + 10s;
-    auto r = base::run_process(p);
-    if (!r.success()) throw std::runtime_error("base64: " + r.describe());
-    return r.out;
-}
-
-std::string unbase64(const std::string& encoded) {
-    base::ProcessSpec p;
-    p.argv = {"base64", "-d"};
-    p.stdin_data = encoded;
-    p.deadline = base::Clock::now() + 10s;
-    auto r = base::run_process(p);
-    if (!r.success()) throw std::runtime_error("base64 -d: " + r.describe());
-    return r.out;
-}
-
-// Writes a file in the VM through the command channel (files the run folder gets after a VM
-// mounted it are not reliably seen through 9p). Only the path and size are logged: some of these
-// files are secrets.
-void put_file(HostsCluster& c, HostVm& h, const std::string& path, const std::string& content, const char* mode) {
-    progress(h.short_name + ": writing " + path + " (" + std::to_string(content.size()) + " bytes, mode " + mode + ")");
-    const std::string encoded = base64(content);
-    const std::string tmp = "/run/veeamha-put.b64";
-    REQUIRE(c.run(h, "rm -f " + tmp + " && umask 077").exit_code == 0);
-    for (size_t at = 0; at < encoded.size(); at += 3000)
-        REQUIRE(c.run(h, "printf %s " + encoded.substr(at, 3000) + " >> " + tmp).exit_code == 0);
-    VmReply r = c.run(h, "install -D -m " + std::string(mode) + " /dev/null " + path + " && base64 -d " + tmp + " > " +
-                             path + " && rm " + tmp);
-    INFO(r.output);
-    REQUIRE(r.exit_code == 0);
-}
-
-std::string network_files(const HostVm& h) {
-    std::string cmd;
-    for (size_t link = 0; link < 2; ++link) {
-        const std::string eth = "eth" + std::to_string(link);
-        cmd += "printf '[Match]\\nName=" + eth + "\\n[Network]\\nAddress=" + h.addresses[link] +
-               "/24\\nLinkLocalAddressing=no\\n' > /etc/systemd/network/10-" + eth + ".network && ";
-    }
-    return cmd + "systemctl restart systemd-networkd";
-}
 
 // The stand-in for veeamtransport.service: the lab's repo server (records fsync'ed before the
 // acknowledgement) on the floating IP, storing on /veeam/repo, which must be mounted.
@@ -196,9 +61,302 @@ const char* kWatchUnit =
     "[Service]\\nExecStart=/usr/local/sbin/veeamha-hosts-watch /dev/ttyS2 vg_vbr vg_repo /opt/veeam /veeam/repo\\n"
     "[Install]\\nWantedBy=sysinit.target\\n";
 
+// The "newer build" the upgrade scenario installs: the same programs, a higher package version.
+const char* kNewerVersionSuffix = "+hosts1";
+
+bool selected(const std::string& scenario) {
+    const char* only = std::getenv("VEEAMHA_HOSTS_ONLY");
+    if (!only || !*only) return true;
+    std::stringstream s(only);
+    for (std::string name; std::getline(s, name, ',');)
+        if (name == scenario) return true;
+    progress("scenario " + scenario + " skipped (VEEAMHA_HOSTS_ONLY=" + only + ")");
+    return false;
+}
+
+// VEEAMHA_HOSTS_PLANT=NAME plants a bug a scenario must catch (the run must then fail):
+// slow-restart (kill9: the restarted daemon silent for 8 s more, so its peer fences the host),
+// startup-unsafe (cold start: `policy.startup_fencing: false`, the second node starts alone).
+bool planted(const std::string& bug) {
+    const char* plant = std::getenv("VEEAMHA_HOSTS_PLANT");
+    if (!plant || bug != plant) return false;
+    progress("PLANTED BUG: " + bug);
+    return true;
+}
+
+// What the scenarios share: the cluster, vCenter, the client's options.
+struct Tier {
+    HostsCluster& c;
+    test::Vcsim& vcsim;
+    lab::WriterOptions wo;
+
+    HostVm& other(HostVm& h) { return &h == &c.host(0) ? c.host(1) : c.host(0); }
+
+    // The node `veeam-hactl status --check` on the first host says runs the group.
+    HostVm& holder() {
+        for (size_t i = 0; i < 2; ++i) {
+            if (!c.host(i).vm) continue;
+            std::string out = c.run(c.host(i), "veeam-hactl status --check").output;
+            const std::string mark = "group running on ";
+            if (size_t at = out.find(mark); at != std::string::npos) {
+                std::string name = out.substr(at + mark.size());
+                return c.host(name.substr(0, name.find_first_of(" ,;:\r\n")));
+            }
+        }
+        FAIL("no node says it runs the group");
+        throw std::logic_error("unreachable");
+    }
+
+    void group_on(HostVm& node, int seconds = 180) {
+        expect_both(c, [&](HostVm&) {
+            return poll_command("veeam-hactl status --check | grep -q 'OK - group running on " + node.name + "'",
+                                seconds);
+        });
+    }
+
+    // Nothing of the group on `h`: no VG in device-mapper, nothing mounted, no floating IP.
+    void nothing_on(HostVm& h) {
+        auto r = expect(c, h, "dmsetup ls; findmnt -n /veeam/repo || echo not-mounted; ip -br addr show eth0");
+        CHECK_THAT(r.output, !Catch::Contains("vg_") && Catch::Contains("not-mounted") &&
+                                 !Catch::Contains(HostsCluster::kFloatingIp));
+    }
+
+    int fences() { return vcsim.counts().of("PowerOffVM_Task"); }
+
+    // A client writing through the floating IP around `action`; afterwards every acknowledged
+    // record must be in the file, intact. Returns the longest gap between acknowledgements.
+    std::chrono::milliseconds with_client(const std::string& records, const std::function<void()>& action) {
+        lab::WriterOptions o = wo;
+        o.file = records;
+        lab::RepoWriter w(o);
+        REQUIRE(w.wait_acked(10, std::chrono::steady_clock::now() + 120s));
+        action();
+        const uint64_t before = w.stats().acked;
+        REQUIRE(w.wait_acked(before + 10, std::chrono::steady_clock::now() + 120s));
+        w.stop();
+        std::string why;
+        auto got = lab::fetch_through_service(c.netns(), HostsCluster::kFloatingIp, 6162, records, &why);
+        INFO(why);
+        REQUIRE(got);
+        lab::VerifyResult v = lab::verify_records(*got, w.acked());
+        INFO(v.summary());
+        CHECK(v.ok());
+        progress(records + ": " + v.summary() + "; longest gap between acknowledgements " +
+                 std::to_string(w.stats().longest_gap.count()) + " ms");
+        return w.stats().longest_gap;
+    }
+};
+
+void scenario_kill9(Tier& t) {
+    // kill -9 of the active's daemon: systemd starts it again (RestartSec=300ms) and it adopts
+    // the running group: nothing restarted, nobody fenced, the client does not notice.
+    HostVm& act = t.holder();
+    HostVm& pas = t.other(act);
+    progress("kill -9 of the daemon on the active " + act.name);
+    const int fences = t.fences();
+    const std::string transport = unit_property(t.c, act, "veeamtransport", "MainPID");
+    const std::string daemon = unit_property(t.c, act, "veeam-had", "MainPID");
+    const std::string restarts = unit_property(t.c, act, "veeam-had", "NRestarts");
+    const std::string mark_a = journal_cursor(t.c, act, "veeam-had");
+    const std::string mark_p = journal_cursor(t.c, pas, "veeam-had");
+    // What loading the program costs here (for the log: docs/hosts.md, where a restart's time goes).
+    progress(t.c.run(act, "cat /proc/loadavg; TIMEFORMAT='%R s'; for i in 1 2; do time /usr/sbin/veeam-had --version; done 2>&1")
+                 .output);
+    if (planted("slow-restart")) {
+        // The bug this scenario must catch: a restart that stays silent past heartbeat.timeout.
+        expect(t.c, act, "mkdir -p /run/systemd/system/veeam-had.service.d && printf '[Service]\\nExecStartPre=/bin/sleep 8\\n' "
+                         "> /run/systemd/system/veeam-had.service.d/planted.conf && systemctl daemon-reload");
+    }
+    t.with_client("kill9.log", [&] {
+        expect(t.c, act, "systemctl kill --kill-who=main --signal=SIGKILL veeam-had");
+        wait_in(t.c, act,
+                "journalctl -u veeam-had --after-cursor=" + quoted(mark_a) +
+                    " | grep -q 'adopt: adopting the group already running here'",
+                90);
+        t.group_on(act);
+    });
+    const std::string log_a = journal_since(t.c, act, "veeam-had", mark_a);
+    const std::string log_p = journal_since(t.c, pas, "veeam-had", mark_p);
+    progress("after kill -9, " + act.name + ":\n" + log_a + "\n" + pas.name + ":\n" + log_p);
+    INFO(log_a << "\n" << log_p);
+    CHECK(unit_property(t.c, act, "veeamtransport", "MainPID") == transport);  // not restarted
+    CHECK(unit_property(t.c, act, "veeam-had", "MainPID") != daemon);
+    CHECK(unit_property(t.c, act, "veeam-had", "NRestarts") == std::to_string(std::stoi(restarts) + 1));
+    CHECK(log_a.find("resource-start") == std::string::npos);
+    CHECK(log_a.find("resource-stop") == std::string::npos);
+    CHECK(log_p.find("peer-lost") == std::string::npos);  // never silent for heartbeat.timeout
+    CHECK(log_p.find("fence-request") == std::string::npos);
+    CHECK(t.fences() == fences);
+}
+
+void scenario_watchdog(Tier& t) {
+    // A hung daemon on the passive: frozen with SIGSTOP, systemd kills it after WatchdogSec (the
+    // package's 10 s) and starts it again; it rejoins as passive. The active never fences a lost
+    // passive and keeps the group.
+    HostVm& act = t.holder();
+    HostVm& pas = t.other(act);
+    progress("watchdog: the passive " + pas.name + "'s daemon frozen (SIGSTOP)");
+    const int fences = t.fences();
+    const std::string transport = unit_property(t.c, act, "veeamtransport", "MainPID");
+    const std::string daemon = unit_property(t.c, pas, "veeam-had", "MainPID");
+    const std::string mark_a = journal_cursor(t.c, act, "veeam-had");
+    const std::string mark_p = journal_cursor(t.c, pas, "veeam-had");
+    CHECK(unit_property(t.c, pas, "veeam-had", "WatchdogUSec") == "10s");
+    t.with_client("watchdog.log", [&] {
+        expect(t.c, pas, "systemctl kill --kill-who=main --signal=SIGSTOP veeam-had");
+        wait_in(t.c, pas,
+                "journalctl -u veeam-had --after-cursor=" + quoted(mark_p) + " | grep -q 'Watchdog timeout'", 90);
+        wait_in(t.c, pas, "veeam-hactl status | grep -q '" + pas.name + " (this node): up, passive'", 120);
+        t.group_on(act);
+    });
+    const std::string log_a = journal_since(t.c, act, "veeam-had", mark_a);
+    const std::string log_p = journal_since(t.c, pas, "veeam-had", mark_p);
+    progress("after the watchdog, " + pas.name + ":\n" + log_p + "\n" + act.name + ":\n" + log_a);
+    INFO(log_a << "\n" << log_p);
+    CHECK(unit_property(t.c, pas, "veeam-had", "MainPID") != daemon);
+    CHECK_THAT(log_p, Catch::Contains("Watchdog timeout") && Catch::Contains("Failed with result 'watchdog'"));
+    CHECK(log_a.find("fence-request") == std::string::npos);
+    CHECK(unit_property(t.c, act, "veeamtransport", "MainPID") == transport);  // the group never moved
+    CHECK(t.fences() == fences);
+    t.nothing_on(pas);
+}
+
+void scenario_crash(Tier& t) {
+    // Crash of the active: its qemu killed while the client writes; the passive fences it
+    // through vCenter and takes over; the crashed host, powered on through vCenter, boots with
+    // none of the VGs active and joins as passive.
+    HostVm& act = t.holder();
+    HostVm& pas = t.other(act);
+    lab::RepoWriter writer(t.wo);
+    REQUIRE(writer.wait_acked(20, std::chrono::steady_clock::now() + 120s));
+    progress("crash: killing " + act.name + "'s qemu");
+    t.c.power_off(act);
+    wait_in(t.c, pas, "veeam-hactl status --check | grep -q 'group running on " + pas.name + "'", 240);
+    const uint64_t acked_at_takeover = writer.stats().acked;
+    REQUIRE(writer.wait_acked(acked_at_takeover + 20, std::chrono::steady_clock::now() + 120s));
+    writer.stop();
+    auto journal = expect(t.c, pas, "journalctl -u veeam-had --no-pager");
+    CHECK_THAT(journal.output, Catch::Contains("fence") && Catch::Contains("confirmed"));
+    CHECK(t.fences() >= 1);
+    auto owner = expect(t.c, pas, "vgs --noheadings -o vg_name,vg_systemid vg_vbr vg_repo");
+    CHECK_THAT(owner.output, Catch::Contains(pas.name) && !Catch::Contains(act.name));
+    auto replay = expect(t.c, pas, "journalctl -k --no-pager | grep -i 'xfs.*recovery'");
+    CHECK_THAT(replay.output, Catch::Contains("Starting recovery"));
+    std::string error;
+    auto file = lab::fetch_through_service(t.c.netns(), HostsCluster::kFloatingIp, 6162, t.wo.file, &error);
+    INFO(error);
+    REQUIRE(file);
+    lab::VerifyResult verified = lab::verify_records(*file, writer.acked());
+    INFO(verified.summary());
+    CHECK(verified.ok());
+    CHECK(verified.acked >= 40);
+
+    progress("power-on of " + act.name + " through vCenter");
+    config::Config fence_config = t.vcsim.cluster_config();
+    fence_config.fencing.vsphere->host = HostsCluster::kGateway;
+    auto fencers = fencing::make_fence_levels(fence_config, fencing::VimSessions::OneShot);
+    auto on = lab::in_netns(t.c.netns(), [&] { return fencers->on(act.name, base::Clock::now() + 60s); });
+    INFO(on.detail);
+    REQUIRE(on.confirmed);
+    REQUIRE(std::filesystem::exists(t.c.run_dir() + "/" + act.name + ".power-on"));
+    t.c.power_on(act);
+    t.c.wait_booted(act, 300s);
+    auto boot_dm = expect(t.c, act, "dmsetup ls");
+    CHECK_THAT(boot_dm.output, !Catch::Contains("vg_"));
+    t.group_on(pas);
+    auto rejoined = expect(t.c, act, "veeam-hactl status && dmsetup ls && { findmnt -n /veeam/repo || echo not-mounted; }");
+    CHECK_THAT(rejoined.output, Catch::Contains("(this node): up, passive") && !Catch::Contains("vg_repo-") &&
+                                    Catch::Contains("not-mounted"));
+}
+
+void scenario_planned(Tier& t) {
+    // Planned operations, each with a client writing through it: `veeam-hactl move`, `systemctl
+    // stop veeam-had` on the active (handed over, nothing left behind), `systemctl reboot` of
+    // the active (handed over before the OS unmounts anything). Nothing is fenced.
+    const int fences = t.fences();
+    HostVm& x = t.holder();
+    HostVm& y = t.other(x);
+    progress("veeam-hactl move: the group to " + y.name);
+    t.with_client("move.log", [&] {
+        expect(t.c, x, "veeam-hactl move");
+        t.group_on(y);
+    });
+    progress("systemctl stop veeam-had on the active " + y.name + ": handed over");
+    t.with_client("stop.log", [&] {
+        expect(t.c, y, "systemctl stop veeam-had");
+        wait_in(t.c, x, "veeam-hactl status --check | grep -q 'group running on " + x.name + "'", 180);
+    });
+    t.nothing_on(y);
+    expect(t.c, y, "systemctl start veeam-had");
+    t.group_on(x);
+
+    progress("reboot of the active " + x.name);
+    t.with_client("reboot.log", [&] {
+        expect(t.c, x, "systemctl --no-block reboot");  // the answer before the agent is stopped
+        wait_in(t.c, y, "veeam-hactl status --check | grep -q 'group running on " + y.name + "'", 240);
+    });
+    t.c.wait_booted(x, 300s);
+    wait_in(t.c, x, "veeam-hactl status | grep -q '" + x.name + " (this node): up, passive'", 180);
+    wait_in(t.c, y, "veeam-hactl status | grep -q '" + x.name + ": up, passive'", 60);
+    // What the takeover from a rebooting host left in the status (a failure is a finding; it
+    // is shown here, then cleared so that the next steps start from OK).
+    // (The fail count may be on either node: the rebooted one counts a monitor that saw the
+    // unit stopped by systemd's shutdown before the daemon stopped it; docs/hosts.md.)
+    for (HostVm* h : {&y, &x}) {
+        auto after = expect(t.c, *h, "veeam-hactl status --check; veeam-hactl status | sed -n '/Resources:/,$p'; "
+                                     "journalctl -u veeam-had --no-pager | grep -i -E 'fail|error' | tail -12");
+        progress("after the reboot, on " + h->name + ":\n" + after.output);
+    }
+    expect_both(t.c, [](HostVm&) { return std::string("veeam-hactl cleanup"); });
+    t.group_on(y);
+    auto x_after = expect(t.c, x, "dmsetup ls");
+    CHECK_THAT(x_after.output, !Catch::Contains("vg_repo-"));
+    CHECK(t.fences() == fences);  // nothing fenced: clean hand-overs
+}
+
+void scenario_upgrade(Tier& t, const std::string& newer_deb, const std::string& newer_version) {
+    // The README's upgrade: `veeam-hactl maintenance on`, the newer package installed with apt
+    // and the daemon restarted on both hosts (the package never restarts it itself), the group
+    // adopted where it runs, `maintenance off`; the client never stops.
+    HostVm& act = t.holder();
+    progress("upgrade to " + newer_version + " in maintenance mode, the group on " + act.name);
+    const int fences = t.fences();
+    const std::string transport = unit_property(t.c, act, "veeamtransport", "MainPID");
+    std::map<std::string, std::string> daemon;
+    for (size_t i = 0; i < 2; ++i) daemon[t.c.host(i).name] = unit_property(t.c, t.c.host(i), "veeam-had", "MainPID");
+    const std::string mark = journal_cursor(t.c, act, "veeam-had");
+    t.with_client("upgrade.log", [&] {
+        expect(t.c, act, "veeam-hactl maintenance on");
+        expect_both(t.c, [&](HostVm&) {
+            return poll_command("veeam-hactl status --check | grep -q 'maintenance mode'", 60) + " && cd /root && cp /host/" +
+                   newer_deb + " . && apt install -y -q ./" + newer_deb + " && systemctl restart veeam-had";
+        }, 0, 600s);
+        wait_in(t.c, act,
+                "journalctl -u veeam-had --after-cursor=" + quoted(mark) +
+                    " | grep -q 'adopt: adopting the group already running here'",
+                120);
+        expect(t.c, act, "veeam-hactl maintenance off");
+        t.group_on(act);
+    });
+    const std::string log = journal_since(t.c, act, "veeam-had", mark);
+    INFO(log);
+    CHECK(unit_property(t.c, act, "veeamtransport", "MainPID") == transport);
+    for (size_t i = 0; i < 2; ++i)
+        CHECK(unit_property(t.c, t.c.host(i), "veeam-had", "MainPID") != daemon[t.c.host(i).name]);
+    CHECK(log.find("resource-start") == std::string::npos);
+    CHECK(log.find("resource-stop") == std::string::npos);
+    CHECK(t.fences() == fences);
+    // Both run the new package, as the daemons compare it (and dpkg says).
+    auto peer = expect(t.c, act, "veeam-hactl check --peer | grep -F 'package veeam-had'; "
+                                 "dpkg-query -W -f='${Version}\\n' veeam-had", 0);
+    CHECK_THAT(peer.output, Catch::Contains("package veeam-had: ok (" + newer_version + ")"));
+    auto other = expect(t.c, t.other(act), "dpkg-query -W -f='${Version}\\n' veeam-had");
+    CHECK_THAT(other.output, Catch::Contains(newer_version));
+}
+
 }  // namespace
 
-TEST_CASE("two Debian hosts installed from the .deb: cold start, crash of the active, fenced takeover, rejoin") {
+TEST_CASE("two Debian hosts installed from the .deb: cold start, kill -9, watchdog, crash, moves, reboot, upgrade") {
     if (::geteuid() != 0) VEEAMHA_SKIP_TEST("needs root (network namespace, tap devices, debootstrap)");
     for (const char* p : {"qemu-system-x86_64", "qemu-img", "debootstrap", "sfdisk", "dpkg-deb", "mkfs.ext4", "go"}) {
         if (!have(p)) VEEAMHA_SKIP_TEST(p << " is not installed (scripts/install-deps)");
@@ -220,6 +378,7 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, crash of the ac
     std::stringstream lines(built.out);
     for (std::string line; std::getline(lines, line);)
         if (auto eq = line.find('='); eq != std::string::npos) paths[line.substr(0, eq)] = line.substr(eq + 1);
+    progress("boot image ready");
 
     HostsCluster c("/var/tmp/veeamha-hosts-" + std::to_string(::getpid()), paths["IMAGE"], paths["KERNEL"],
                    paths["INITRD"]);
@@ -227,6 +386,14 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, crash of the ac
     HostVm& b = c.host(1);
     const std::string deb_name = std::filesystem::path(deb).filename();
     std::filesystem::copy_file(deb, c.share_dir() + "/" + deb_name);
+    // The newer build for the upgrade, made now: files put into the share after the VMs
+    // mounted it are not reliably seen there.
+    const std::string version = [&] {
+        std::string v = deb_name.substr(deb_name.find('_') + 1);
+        return v.substr(0, v.find('_'));
+    }();
+    const std::string newer_version = version + kNewerVersionSuffix;
+    const std::string newer_deb = std::filesystem::path(repack_deb(deb, newer_version, c.share_dir())).filename();
     std::filesystem::copy_file(VEEAMHA_REPO_SERVER, c.share_dir() + "/veeam-ha-lab-repo-server");
     std::filesystem::copy_file(VEEAMHA_HOSTS_WATCH, c.share_dir() + "/veeamha-hosts-watch");
     test::WatchLog watch({{a.name, c.watch_socket(a)}, {b.name, c.watch_socket(b)}});
@@ -258,15 +425,13 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, crash of the ac
     c.wait_booted(b, 300s);
     progress("both hosts booted");
     // Where the boot's time went (emulated): for the log.
-    progress(c.run(a, "systemd-analyze; systemd-analyze blame | head -8").output);
+    progress(c.run(a, "systemd-analyze; systemd-analyze critical-chain --no-pager | head -20; systemd-analyze blame | head -12").output);
 
-    // The double-activation watcher, from now on and at every boot.
-    expect_both(c, [](HostVm&) {
-        return std::string("install -m 755 /host/veeamha-hosts-watch /usr/local/sbin/ && printf '") + kWatchUnit +
-               "' > /etc/systemd/system/veeamha-hosts-watch.service && systemctl enable --now veeamha-hosts-watch";
-    });
+    // The double-activation watcher, from now on and at every boot; the links.
     expect_both(c, [](HostVm& h) {
-        return network_files(h) + " && " +
+        return std::string("install -m 755 /host/veeamha-hosts-watch /usr/local/sbin/ && printf '") + kWatchUnit +
+               "' > /etc/systemd/system/veeamha-hosts-watch.service && systemctl enable --now veeamha-hosts-watch && " +
+               network_files(h) + " && " +
                poll_command(std::string("ping -c1 -W1 ") + HostsCluster::kGateway + " > /dev/null", 30);
     });
 
@@ -276,11 +441,11 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, crash of the ac
            "lvcreate -q -y -l 100%FREE -n lv_vbr vg_vbr && lvcreate -q -y -l 100%FREE -n lv_repo vg_repo && "
            "mkfs.xfs -q -m reflink=1,crc=1 /dev/vg_vbr/lv_vbr && mkfs.xfs -q -m reflink=1,crc=1 /dev/vg_repo/lv_repo && "
            "mkdir -p /opt/veeam /veeam/repo && vgchange -an vg_vbr vg_repo");
-    expect(c, b, "mkdir -p /opt/veeam /veeam/repo && pvscan --cache && vgs vg_vbr vg_repo");
 
     // ---- installed as a user installs it (README, Install) ----
-    expect_both(c, [&](HostVm&) {
-        return "cd /root && cp /host/" + deb_name + " . && apt install -y -q ./" + deb_name +
+    expect_both(c, [&](HostVm& h) {
+        return std::string(&h == &b ? "mkdir -p /opt/veeam /veeam/repo && pvscan --cache && vgs vg_vbr vg_repo && " : "") +
+               "cd /root && cp /host/" + deb_name + " . && apt install -y -q ./" + deb_name +
                " && install -m 755 /host/veeam-ha-lab-repo-server /usr/local/sbin/ && printf '" +
                std::string(kTransportUnit) +
                "' > /etc/systemd/system/veeamtransport.service && systemctl daemon-reload && "
@@ -302,9 +467,9 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, crash of the ac
     edit(config, "# thumbprint: \"SHA256:AB:CD:...\"", "thumbprint: \"" + fingerprint + "\"");
     edit(config, "interface: ens192", "interface: eth0");
     // Emulated hosts on a loaded machine stall for seconds: a slow site raises the timeout.
-    // (kill -9 of the daemon is not run here: under emulation its restart stayed silent for
-    // more than 5 s in one run of two, and the peer, rightly, fenced the host; docs/hosts.md.)
     edit(config, "  timeout: 1s ", "  timeout: 5s ");
+    // The bug the cold start must catch: a node that takes the group from a peer it never heard.
+    if (planted("startup-unsafe")) edit(config, "startup_fencing: true ", "startup_fencing: false ");
     for (HostVm* h : {&a, &b}) {
         put_file(c, *h, "/etc/veeam-ha.yaml", config, "644");
         expect(c, *h, "install -d -m 700 /etc/veeam-ha");
@@ -332,144 +497,42 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, crash of the ac
     expect(c, b, "vgchange -ay vg_repo", 5);  // refused: the VG is the other host's
     expect_both(c, [](HostVm&) { return std::string("veeam-hactl check"); });
 
-    // Step 5: enable and start on both.
-    progress("cold start");
-    expect_both(c, [&](HostVm&) {
-        return "systemctl enable --now veeam-had && " +
-               poll_command("veeam-hactl status --check | grep -q 'OK - group running on " + a.name + "'", 180);
-    });
+    Tier t{c, *vcsim, {}};
+    t.wo.netns = c.netns();
+    t.wo.address = HostsCluster::kFloatingIp;
+    t.wo.connect_timeout = 1000ms;
+    t.wo.io_timeout = 5000ms;
+
+    // Step 5: enable and start, the second node first: it hears nobody, reads the first one's
+    // power through vCenter (on) and waits (it never takes the group from a peer it has not
+    // heard); once the first starts, the preferred first node runs the group.
+    progress("cold start, the second node first");
+    expect(c, b, "systemctl enable --now veeam-had");
+    wait_in(c, b, "journalctl -u veeam-had | grep -q 'waiting-for-peer: waiting for " + a.name + "'", 120);
+    t.nothing_on(b);
+    expect(c, a, "systemctl enable --now veeam-had");
+    t.group_on(a);
     auto status_b = expect(c, b, "veeam-hactl status");
     CHECK_THAT(status_b.output, Catch::Contains("passive"));
     expect(c, a, "findmnt -n /veeam/repo && findmnt -n /opt/veeam && ip -br addr show eth0 | grep -F 192.168.22.208 && "
                  "systemctl is-active veeamtransport");
-    auto idle_b = expect(c, b, "dmsetup ls; findmnt -n /veeam/repo || echo not-mounted; ip -br addr show eth0");
-    CHECK_THAT(idle_b.output, !Catch::Contains("vg_") && Catch::Contains("not-mounted") &&
-                                  !Catch::Contains("192.168.22.208"));
+    t.nothing_on(b);
+    CHECK(t.fences() == 0);
 
-    // ---- a client outside both VMs ----
-    lab::WriterOptions wo;
-    wo.netns = c.netns();
-    wo.address = HostsCluster::kFloatingIp;
-    wo.connect_timeout = 1000ms;
-    wo.io_timeout = 5000ms;
-    auto writer = std::make_unique<lab::RepoWriter>(wo);
-    REQUIRE(writer->wait_acked(20, std::chrono::steady_clock::now() + 120s));
+    if (selected("kill9")) scenario_kill9(t);
+    if (selected("watchdog")) scenario_watchdog(t);
+    if (selected("crash")) scenario_crash(t);
+    if (selected("planned")) scenario_planned(t);
+    if (selected("upgrade")) scenario_upgrade(t, newer_deb, newer_version);
 
-    // ---- crash of the active: its qemu killed ----
-    progress("crash: killing " + a.name + "'s qemu");
-    c.power_off(a);
-    wait_in(c, b, "veeam-hactl status --check | grep -q 'group running on " + b.name + "'", 240);
-    const uint64_t acked_at_takeover = writer->stats().acked;
-    REQUIRE(writer->wait_acked(acked_at_takeover + 20, std::chrono::steady_clock::now() + 120s));
-    writer->stop();
-    auto journal = expect(c, b, "journalctl -u veeam-had --no-pager");
-    CHECK_THAT(journal.output, Catch::Contains("fence") && Catch::Contains("confirmed"));
-    CHECK(vcsim->counts().of("PowerOffVM_Task") >= 1);
-    auto owner = expect(c, b, "vgs --noheadings -o vg_name,vg_systemid vg_vbr vg_repo");
-    CHECK_THAT(owner.output, Catch::Contains(b.name) && !Catch::Contains(a.name));
-    auto replay = expect(c, b, "journalctl -k --no-pager | grep -i 'xfs.*recovery'");
-    CHECK_THAT(replay.output, Catch::Contains("Starting recovery"));
-    std::string error;
-    auto file = lab::fetch_through_service(c.netns(), HostsCluster::kFloatingIp, 6162, wo.file, &error);
-    INFO(error);
-    REQUIRE(file);
-    lab::VerifyResult verified = lab::verify_records(*file, writer->acked());
-    INFO(verified.summary());
-    CHECK(verified.ok());
-    CHECK(verified.acked > 40);
-
-    // ---- the crashed host is powered on through vCenter, boots, joins as passive ----
-    progress("power-on of " + a.name + " through vCenter");
-    config::Config fence_config = vcsim->cluster_config();
-    fence_config.fencing.vsphere->host = HostsCluster::kGateway;
-    auto fencers = fencing::make_fence_levels(fence_config, fencing::VimSessions::OneShot);
-    auto on = lab::in_netns(c.netns(), [&] { return fencers->on(a.name, base::Clock::now() + 60s); });
-    INFO(on.detail);
-    REQUIRE(on.confirmed);
-    REQUIRE(std::filesystem::exists(c.run_dir() + "/" + a.name + ".power-on"));
-    c.power_on(a);
-    c.wait_booted(a, 300s);
-    auto boot_dm = expect(c, a, "dmsetup ls");
-    CHECK_THAT(boot_dm.output, !Catch::Contains("vg_"));
-    expect_both(c, [&](HostVm&) {
-        return poll_command("veeam-hactl status --check | grep -q 'OK - group running on " + b.name + "'", 180);
-    });
-    auto rejoined = expect(c, a, "veeam-hactl status && dmsetup ls && { findmnt -n /veeam/repo || echo not-mounted; }");
-    CHECK_THAT(rejoined.output, Catch::Contains("(this node): up, passive") && !Catch::Contains("vg_repo-") &&
-                                    Catch::Contains("not-mounted"));
-
-    // ---- planned operations, each with a client writing through it ----
-    const int fences_so_far = vcsim->counts().of("PowerOffVM_Task");
-    auto with_client = [&](const std::string& records, const std::function<void()>& action) {
-        lab::WriterOptions o = wo;
-        o.file = records;
-        lab::RepoWriter w(o);
-        REQUIRE(w.wait_acked(10, std::chrono::steady_clock::now() + 120s));
-        action();
-        const uint64_t before = w.stats().acked;
-        REQUIRE(w.wait_acked(before + 10, std::chrono::steady_clock::now() + 120s));
-        w.stop();
-        std::string why;
-        auto got = lab::fetch_through_service(c.netns(), HostsCluster::kFloatingIp, 6162, records, &why);
-        INFO(why);
-        REQUIRE(got);
-        lab::VerifyResult v = lab::verify_records(*got, w.acked());
-        INFO(v.summary());
-        CHECK(v.ok());
-        progress(records + ": " + v.summary() + "; longest gap between acknowledgements " +
-                 std::to_string(w.stats().longest_gap.count()) + " ms");
-    };
-    auto group_on = [&](HostVm& node) {
-        expect_both(c, [&](HostVm&) {
-            return poll_command("veeam-hactl status --check | grep -q 'OK - group running on " + node.name + "'", 180);
-        });
-    };
-
-    progress("veeam-hactl move: the group back to " + a.name);
-    with_client("move.log", [&] {
-        expect(c, b, "veeam-hactl move");
-        group_on(a);
-    });
-
-    progress("systemctl stop veeam-had on the active " + a.name + ": handed over");
-    with_client("stop.log", [&] {
-        expect(c, a, "systemctl stop veeam-had");
-        wait_in(c, b, "veeam-hactl status --check | grep -q 'group running on " + b.name + "'", 180);
-    });
-    auto stopped = expect(c, a, "dmsetup ls; findmnt -n /veeam/repo || echo not-mounted; ip -br addr show eth0");
-    CHECK_THAT(stopped.output, !Catch::Contains("vg_") && Catch::Contains("not-mounted") &&
-                                   !Catch::Contains("192.168.22.208"));
-    expect(c, a, "systemctl start veeam-had");
-    group_on(b);
-
-    progress("reboot of the active " + b.name);
-    with_client("reboot.log", [&] {
-        expect(c, b, "systemctl --no-block reboot");  // the answer before the agent is stopped
-        wait_in(c, a, "veeam-hactl status --check | grep -q 'group running on " + a.name + "'", 240);
-    });
-    c.wait_booted(b, 300s);
-    wait_in(c, b, "veeam-hactl status | grep -q '" + b.name + " (this node): up, passive'", 180);
-    wait_in(c, a, "veeam-hactl status | grep -q '" + b.name + ": up, passive'", 60);
-    // What the takeover from a rebooting host left in the status (a failure is a finding; it
-    // is shown here, then cleared so that the next steps start from OK).
-    auto after_reboot = expect(c, a, "veeam-hactl status --check; veeam-hactl status | sed -n '/Resources:/,$p'; "
-                                     "journalctl -u veeam-had -b --no-pager | grep -i -E 'fail|error' | tail -12; "
-                                     "journalctl -u veeamtransport -b --no-pager | tail -12");
-    progress("after the reboot, on " + a.name + ":\n" + after_reboot.output);
-    expect(c, a, "veeam-hactl cleanup");
-    group_on(a);
-    auto b_after = expect(c, b, "dmsetup ls; journalctl -b -1 -u veeam-had --no-pager | tail -20");
-    CHECK_THAT(b_after.output, !Catch::Contains("vg_repo-"));
-    CHECK(vcsim->counts().of("PowerOffVM_Task") == fences_so_far);  // nothing fenced: clean hand-overs
-
-    progress("xfs_repair -n on both volumes (the group stopped)");
-    expect(c, a, "systemctl stop veeam-had");  // hands over to b...
-    wait_in(c, b, "veeam-hactl status --check | grep -q 'group running on " + b.name + "'", 180);
-    expect(c, b, "systemctl stop veeam-had");
-    // Whichever host the VGs' system ID names now (the other sees them as foreign) checks them.
-    HostVm& repairer = c.run(a, "vgs vg_repo").exit_code == 0 ? a : b;
-    expect(c, repairer, "vgchange -ay vg_vbr vg_repo && xfs_repair -n /dev/vg_vbr/lv_vbr && "
-                     "xfs_repair -n /dev/vg_repo/lv_repo && vgchange -an vg_vbr vg_repo", 0, 600s);
+    // ---- the end: both stopped, the filesystems checked, the package purged ----
+    HostVm& last = t.holder();
+    progress("systemctl stop veeam-had on the passive, then on the active " + last.name + "; xfs_repair -n");
+    expect(c, t.other(last), "systemctl stop veeam-had");
+    expect(c, last, "systemctl stop veeam-had");
+    t.nothing_on(last);
+    expect(c, last, "vgchange -ay vg_vbr vg_repo && xfs_repair -n /dev/vg_vbr/lv_vbr && "
+                    "xfs_repair -n /dev/vg_repo/lv_repo && vgchange -an vg_vbr vg_repo", 0, 600s);
     progress("apt purge veeam-had on both");
     auto purged = expect_both(c, [](HostVm&) {
         return std::string("apt purge -y -q veeam-had && ! test -e /usr/sbin/veeam-had && ! test -e /var/lib/veeam-ha && "
@@ -481,6 +544,6 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, crash of the ac
     progress("watcher: " + verdict.summary());
     INFO(verdict.summary());
     CHECK(verdict.problems.empty());
-    CHECK(verdict.activations >= 4);
+    CHECK(verdict.activations >= 2);
     progress("done");
 }

@@ -111,6 +111,46 @@ TEST_CASE("a silent peer takes each link down after the timeout - restart brings
     CHECK(a->codec.peer_restarts() == 1);
 }
 
+TEST_CASE("a restarted peer is answered at once, not at the next round: both hear each other without a timer round") {
+    // After a daemon restart the new process's heartbeats count for its peer only once they
+    // carry the peer's incarnation, which it learns from the peer's first heartbeat to it. With
+    // rounds 2 s apart, both directions must be bound by answers alone: no round of either
+    // node's timer may be needed (counted, not timed). Either node restarts: first a, then b.
+    asio::io_context io;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    auto slow = [&](int self, uint64_t gen) {
+        return std::make_unique<Node>(io, key, loop_topology(self, port, 2, 2000ms, 10000ms),
+                                      Identity{gen, random_u64()});
+    };
+    auto a = slow(0, 10);
+    auto b = slow(1, 20);
+    a->service.start();
+    b->service.start();
+    REQUIRE(run_until(io, [&] { return a->up[0] && a->up[1] && b->up[0] && b->up[1]; }, 6s));
+
+    for (int restart = 0; restart < 2; ++restart) {
+        std::unique_ptr<Node>& gone = restart == 0 ? a : b;
+        std::unique_ptr<Node>& stays = restart == 0 ? b : a;
+        gone.reset();  // killed: its sockets close
+        gone = slow(restart == 0 ? 0 : 1, 30 + static_cast<uint64_t>(restart));
+        // Right after a round of the node that stays, so that its next one is 2 s away.
+        const uint64_t before_round = stays->service.rounds_on_timer();
+        REQUIRE(run_until(io, [&] { return stays->service.rounds_on_timer() > before_round; }, 5s));
+        const uint64_t stays_rounds = stays->service.rounds_on_timer();
+        const uint64_t heard_before = stays->heard[0] + stays->heard[1];
+        gone->service.start();  // its first heartbeats are not bound yet
+        REQUIRE(run_until(io, [&] {
+            return gone->up[0] && gone->up[1] && stays->heard[0] + stays->heard[1] > heard_before;
+        }, 6s));
+        INFO("restart of " << (restart == 0 ? "a" : "b"));
+        CHECK(gone->service.rounds_on_timer() == 0);
+        CHECK(stays->service.rounds_on_timer() == stays_rounds);
+        CHECK(stays->codec.peer_restarts() == 1);  // (the restarted a had known only the first b)
+        CHECK(stays->service.drops().get(DropReason::Unbound) >= 1);
+    }
+}
+
 TEST_CASE("the node listed second answers the first one's heartbeats, and keeps its timer when they stop") {
     asio::io_context io;
     SecretKey key = random_key();

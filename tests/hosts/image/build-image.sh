@@ -16,6 +16,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 say() { echo "hosts-image: $*" >&2; }
 PACKAGES="systemd,systemd-sysv,udev,dbus,kmod,lvm2,xfsprogs,iproute2,iputils-ping,procps,psmisc"
 PACKAGES+=",apt,linux-image-amd64,initramfs-tools,zstd,openssl,ca-certificates"   # (the kernel needs an initramfs tool)
+PACKAGES+=",strace"   # to see where a step spends its time (docs/hosts.md)
 for p in "$@"; do PACKAGES+=",$p"; done
 HASH=$( (cat "$0" "$HERE/init" "$HERE/agent" "$HERE/veeamha-test-agent.service"; echo "$PACKAGES"; ls -lL /bin/busybox) |
        sha256sum | cut -c1-16)
@@ -62,6 +63,11 @@ if [ ! -f "$IMG/done" ]; then
   ln -sf /dev/null "$R/etc/systemd/system/getty@tty1.service"
   # Boot-time chores that cost ~20 s each under emulation and do nothing for a test host.
   ln -sf /dev/null "$R/etc/systemd/system/e2scrub_reap.service"
+  # Timers that could run apt, dpkg or a filesystem scan in the middle of a step (apt's lock
+  # taken while the test installs the package): a test host runs only what the test does.
+  for t in apt-daily apt-daily-upgrade dpkg-db-backup e2scrub_all fstrim; do
+    ln -sf /dev/null "$R/etc/systemd/system/$t.timer"
+  done
   # Names eth0/eth1 in PCI order (net.ifnames=0 on the command line); the test writes the
   # systemd-networkd files of each host.
   chroot "$R" systemctl enable systemd-networkd.service > /dev/null 2>&1
