@@ -114,11 +114,16 @@ pid_t spawn(const SpawnSpec& spec, std::string& error) {
     posix_spawnattr_setflags(&attr, flags);
 
     // The inherited environment, with every key of extra_env replaced (not duplicated: with
-    // two LC_ALL entries the first one wins in most programs).
+    // two LC_ALL entries the first one wins in most programs), and without systemd's
+    // notification variables: the service manager's notify socket and watchdog belong to this
+    // process (the unit has NotifyAccess=main), and a child that is itself sd_notify-aware would
+    // otherwise talk to them (systemd logs each such message as refused).
     std::vector<std::string> env_store;
     auto key_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
     for (char** e = environ; e && *e; ++e) {
         std::string kv = *e;
+        const std::string key = key_of(kv);
+        if (key == "NOTIFY_SOCKET" || key == "WATCHDOG_PID" || key == "WATCHDOG_USEC") continue;
         bool replaced = false;
         for (const auto& x : spec.extra_env) replaced = replaced || key_of(x) == key_of(kv);
         if (!replaced) env_store.push_back(std::move(kv));

@@ -355,7 +355,13 @@ void HeartbeatService::handle_datagram(Link& link, const uint8_t* data, size_t s
             // started): it hears nothing of ours until it gets a heartbeat carrying its new
             // incarnation, so answer now rather than at the next round. After a daemon restart
             // that round trip is part of the silence the peer's heartbeat.timeout counts.
-            send_now();
+            // At most one such answer per quarter interval: replayed frames of an old peer
+            // process are authentic and Unbound too, and must not set this node's send rate.
+            const auto now = Clock::now();
+            if (now - last_unbound_answer_ >= codec_.topology().interval / 4) {
+                last_unbound_answer_ = now;
+                send_now();
+            }
             return;
         }
         if (*r == DropReason::IncompatibleVersion && in_.heartbeat.version_major() != reported_major_) {

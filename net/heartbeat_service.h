@@ -96,6 +96,7 @@ private:
     bool immediate_pending_ = false;
     Clock::time_point last_send_{};
     Clock::time_point next_tick_{};
+    Clock::time_point last_unbound_answer_{};  // the last answer to a peer that does not know us yet
     // The outgoing heartbeat: its state is set when the state changes, not copied at each send;
     // each send fills in every other field (the codec's header fields, the link's echo).
     wire::Heartbeat out_;

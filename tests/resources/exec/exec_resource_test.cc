@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "base/process.h"
 #include "daemon/resources/exec/exec_resource.h"
 #include "tests/common/temp_dir.h"
 
@@ -140,4 +141,25 @@ TEST_CASE("exec: missing commands and programs fail clearly", "[exec]") {
     CHECK(r.outcome == base::Outcome::Failed);
     CHECK(contains(r.reason, "could not start"));
     CHECK(contains(r.reason, "/nonexistent/veeamha-agent"));
+}
+
+TEST_CASE("commands do not inherit systemd's notify socket and watchdog variables", "[exec]") {
+    // Under systemd the daemon has NOTIFY_SOCKET and WATCHDOG_*; they are its own.
+    ::setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1);
+    ::setenv("WATCHDOG_USEC", "10000000", 1);
+    ::setenv("WATCHDOG_PID", "1", 1);
+    ::setenv("VEEAMHA_TEST_KEPT", "yes", 1);
+    base::ProcessSpec p;
+    p.argv = {"env"};
+    p.deadline = base::Clock::now() + 10s;
+    base::ProcessResult r = base::run_process(p);
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+    ::unsetenv("WATCHDOG_PID");
+    ::unsetenv("VEEAMHA_TEST_KEPT");
+    REQUIRE(r.success());
+    CHECK(contains(r.out, "VEEAMHA_TEST_KEPT=yes\n"));  // the rest is passed on
+    CHECK_FALSE(contains(r.out, "NOTIFY_SOCKET="));
+    CHECK_FALSE(contains(r.out, "WATCHDOG_USEC="));
+    CHECK_FALSE(contains(r.out, "WATCHDOG_PID="));
 }
