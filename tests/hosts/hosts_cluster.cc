@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "tests/hosts/hosts_cluster.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -141,6 +142,11 @@ void HostsCluster::power_off(HostVm& h) {
     std::filesystem::remove(pid_file(h));
     if (h.vm) h.vm->power_off_hard();
     h.vm.reset();
+}
+
+void HostsCluster::freeze(HostVm& h) {
+    if (!h.vm || !h.vm->running()) throw std::runtime_error(h.name + " is powered off: cannot freeze it");
+    if (::kill(h.vm->pid(), SIGSTOP) != 0) throw std::runtime_error("SIGSTOP to " + h.name + "'s qemu failed");
 }
 
 VmReply HostsCluster::run(HostVm& h, const std::string& command, std::chrono::seconds timeout) {

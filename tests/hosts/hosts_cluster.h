@@ -41,6 +41,8 @@ public:
     // Gateway of link 0 in the namespace: vCenter and the ping target.
     static constexpr const char* kGateway = "192.168.22.1";
     static constexpr const char* kFloatingIp = "192.168.22.208";
+    // The bridge of link 0 or 1 in the namespace (more addresses of the outside go there).
+    static std::string bridge(int link) { return "br" + std::to_string(link); }
 
     HostVm& host(size_t i) { return hosts_.at(i); }
     HostVm& host(const std::string& name);
@@ -50,6 +52,9 @@ public:
     void wait_booted(HostVm& h, std::chrono::seconds timeout);
     // SIGKILL to that qemu, as a power loss (no-op when off).
     void power_off(HostVm& h);
+    // SIGSTOP to that qemu: the host hangs, powered but silent on every link (what only a fence
+    // resolves); SIGKILL still ends it (power_off, or a BMC's power-off).
+    void freeze(HostVm& h);
     // Pid file the vCenter simulator's power-off hook reads: `kill -9` of that qemu.
     std::string pid_file(const HostVm& h) const;
     // The serial port (ttyS2 in the VM) the double-activation watcher writes to.

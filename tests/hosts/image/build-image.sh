@@ -37,7 +37,10 @@ if [ ! -f "$IMG/done" ]; then
   R=$T/root
   # The downloaded packages stay in the cache too: a changed recipe reinstalls, not downloads.
   mkdir -p "$CACHE/debs"
-  debootstrap --variant=minbase --cache-dir="$CACHE/debs" --include="$PACKAGES" bookworm "$R" "$MIRROR" \
+  # With fence_ipmilan, as a site with physical hosts installs it for fencing.levels (the
+  # physical-host run, tests/hosts/bmc_phase.h). python3-cffi-backend by name: debootstrap does
+  # not resolve the virtual python3-cffi-backend-api-* that python3-cryptography depends on.
+  debootstrap --variant=minbase --cache-dir="$CACHE/debs" --include="$PACKAGES,fence-agents,python3-cffi-backend,ipmitool" bookworm "$R" "$MIRROR" \
     > "$T/debootstrap.log" 2>&1 ||
     { tail -30 "$T/debootstrap.log" >&2; say "debootstrap failed"; exit 1; }
   # The kernel is Debian's; the initramfs a busybox one (image/init) with the image's own

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "tests/hosts/steps.h"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <stdexcept>
+
+#include "base/process.h"
+
+namespace veeamha::test::hosts {
+
+using namespace std::chrono_literals;
+
+bool have(const std::string& program) {
+    base::ProcessSpec p;
+    p.argv = {"sh", "-c", "command -v " + program};
+    p.deadline = base::Clock::now() + 10s;
+    return base::run_process(p).success();
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// `command` must exit with `rc`; its output, for further checks.
+VmReply expect(HostsCluster& c, HostVm& h, const std::string& command, int rc, std::chrono::seconds timeout) {
+    progress(h.short_name + "$ " + command);
+    VmReply r = c.run(h, command, timeout);
+    INFO(h.name << "$ " << command << "\n" << r.output);
+    REQUIRE(r.exit_code == rc);
+    return r;
+}
+
+// `text` as one single-quoted shell word.
+std::string quoted(const std::string& text) {
+    std::string out = "'";
+    for (char ch : text) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    return out + "'";
+}
+
+// The command that polls a shell condition inside the VM (every 200 ms) until it holds or
+// `seconds` pass; then it prints the node's status and the daemon's last lines and fails.
+std::string poll_command(const std::string& condition, int seconds) {
+    return "timeout " + std::to_string(seconds) + " bash -c " + quoted("until " + condition + "; do sleep 0.2; done") +
+           " || { echo " + quoted("not within " + std::to_string(seconds) + " s: " + condition) +
+           "; veeam-hactl status; journalctl -u veeam-had --no-pager | tail -40; exit 1; }";
+}
+
+void wait_in(HostsCluster& c, HostVm& h, const std::string& condition, int seconds) {
+    expect(c, h, poll_command(condition, seconds), 0, std::chrono::seconds(seconds + 30));
+}
+
+// The same step on both hosts at once (each VM is its own emulated CPU): `command(host)` runs in
+// each, then each must exit with `rc`. The checks run here, on the test's thread.
+std::vector<VmReply> expect_both(HostsCluster& c, const std::function<std::string(HostVm&)>& command, int rc,
+                                 std::chrono::seconds timeout) {
+    std::vector<std::future<VmReply>> running;
+    std::vector<std::string> commands;
+    for (size_t i = 0; i < 2; ++i) {
+        HostVm& h = c.host(i);
+        commands.push_back(command(h));
+        progress(h.short_name + "$ " + commands.back());
+        running.push_back(std::async(std::launch::async, [&c, &h, cmd = commands.back(), timeout] {
+            return c.run(h, cmd, timeout);
+        }));
+    }
+    std::vector<VmReply> replies;
+    for (auto& r : running) replies.push_back(r.get());
+    for (size_t i = 0; i < 2; ++i) {
+        INFO(c.host(i).name << "$ " << commands[i] << "\n" << replies[i].output);
+        REQUIRE(replies[i].exit_code == rc);
+    }
+    return replies;
+}
+
+// The .deb's Depends, first alternative of each, without versions: the image must hold them
+// (the VMs have no way to a mirror), so the image recipe includes them.
+std::vector<std::string> deb_depends(const std::string& deb) {
+    base::ProcessSpec p;
+    p.argv = {"dpkg-deb", "-f", deb, "Depends"};
+    p.deadline = base::Clock::now() + 30s;
+    auto r = base::run_process(p);
+    if (!r.success()) throw std::runtime_error("dpkg-deb -f " + deb + ": " + r.describe());
+    std::vector<std::string> out;
+    std::stringstream s(r.out);
+    for (std::string item; std::getline(s, item, ',');) {
+        item = item.substr(0, item.find('|'));
+        item = item.substr(0, item.find('('));
+        item.erase(0, item.find_first_not_of(" \n\t"));
+        item.erase(item.find_last_not_of(" \n\t") + 1);
+        if (!item.empty()) out.push_back(item);
+    }
+    return out;
+}
+
+// Replaces `from` (which must occur exactly once: an example that changed is noticed) by `to`.
+void edit(std::string& text, const std::string& from, const std::string& to) {
+    size_t at = text.find(from);
+    INFO("the example no longer has: " << from);
+    REQUIRE(at != std::string::npos);
+    REQUIRE(text.find(from, at + 1) == std::string::npos);
+    text.replace(at, from.size(), to);
+}
+
+std::string base64(const std::string& data) {
+    base::ProcessSpec p;
+    p.argv = {"base64", "-w0"};
+    p.stdin_data = data;
+    p.deadline = base::Clock::now() + 10s;
+    auto r = base::run_process(p);
+    if (!r.success()) throw std::runtime_error("base64: " + r.describe());
+    return r.out;
+}
+
+std::string unbase64(const std::string& encoded) {
+    base::ProcessSpec p;
+    p.argv = {"base64", "-d"};
+    p.stdin_data = encoded;
+    p.deadline = base::Clock::now() + 10s;
+    auto r = base::run_process(p);
+    if (!r.success()) throw std::runtime_error("base64 -d: " + r.describe());
+    return r.out;
+}
+
+// Writes a file in the VM through the command channel (files the run folder gets after a VM
+// mounted it are not reliably seen through 9p). Only the path and size are logged: some of these
+// files are secrets.
+void put_file(HostsCluster& c, HostVm& h, const std::string& path, const std::string& content, const char* mode) {
+    progress(h.short_name + ": writing " + path + " (" + std::to_string(content.size()) + " bytes, mode " + mode + ")");
+    const std::string encoded = base64(content);
+    const std::string tmp = "/run/veeamha-put.b64";
+    REQUIRE(c.run(h, "rm -f " + tmp + " && umask 077").exit_code == 0);
+    for (size_t at = 0; at < encoded.size(); at += 3000)
+        REQUIRE(c.run(h, "printf %s " + encoded.substr(at, 3000) + " >> " + tmp).exit_code == 0);
+    VmReply r = c.run(h, "install -D -m " + std::string(mode) + " /dev/null " + path + " && base64 -d " + tmp + " > " +
+                             path + " && rm " + tmp);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+}
+
+std::string network_files(const HostVm& h) {
+    std::string cmd;
+    for (size_t link = 0; link < 2; ++link) {
+        const std::string eth = "eth" + std::to_string(link);
+        cmd += "printf '[Match]\\nName=" + eth + "\\n[Network]\\nAddress=" + h.addresses[link] +
+               "/24\\nLinkLocalAddressing=no\\n' > /etc/systemd/network/10-" + eth + ".network && ";
+    }
+    return cmd + "systemctl restart systemd-networkd";
+}
+
+}  // namespace veeamha::test::hosts
