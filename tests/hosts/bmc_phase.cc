@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "tests/hosts/bmc.h"
-#include "tests/hosts/steps.h"
+#include "tests/hosts/hosts_steps.h"
 #include "tests/lab/writer.h"
 
 using namespace veeamha::test::hosts;  // the steps

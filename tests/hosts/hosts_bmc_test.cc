@@ -21,7 +21,7 @@
 #include "tests/hosts/bmc.h"
 #include "tests/hosts/bmc_phase.h"
 #include "tests/hosts/hosts_cluster.h"
-#include "tests/hosts/steps.h"
+#include "tests/hosts/hosts_steps.h"
 #include "tests/hosts/watch_log.h"
 #include "tests/lab/host_proc.h"
 

@@ -28,6 +28,7 @@
 #include "fencing/factory.h"
 #include "tests/common/skip.h"
 #include "tests/fencing/vcsim_fixture.h"
+#include "tests/hosts/bmc_phase.h"
 #include "tests/hosts/hosts_cluster.h"
 #include "tests/hosts/hosts_steps.h"
 #include "tests/hosts/watch_log.h"
@@ -522,6 +523,13 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, kill -9, watchd
     if (selected("kill9")) scenario_kill9(t);
     if (selected("watchdog")) scenario_watchdog(t);
     if (selected("crash")) scenario_crash(t);
+    // The crash again as two physical servers: fenced through their BMCs with fence_ipmilan
+    // (bmc_phase.h); vCenter is not asked.
+    if (selected("bmc")) {
+        const int fences = t.fences();
+        physical_host_phase(c);  // prints its table
+        CHECK(t.fences() == fences);
+    }
     if (selected("planned")) scenario_planned(t);
     if (selected("upgrade")) scenario_upgrade(t, newer_deb, newer_version);
 
