@@ -34,13 +34,6 @@ bool have(const std::string& program) {
     return base::run_process(p).success();
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 VmReply expect(HostsCluster& c, HostVm& h, const std::string& command, int rc, std::chrono::seconds timeout) {
     progress(h.short_name + "$ " + command);
     VmReply r = c.run(h, command, timeout);

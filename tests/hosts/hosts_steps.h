@@ -10,12 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/common/read_file.h"
 #include "tests/hosts/hosts_cluster.h"
 
 namespace veeamha::test::hosts {
 
 bool have(const std::string& program);
-std::string slurp(const std::string& path);
+using veeamha::test::slurp;  // tests/common/read_file.h
 
 // `command` must exit with `rc`; its output, for further checks.
 VmReply expect(HostsCluster& c, HostVm& h, const std::string& command, int rc = 0,
