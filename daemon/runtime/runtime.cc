@@ -524,6 +524,14 @@ void Runtime::watch_peer() {
     if (pv.membership == engine::Membership::Up &&
         (was == engine::Membership::Fenced || was == engine::Membership::Lost))
         check_fencing();
+    // The peer's configuration changed (a reload there): a comparison made before it reports
+    // what no longer is (when both nodes reload, one of them compared with the old one), so
+    // compare again.
+    if (pv.have_state && pv.state.config_digest != seen_peer_digest_) {
+        const bool changed = seen_peer_digest_ != 0;  // the first one: the check at connect covers it
+        seen_peer_digest_ = pv.state.config_digest;
+        if (changed) schedule_peer_check(std::chrono::seconds(1));
+    }
     // The peer runs the group under a new epoch: it may have recorded a failover.
     if (pv.membership == engine::Membership::Up && pv.have_state && pv.state.holding) {
         std::pair<uint64_t, engine::GroupState> now_group{pv.state.epoch, pv.state.group};

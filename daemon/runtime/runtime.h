@@ -153,6 +153,7 @@ private:
     std::set<uint64_t> peer_status_requests_;            // ask_peer_status, not answered yet
     engine::Membership seen_membership_ = engine::Membership::Unknown;
     std::pair<uint64_t, engine::GroupState> seen_peer_group_{0, engine::GroupState::Unknown};
+    uint64_t seen_peer_digest_ = 0;  // the peer's config digest last seen (0: none yet)
     std::unique_ptr<sync::SyncService> sync_;
     std::unique_ptr<sync::FolderWatch> sync_watch_;
     std::map<int, bool> sync_reloads_;  // Reload -> runs now, again once it ended (true)

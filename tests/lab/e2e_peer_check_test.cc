@@ -150,6 +150,18 @@ TEST_CASE("e2e: check --peer: alike hosts, then a planted host key, UID, package
     CHECK(no_fencing(c.log(kN1)));
     CHECK(no_fencing(c.log(kN2)));
 
+    // n1 reloads the shared file too. n2's own last comparison was made before that (1 s after
+    // its reload): it compares again when n1's digest changes, not at its next round in 5 min.
+    auto config_drift = [&](const char* host) {
+        auto m = c.http_get(host, "/metrics");
+        return m && m->find("item=\"config\"} 1\n") != std::string::npos;
+    };
+    REQUIRE(config_drift(kN2));
+    const size_t mark_reload = c.log_mark(kN1);
+    REQUIRE(::kill(c.daemon_pid(kN1), SIGHUP) == 0);
+    REQUIRE(c.wait_log(kN1, "configuration reloaded", 20s, mark_reload));
+    CHECK(Cluster::eventually(10s, [&] { return !config_drift(kN2) && !config_drift(kN1); }, 100ms));
+
     // The peer gone: exit 3, and it says why.
     REQUIRE(c.stop_daemon(kN2));
     base::ProcessResult gone = run_check(kN1);
