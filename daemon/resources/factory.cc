@@ -30,6 +30,7 @@ std::unique_ptr<base::Resource> make_resource(const config::Resource& r, const R
         std::unique_ptr<base::Resource> operator()(const config::ServiceSpec& s) const {
             service::ServiceOptions options;
             options.bus_address = env.systemd_bus_address;
+            options.order_before = env.daemon_unit;
             return std::make_unique<service::ServiceResource>(s, options);
         }
         std::unique_ptr<base::Resource> operator()(const config::ExecSpec& s) const {

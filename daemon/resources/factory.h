@@ -24,6 +24,9 @@ struct ResourceEnvironment {
     std::string local_node;
     // Empty: the system bus; else a D-Bus address (tests drive a container's systemd).
     std::string systemd_bus_address;
+    // The daemon's own systemd unit; service resources are ordered Before= it at shutdown
+    // (service/unit_order.h). Empty: no order.
+    std::string daemon_unit;
     storage::filesystem::FilesystemTuning filesystem;  // also the bind kind's busy unmount
     net::ip::IpTuning ip;
 };

@@ -24,6 +24,7 @@
 #include <type_traits>
 
 #include "base/process.h"
+#include "daemon/resources/service/unit_order.h"
 #include "daemon/runtime/sync/scan.h"
 #include "proto/version.h"
 
@@ -294,6 +295,9 @@ wire::UnitFact unit_fact(const std::string& root, const std::string& unit, std::
         if (::glob(under(root, dir + "/" + unit + ".d/*.conf").c_str(), 0, nullptr, &g) == 0)
             for (size_t i = 0; i < g.gl_pathc && dropins.size() < 64; ++i) {
                 std::string p = g.gl_pathv[i];
+                // The daemon's own shutdown-order drop-in is not the admin's unit: each daemon
+                // writes it at its first probe, so comparing it would only report timing.
+                if (p == under(root, resources::service::order_dropin_path("/run/systemd/system", unit))) continue;
                 dropins.emplace(p.substr(p.rfind('/') + 1), p);
             }
         globfree(&g);

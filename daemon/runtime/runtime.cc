@@ -16,6 +16,7 @@
 #include "config/event_kinds.h"
 #include "daemon/cli/cli.h"
 #include "daemon/resources/factory.h"
+#include "daemon/resources/service/unit_order.h"
 #include "daemon/runtime/http_server.h"
 #include "daemon/runtime/ping.h"
 #include "daemon/runtime/sync/service.h"
@@ -79,6 +80,7 @@ int Runtime::run() {
 
     resources::ResourceEnvironment env;
     env.local_node = local_name_;
+    env.daemon_unit = resources::service::own_service_unit();
     for (const auto& r : config_.resources) resources_.push_back(resources::make_resource(r, env));
     fencer_ = fencing::make_fence_levels(config_);
 

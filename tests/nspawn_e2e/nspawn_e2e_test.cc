@@ -23,7 +23,8 @@
 //   7. `systemctl reload` with `failback: true` on both: applied live, the group goes back to
 //      the preferred node by a clean handover;
 //   8. `systemctl poweroff` of the active host: the daemon hands the group over before the
-//      host goes down (ordered before D-Bus at shutdown), in bounded time;
+//      host goes down (ordered before D-Bus at shutdown; the group's unit ordered after the
+//      daemon, so systemd does not stop it behind the daemon's back), in bounded time;
 //   9. `systemctl stop veeam-had` on the last node: the group stopped, exit 0.
 // Never once is the fence agent called. About 10 s (15 s under load) on the 2-core machine.
 #include <catch2/catch.hpp>
@@ -197,6 +198,12 @@ TEST_CASE("veeam-had.service under real systemd: start, clean handover, watchdog
             CHECK(node_state(st, cluster.node(1 - i)).rfind("up", 0) == 0);
             CHECK(resource_state(st, "svc_app") == (i == kN1 ? "started" : "stopped"));
             CHECK(resource_state(st, "ip_app") == (i == kN1 ? "started" : "stopped"));
+        }
+        // The group's unit stops after the daemon at shutdown (step 8): the daemon's first
+        // probe wrote the order drop-in on both nodes, the passive too (before it takes over).
+        for (int i : {kN1, kN2}) {
+            INFO(cluster.node(i));
+            CHECK_THAT(cluster.property(i, app, "Before"), Catch::Contains("veeam-had.service"));
         }
         // The fencing check at start read the peer's power state through the agent.
         for (int i : {kN1, kN2}) {

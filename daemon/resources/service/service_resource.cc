@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "daemon/resources/service/unit_order.h"
 
 namespace veeamha::resources::service {
 namespace {
@@ -286,6 +287,35 @@ base::OpResult with_bus(sd_bus*& bus, const ServiceOptions& options, const std::
 
 }  // namespace
 
+void ServiceResource::ensure_order(sd_bus* bus, base::Deadline deadline) {
+    if (order_done_ || options_.order_before.empty()) return;
+    const std::string& unit = spec_.unit;
+    std::string error;
+    DropinWrite wrote = ensure_order_dropin(options_.unit_dir, unit, options_.order_before, error);
+    if (wrote == DropinWrite::Written) {
+        Message reply;
+        CallFailure failure;
+        if (call(bus, deadline, kManagerPath, kManager, "Reload", [](sd_bus_message*) { return 0; }, reply,
+                 failure))
+            base::log::notice("unit " + unit + ": ordered Before=" + options_.order_before +
+                              " at shutdown (" + order_dropin_path(options_.unit_dir, unit) + ", systemd reloaded)");
+        else {
+            wrote = DropinWrite::Failed;
+            error = "wrote " + order_dropin_path(options_.unit_dir, unit) + " but the systemd reload failed: " +
+                    failure.text();
+        }
+    }
+    if (wrote != DropinWrite::Failed) {
+        order_done_ = true;
+        return;
+    }
+    if (order_warned_) return;
+    order_warned_ = true;
+    base::log::warning("unit " + unit + ": cannot order it Before=" + options_.order_before +
+                       " for shutdown: " + error +
+                       "; at shutdown systemd may stop it while the daemon hands the group over");
+}
+
 base::OpResult ServiceResource::run_job(JobKind kind, base::Deadline deadline) {
     const std::string& unit = spec_.unit;
     const char* method = kind == JobKind::Start ? "StartUnit" : "StopUnit";
@@ -300,11 +330,14 @@ base::OpResult ServiceResource::run_job(JobKind kind, base::Deadline deadline) {
         Slot slot(slot_raw);
         if (r < 0) return bus_failure(unit, "subscribing to JobRemoved", failure_from(r, SD_BUS_ERROR_NULL));
 
+        if (kind == JobKind::Start) ensure_order(bus, deadline);
         Message reply;
         CallFailure failure;
         base::log::info(std::string("unit ") + unit + ": " + method);
+        // Stop: see service_resource.h (the order Before= the daemon's unit).
+        const char* mode = kind == JobKind::Start ? "replace" : "ignore-dependencies";
         if (!call(bus, deadline, kManagerPath, kManager, method,
-                  [&](sd_bus_message* m) { return sd_bus_message_append(m, "ss", unit.c_str(), "replace"); },
+                  [&](sd_bus_message* m) { return sd_bus_message_append(m, "ss", unit.c_str(), mode); },
                   reply, failure)) {
             if (kind == JobKind::Stop && failure.name == "org.freedesktop.systemd1.NoSuchUnit")
                 return {base::OpResult::ok("unit " + unit + " is not loaded: nothing to stop"), false};
@@ -376,6 +409,7 @@ base::OpResult ServiceResource::monitor(const base::OpContext& ctx) {
 base::OpResult ServiceResource::monitor_locked(base::Deadline deadline) {
     const std::string& unit = spec_.unit;
     return with_bus(bus_, options_, unit, deadline, [&](sd_bus* bus) -> Outcome {
+        ensure_order(bus, deadline);
         UnitState state;
         CallFailure failure;
         if (!read_unit_state(bus, deadline, unit, state, failure))

@@ -338,51 +338,33 @@ void NspawnContainer::daemon_reload() {
     if (r < 0) throw std::runtime_error("Reload: " + (msg.empty() ? std::string(std::strerror(-r)) : msg));
 }
 
-void NspawnContainer::kill_main(const std::string& unit, int signal) {
+void NspawnContainer::kill_unit(const std::string& unit, int signal, const std::string& who) {
     std::unique_ptr<sd_bus, BusCloser> bus(connect(10s));
     sd_bus_error e = SD_BUS_ERROR_NULL;
     int r = sd_bus_call_method(bus.get(), kSystemd, kPath, kManager, "KillUnit", &e, nullptr, "ssi",
-                               unit.c_str(), "main", signal);
+                               unit.c_str(), who.c_str(), signal);
     std::string msg = e.message ? e.message : "";
     sd_bus_error_free(&e);
     if (r < 0) throw std::runtime_error("KillUnit " + unit + ": " + msg);
 }
 
-void NspawnContainer::restart_unit_nowait(const std::string& unit) {
+void NspawnContainer::queue_job(const std::string& method, const std::string& unit) {
     std::unique_ptr<sd_bus, BusCloser> bus(connect(10s));
     sd_bus_error e = SD_BUS_ERROR_NULL;
-    int r = sd_bus_call_method(bus.get(), kSystemd, kPath, kManager, "RestartUnit", &e, nullptr, "ss",
+    int r = sd_bus_call_method(bus.get(), kSystemd, kPath, kManager, method.c_str(), &e, nullptr, "ss",
                                unit.c_str(), "replace");
     std::string msg = e.message ? e.message : "";
     sd_bus_error_free(&e);
-    if (r < 0) throw std::runtime_error("RestartUnit " + unit + ": " + msg);
+    if (r < 0) throw std::runtime_error(method + " " + unit + ": " + msg);
 }
 
-uint32_t NspawnContainer::main_pid(const std::string& unit) {
-    std::unique_ptr<sd_bus, BusCloser> bus(connect(10s));
-    sd_bus_error e = SD_BUS_ERROR_NULL;
-    sd_bus_message* reply = nullptr;
-    int r = sd_bus_call_method(bus.get(), kSystemd, kPath, kManager, "LoadUnit", &e, &reply, "s", unit.c_str());
-    const char* path = nullptr;
-    if (r >= 0) sd_bus_message_read(reply, "o", &path);
-    std::string unit_path = path ? path : "";
-    sd_bus_message_unref(reply);
-    uint32_t pid = 0;
-    if (r >= 0)
-        r = sd_bus_get_property_trivial(bus.get(), kSystemd, unit_path.c_str(),
-                                        "org.freedesktop.systemd1.Service", "MainPID", &e, 'u', &pid);
-    std::string msg = e.message ? e.message : "";
-    sd_bus_error_free(&e);
-    if (r < 0) throw std::runtime_error("MainPID of " + unit + ": " + msg);
-    return pid;
-}
+namespace {
 
-std::string NspawnContainer::unit_property(const std::string& unit, const std::string& iface,
-                                           const std::string& name) {
-    std::unique_ptr<sd_bus, BusCloser> bus(connect(10s));
+// The unit's object path (Manager.LoadUnit).
+std::string unit_object(sd_bus* bus, const std::string& unit) {
     sd_bus_error e = SD_BUS_ERROR_NULL;
     sd_bus_message* reply = nullptr;
-    int r = sd_bus_call_method(bus.get(), kSystemd, kPath, kManager, "LoadUnit", &e, &reply, "s", unit.c_str());
+    int r = sd_bus_call_method(bus, kSystemd, kPath, kManager, "LoadUnit", &e, &reply, "s", unit.c_str());
     if (r < 0) {
         std::string msg = e.message ? e.message : "";
         sd_bus_error_free(&e);
@@ -392,13 +374,55 @@ std::string NspawnContainer::unit_property(const std::string& unit, const std::s
     sd_bus_message_read(reply, "o", &path);
     std::string unit_path = path ? path : "";
     sd_bus_message_unref(reply);
+    return unit_path;
+}
+
+}  // namespace
+
+uint32_t NspawnContainer::main_pid(const std::string& unit) {
+    std::unique_ptr<sd_bus, BusCloser> bus(connect(10s));
+    const std::string unit_path = unit_object(bus.get(), unit);
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    uint32_t pid = 0;
+    int r = sd_bus_get_property_trivial(bus.get(), kSystemd, unit_path.c_str(), "org.freedesktop.systemd1.Service",
+                                        "MainPID", &e, 'u', &pid);
+    std::string msg = e.message ? e.message : "";
+    sd_bus_error_free(&e);
+    if (r < 0) throw std::runtime_error("MainPID of " + unit + ": " + msg);
+    return pid;
+}
+
+std::string NspawnContainer::unit_property(const std::string& unit, const std::string& iface,
+                                           const std::string& name) {
+    std::unique_ptr<sd_bus, BusCloser> bus(connect(10s));
+    const std::string unit_path = unit_object(bus.get(), unit);
+    sd_bus_error e = SD_BUS_ERROR_NULL;
     char* value = nullptr;
-    r = sd_bus_get_property_string(bus.get(), kSystemd, unit_path.c_str(), iface.c_str(), name.c_str(), &e, &value);
+    int r = sd_bus_get_property_string(bus.get(), kSystemd, unit_path.c_str(), iface.c_str(), name.c_str(), &e, &value);
     std::string msg = e.message ? e.message : "";
     sd_bus_error_free(&e);
     if (r < 0) throw std::runtime_error("property " + name + " of " + unit + ": " + msg);
     std::string out = value;
     std::free(value);
+    return out;
+}
+
+std::vector<std::string> NspawnContainer::unit_list_property(const std::string& unit, const std::string& name) {
+    std::unique_ptr<sd_bus, BusCloser> bus(connect(10s));
+    const std::string unit_path = unit_object(bus.get(), unit);
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    char** values = nullptr;
+    int r = sd_bus_get_property_strv(bus.get(), kSystemd, unit_path.c_str(), "org.freedesktop.systemd1.Unit",
+                                     name.c_str(), &e, &values);
+    std::string msg = e.message ? e.message : "";
+    sd_bus_error_free(&e);
+    if (r < 0) throw std::runtime_error("property " + name + " of " + unit + ": " + msg);
+    std::vector<std::string> out;
+    for (char** v = values; v && *v; ++v) {
+        out.emplace_back(*v);
+        std::free(*v);
+    }
+    std::free(values);
     return out;
 }
 

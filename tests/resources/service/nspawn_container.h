@@ -64,14 +64,17 @@ public:
     void install_unit(const std::string& unit, const std::string& text);
     // Manager.Reload, synchronous.
     void daemon_reload();
-    // Manager.KillUnit(unit, "main", signal).
-    void kill_main(const std::string& unit, int signal);
+    // Manager.KillUnit(unit, who, signal): who is "main", "control" or "all".
+    void kill_unit(const std::string& unit, int signal, const std::string& who = "main");
     // A string property of a loaded unit (interface e.g. org.freedesktop.systemd1.Service).
     std::string unit_property(const std::string& unit, const std::string& iface, const std::string& name);
+    // A list property of the unit's org.freedesktop.systemd1.Unit interface (Before, After, ...).
+    std::vector<std::string> unit_list_property(const std::string& unit, const std::string& name);
     // The unit's MainPID (0 when it has no main process).
     uint32_t main_pid(const std::string& unit);
-    // Manager.RestartUnit(unit, "replace") without waiting for the job.
-    void restart_unit_nowait(const std::string& unit);
+    // Manager.METHOD(unit, "replace") (StartUnit, StopUnit, RestartUnit) without waiting for
+    // the job to run.
+    void queue_job(const std::string& method, const std::string& unit);
     std::string log_tail() const;
     // Waits (bounded) until the container has stopped by itself (e.g. after `systemctl
     // poweroff` inside it). True when it did; false when it still runs at the limit.

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <thread>
@@ -33,7 +34,7 @@ base::OpContext ctx(std::chrono::milliseconds budget = 30s) {
 }
 
 ServiceResource resource(const NspawnContainer& c, const std::string& unit) {
-    return ServiceResource(config::ServiceSpec{unit}, ServiceOptions{c.bus_address()});
+    return ServiceResource(config::ServiceSpec{unit}, ServiceOptions::on_bus(c.bus_address()));
 }
 
 // Polls `probe` until it returns true, at most `limit`.
@@ -52,6 +53,7 @@ bool eventually(const std::function<bool()>& probe, std::chrono::milliseconds li
         if (!why.empty()) VEEAMHA_SKIP_TEST(why);                                   \
     } while (0)
 
+const char* kUnit = "org.freedesktop.systemd1.Unit";
 const char* kSimpleUnit = "[Unit]\nDescription=veeam-had test: simple\n[Service]\nExecStart=/usr/bin/sleep infinity\n";
 
 }  // namespace
@@ -148,7 +150,7 @@ TEST_CASE("monitor after the main process is killed: SIGKILL fails, SIGTERM is a
     auto svc = resource(c, "vh-simple.service");
 
     REQUIRE(svc.start(ctx()).is_ok());
-    c.kill_main("vh-simple.service", SIGKILL);
+    c.kill_unit("vh-simple.service", SIGKILL);
     base::OpResult killed;
     REQUIRE(eventually([&] {
         killed = svc.monitor(ctx());
@@ -159,7 +161,7 @@ TEST_CASE("monitor after the main process is killed: SIGKILL fails, SIGTERM is a
     CHECK_THAT(killed.reason, Catch::Contains("result signal") && Catch::Contains("journalctl -u vh-simple.service"));
 
     REQUIRE(svc.start(ctx()).is_ok());
-    c.kill_main("vh-simple.service", SIGTERM);
+    c.kill_unit("vh-simple.service", SIGTERM);
     base::OpResult termed;
     REQUIRE(eventually([&] {
         termed = svc.monitor(ctx());
@@ -222,7 +224,7 @@ TEST_CASE("the resource reconnects after the container's dbus-daemon restarts") 
 
     uint32_t old_bus_pid = c.main_pid("dbus.service");
     REQUIRE(old_bus_pid != 0);
-    c.restart_unit_nowait("dbus.service");
+    c.queue_job("RestartUnit", "dbus.service");
     // Wait (through fresh connections) until a new dbus-daemon runs: the resource's connection
     // died with the old one.
     uint32_t new_bus_pid = 0;
@@ -248,4 +250,45 @@ TEST_CASE("the resource reconnects after the container's dbus-daemon restarts") 
     INFO(last.reason);
     CHECK(recovered);
     CHECK(svc.stop(ctx()).is_ok());
+}
+
+TEST_CASE("shutdown order: the unit stops after the daemon's unit, and the daemon's own stop is not held by it") {
+    // vh-owner.service stands in for veeam-had.service; its stop takes 30 s (a daemon handing
+    // the group over). At shutdown systemd queues a stop job for every unit at once: the order
+    // drop-in must keep vh-app.service running until the owner has stopped, and the resource's
+    // own stop, issued while the owner is stopping, must not wait for the owner (it would with
+    // StopUnit mode "replace": its job merges into the waiting one and inherits its order).
+    SKIP_UNLESS_NSPAWN_RUNS();
+    NspawnContainer c(VEEAMHA_TEST_HELPER_DIR);
+    c.install_unit("vh-owner.service", "[Service]\nExecStart=/usr/bin/sleep infinity\n"
+                                       "ExecStop=/usr/bin/sleep 30\nTimeoutStopSec=60\n");
+    c.install_unit("vh-app.service", kSimpleUnit);
+    auto options = ServiceOptions::on_bus(c.bus_address());
+    options.order_before = "vh-owner.service";
+    options.unit_dir = c.host_path("/run/systemd/system");
+    ServiceResource svc(config::ServiceSpec{"vh-app.service"}, options);
+    c.queue_job("StartUnit", "vh-owner.service");
+    REQUIRE(eventually([&] { return c.unit_property("vh-owner.service", kUnit, "ActiveState") == "active"; }));
+
+    // The first probe writes the drop-in and reloads systemd: the order is loaded at once.
+    CHECK(svc.monitor(ctx()).outcome == base::Outcome::NotRunning);
+    auto before = c.unit_list_property("vh-app.service", "Before");
+    CHECK(std::find(before.begin(), before.end(), "vh-owner.service") != before.end());
+    REQUIRE(svc.start(ctx()).is_ok());
+
+    // Shutdown: the owner's stop runs, the app's waits for it.
+    c.queue_job("StopUnit", "vh-owner.service");
+    REQUIRE(eventually([&] { return c.unit_property("vh-owner.service", kUnit, "ActiveState") == "deactivating"; }));
+    c.queue_job("StopUnit", "vh-app.service");
+    base::OpResult still = svc.monitor(ctx());
+    INFO(still.reason);
+    CHECK(still.is_ok());  // not stopped behind the owner's back
+
+    // The owner (the daemon) stops the app itself, in its turn, without waiting for its own stop.
+    base::OpResult stopped = svc.stop(ctx(10s));  // the owner's stop takes 30 s
+    INFO(stopped.reason);
+    CHECK(stopped.is_ok());
+    CHECK(c.unit_property("vh-app.service", kUnit, "ActiveState") == "inactive");
+    CHECK(c.unit_property("vh-owner.service", kUnit, "ActiveState") == "deactivating");
+    c.kill_unit("vh-owner.service", SIGKILL, "all");  // no 30 s wait in the container's poweroff
 }

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "daemon/resources/service/unit_order.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <systemd/sd-login.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace veeamha::resources::service {
+namespace {
+
+constexpr size_t kMaxDropinBytes = 4096;  // ours is a few lines; anything longer differs anyway
+
+// The file's text when it exists and is small; "" when missing; false on a read error.
+bool read_small(const std::string& path, std::string& text, std::string& error) {
+    text.clear();
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT) return true;
+        error = "cannot read " + path + ": " + std::strerror(errno);
+        return false;
+    }
+    char buf[kMaxDropinBytes + 1];
+    size_t got = 0;
+    while (got < sizeof(buf)) {
+        ssize_t n = ::read(fd, buf + got, sizeof(buf) - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            error = "cannot read " + path + ": " + std::strerror(errno);
+            ::close(fd);
+            return false;
+        }
+        if (n == 0) break;
+        got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    text.assign(buf, got);
+    return true;
+}
+
+bool write_all(int fd, const std::string& text) {
+    size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += static_cast<size_t>(n);
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string order_dropin_text(const std::string& daemon_unit) {
+    return "# Written by veeam-had, which starts and stops this unit. At shutdown systemd stops\n"
+           "# this unit only after " + daemon_unit + " (the daemon stops it itself, in the group's order,\n"
+           "# while it hands the group over). Gone at reboot; the daemon writes it again.\n"
+           "[Unit]\n"
+           "Before=" + daemon_unit + "\n";
+}
+
+std::string order_dropin_path(const std::string& unit_dir, const std::string& unit) {
+    return unit_dir + "/" + unit + ".d/50-veeam-had-order.conf";
+}
+
+DropinWrite ensure_order_dropin(const std::string& unit_dir, const std::string& unit,
+                                const std::string& daemon_unit, std::string& error) {
+    const std::string path = order_dropin_path(unit_dir, unit);
+    const std::string want = order_dropin_text(daemon_unit);
+    std::string have;
+    if (!read_small(path, have, error)) return DropinWrite::Failed;
+    if (have == want) return DropinWrite::Unchanged;
+
+    const std::string dir = unit_dir + "/" + unit + ".d";
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        error = "cannot create " + dir + ": " + std::strerror(errno);
+        return DropinWrite::Failed;
+    }
+    const std::string tmp = path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        error = "cannot write " + tmp + ": " + std::strerror(errno);
+        return DropinWrite::Failed;
+    }
+    // The daemon runs with UMask=0077; systemd reads unit files as root, but `systemctl cat`
+    // by other users and admins' tools expect the usual 0644.
+    bool ok = ::fchmod(fd, 0644) == 0 && write_all(fd, want);
+    int saved = ok ? 0 : errno;
+    if (::close(fd) != 0 && ok) {
+        ok = false;
+        saved = errno;
+    }
+    if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
+        ok = false;
+        saved = errno;
+    }
+    if (!ok) {
+        error = "cannot write " + path + ": " + std::strerror(saved);
+        ::unlink(tmp.c_str());
+        return DropinWrite::Failed;
+    }
+    return DropinWrite::Written;
+}
+
+std::string own_service_unit() {
+    char* unit = nullptr;
+    if (sd_pid_get_unit(0, &unit) < 0 || !unit) return {};
+    std::string name = unit;
+    std::free(unit);
+    const std::string suffix = ".service";
+    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        return {};
+    return name;
+}
+
+}  // namespace veeamha::resources::service
