@@ -34,6 +34,7 @@ constexpr double kMaxExposure = 6.8;
 constexpr const char* kWantsLink = "/etc/systemd/system/multi-user.target.wants/veeam-had.service";
 constexpr const char* kMaskLink = "/etc/systemd/system/veeam-had.service";
 constexpr const char* kStateDir = "/var/lib/veeam-ha";
+constexpr const char* kOrderDir = "/run/systemd/system/vhtest-app.service.d";
 
 base::ProcessResult run(const std::vector<std::string>& argv, std::chrono::seconds timeout = 60s) {
     base::ProcessSpec spec;
@@ -143,6 +144,11 @@ TEST_CASE("the .deb installs under systemd, its unit is rated, and a purge leave
     REQUIRE(host.is_symlink(kWantsLink));
     host.must({"mkdir", "-p", kStateDir});
     host.must({"touch", std::string(kStateDir) + "/epoch"});
+    // ... and the shutdown-order drop-in of a group unit (docs/resources-lvm-service.md), next
+    // to an admin's own drop-in for the same unit, which must stay.
+    host.must({"mkdir", "-p", kOrderDir});
+    host.must({"sh", "-c", std::string("printf '[Unit]\\nBefore=veeam-had.service\\n' > ") + kOrderDir +
+                               "/50-veeam-had-order.conf && printf '[Unit]\\n' > " + kOrderDir + "/10-admin.conf"});
 
     // Removed: programs and unit gone, the unit masked while the package is away, the state and
     // the conffile kept (a reinstall carries on).
@@ -159,6 +165,8 @@ TEST_CASE("the .deb installs under systemd, its unit is rated, and a purge leave
     CHECK(host.unit_leftovers() == "");
     CHECK_FALSE(host.exists(kStateDir));
     CHECK_FALSE(host.exists("/etc/veeam-ha.yaml.example"));
+    CHECK_FALSE(host.exists(std::string(kOrderDir) + "/50-veeam-had-order.conf"));
+    CHECK(host.exists(std::string(kOrderDir) + "/10-admin.conf"));
     base::ProcessResult state = host.exec({"systemctl", "show", "-p", "LoadState", "veeam-had.service"});
     CHECK(state.out == "LoadState=not-found\n");
     base::ProcessResult dpkg_state = host.exec({"dpkg-query", "-W", "-f=${db:Status-Status}", "veeam-had"});
