@@ -346,3 +346,47 @@ TEST_CASE("after a stall, silence is measured from the kernel arrival time of th
     // Down at once: the heartbeats waiting in the socket are old, not "heard now".
     CHECK(std::chrono::steady_clock::now() - resumed < 150ms);
 }
+
+TEST_CASE("answers to unbound heartbeats are bounded: a replay flood does not set this node's send rate") {
+    // Frames of a peer process that never heard this one are authentic and unbound (a restarted
+    // peer, or a replay of an old process's frames). Each asks for an answer at once, but at
+    // most one per quarter interval: 100 of them in a second, rounds 2 s apart, get no more
+    // than 3 answers plus a round of the timer (counted at the peer's address, not timed).
+    asio::io_context io;
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    Topology ta = loop_topology(0, port, 1, 2000ms, 10000ms);
+    auto a = std::make_unique<Node>(io, key, ta, Identity{10, random_u64()});
+    PeerCodec old_b(key, loop_topology(1, port, 1, 2000ms, 10000ms), Identity{20, random_u64()});
+    // The replayer sits at the peer's address and port: it sends the frames and counts what a
+    // sends to the peer.
+    asio::ip::udp::socket replayer(io);
+    replayer.open(asio::ip::udp::v4());
+    replayer.bind({asio::ip::make_address(ta.peer_addresses[0]), port});
+    replayer.non_blocking(true);
+    const asio::ip::udp::endpoint to_a(asio::ip::make_address(ta.self_addresses[0]), port);
+    auto received = [&] {
+        size_t n = 0;
+        std::array<uint8_t, 2048> buf{};
+        boost::system::error_code ec;
+        while (replayer.receive(asio::buffer(buf), 0, ec) > 0 && !ec) ++n;
+        return n;
+    };
+    a->service.start();
+    REQUIRE(run_until(io, [&] { return a->service.link_stats()[0].sent >= 1; }, 2s));
+    received();  // a's first round
+
+    size_t answers = 0;
+    std::vector<uint8_t> frame;
+    for (int i = 0; i < 100; ++i) {
+        veeamha::wire::Heartbeat hb;
+        REQUIRE_FALSE(old_b.seal_heartbeat(0, hb, frame));
+        replayer.send_to(asio::buffer(frame), to_a);
+        io.run_for(10ms);  // the flood's pace: one frame every 10 ms
+        answers += received();
+    }
+    INFO("a sent " << answers << " heartbeats during the flood");
+    CHECK(a->service.drops().get(DropReason::Unbound) >= 100);
+    CHECK(answers >= 1);  // answered at once, not at the next round
+    CHECK(answers <= 4);
+}
