@@ -350,8 +350,8 @@ TEST_CASE("after a stall, silence is measured from the kernel arrival time of th
 TEST_CASE("answers to unbound heartbeats are bounded: a replay flood does not set this node's send rate") {
     // Frames of a peer process that never heard this one are authentic and unbound (a restarted
     // peer, or a replay of an old process's frames). Each asks for an answer at once, but at
-    // most one per quarter interval: 100 of them in a second, rounds 2 s apart, get no more
-    // than 3 answers plus a round of the timer (counted at the peer's address, not timed).
+    // most one per quarter interval: 100 of them in about a second, rounds 2 s apart, get 3 or
+    // 4 sends (counted at the peer's address), not one per frame.
     asio::io_context io;
     SecretKey key = random_key();
     uint16_t port = free_port();
@@ -378,6 +378,7 @@ TEST_CASE("answers to unbound heartbeats are bounded: a replay flood does not se
 
     size_t answers = 0;
     std::vector<uint8_t> frame;
+    const auto t0 = veeamha::net::Clock::now();
     for (int i = 0; i < 100; ++i) {
         veeamha::wire::Heartbeat hb;
         REQUIRE_FALSE(old_b.seal_heartbeat(0, hb, frame));
@@ -385,8 +386,14 @@ TEST_CASE("answers to unbound heartbeats are bounded: a replay flood does not se
         io.run_for(10ms);  // the flood's pace: one frame every 10 ms
         answers += received();
     }
-    INFO("a sent " << answers << " heartbeats during the flood");
+    // A loaded machine stretches the flood: the bound is per elapsed time (one answer per
+    // quarter interval, one round per interval, each plus one for where the window falls).
+    const auto elapsed = veeamha::net::Clock::now() - t0;
+    const size_t allowed = static_cast<size_t>(elapsed / 500ms) + 1 + static_cast<size_t>(elapsed / 2000ms) + 1;
+    INFO("a sent " << answers << " heartbeats during the flood of "
+                   << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms (allowed "
+                   << allowed << ")");
     CHECK(a->service.drops().get(DropReason::Unbound) >= 100);
     CHECK(answers >= 1);  // answered at once, not at the next round
-    CHECK(answers <= 4);
+    CHECK(answers <= allowed);
 }
