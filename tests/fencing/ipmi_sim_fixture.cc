@@ -16,6 +16,7 @@
 
 #include "base/process.h"
 #include "fencing/agent/fence_agent.h"
+#include "tests/common/ipmi_sim_conf.h"
 
 namespace veeamha::test {
 namespace {
@@ -56,29 +57,20 @@ std::string IpmiSim::cannot_run_reason() {
 
 IpmiSim::IpmiSim(const TempDir& dir) {
     port_ = free_udp_port();
-    std::string conf = dir.write("lan.conf",
-                                 "name \"veeamha-test\"\n"
-                                 "set_working_mc 0x20\n"
-                                 "  startlan 1\n"
-                                 "    addr 127.0.0.1 " + std::to_string(port_) + "\n"
-                                 "    priv_limit admin\n"
-                                 "    allowed_auths_callback none md2 md5 straight\n"
-                                 "    allowed_auths_user none md2 md5 straight\n"
-                                 "    allowed_auths_operator none md2 md5 straight\n"
-                                 "    allowed_auths_admin none md2 md5 straight\n"
-                                 "    guid a123456789abcdefa123456789abcdef\n"
-                                 "  endlan\n"
-                                 "  startcmd \"sleep 100000\"\n"
-                                 "  startnow true\n"
-                                 "  poweroff_wait 1\n"
-                                 "  kill_wait 1\n"
-                                 "  user 2 true \"" + std::string(kIpmiUser) + "\" \"" + kIpmiPassword +
-                                     "\" admin 10 none md2 md5 straight\n");
-    std::string emu = dir.write("bmc.emu",
-                                "mc_setbmc 0x20\n"
-                                "mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\n"
-                                "sel_enable 0x20 1000 0x0a\n"
-                                "mc_enable 0x20\n");
+    IpmiSimConf c;
+    c.name = "veeamha-test";
+    c.address = "127.0.0.1";
+    c.port = port_;
+    c.guid = "a123456789abcdefa123456789abcdef";
+    c.user = kIpmiUser;
+    c.password = kIpmiPassword;
+    // The "host" is a sleep the simulator starts at once and kills at power-off.
+    c.power_lines = "  startcmd \"sleep 100000\"\n"
+                    "  startnow true\n"
+                    "  poweroff_wait 1\n"
+                    "  kill_wait 1\n";
+    std::string conf = dir.write("lan.conf", ipmi_sim_lan_conf(c));
+    std::string emu = dir.write("bmc.emu", ipmi_sim_emu());
     base::SpawnSpec spec;
     spec.argv = {fencing::agent::find_agent("ipmi_sim"), "-c", conf, "-f", emu, "-s", dir.path() + "/sim-state", "-n"};
     std::string error;

@@ -15,6 +15,7 @@
 
 #include "base/process.h"
 #include "fencing/agent/fence_agent.h"
+#include "tests/common/ipmi_sim_conf.h"
 #include "tests/lab/host_proc.h"
 
 namespace veeamha::test {
@@ -102,25 +103,15 @@ HostBmc::HostBmc(HostsCluster& c, const HostVm& h, std::string address)
         std::ofstream(dir_ + "/chassis") << chassis_script(c.pid_file(h), dir_);
         std::filesystem::permissions(dir_ + "/chassis", std::filesystem::perms(0755));
         std::ofstream(dir_ + "/calls");
-        // A GUID per BMC (the IPMI 2.0 session needs one).
-        std::ofstream(dir_ + "/lan.conf")
-            << "name \"bmc-" << h.short_name << "\"\n"
-            << "set_working_mc 0x20\n"
-            << "  startlan 1\n"
-            << "    addr " << address_ << " 623\n"
-            << "    priv_limit admin\n"
-            << "    allowed_auths_callback none md2 md5 straight\n"
-            << "    allowed_auths_user none md2 md5 straight\n"
-            << "    allowed_auths_operator none md2 md5 straight\n"
-            << "    allowed_auths_admin none md2 md5 straight\n"
-            << "    guid a123456789abcdefa123456789abcd0" << h.short_name << "\n"
-            << "  endlan\n"
-            << "  chassis_control \"" << dir_ << "/chassis\"\n"
-            << "  user 2 true \"" << kBmcUser << "\" \"" << kBmcPassword << "\" admin 10 none md2 md5 straight\n";
-        std::ofstream(dir_ + "/bmc.emu") << "mc_setbmc 0x20\n"
-                                            "mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\n"
-                                            "sel_enable 0x20 1000 0x0a\n"
-                                            "mc_enable 0x20\n";
+        IpmiSimConf conf;
+        conf.name = "bmc-" + h.short_name;
+        conf.address = address_;
+        conf.guid = "a123456789abcdefa123456789abcd0" + h.short_name;  // one per BMC
+        conf.user = kBmcUser;
+        conf.password = kBmcPassword;
+        conf.power_lines = "  chassis_control \"" + dir_ + "/chassis\"\n";
+        std::ofstream(dir_ + "/lan.conf") << ipmi_sim_lan_conf(conf);
+        std::ofstream(dir_ + "/bmc.emu") << ipmi_sim_emu();
     }
     ip(netns_, {"address", "add", address_ + "/24", "dev", bridge_}, true);
 
