@@ -7,11 +7,12 @@
 // what it last sent. The peer compares it with its own files off the loop: it removes what the
 // holder does not have, makes folders and fixes owner and mode in place, and answers with the
 // files it needs and those it has. The holder sends each needed file in chunks (kChunk, at most
-// kWindow unacknowledged); the peer writes them to a temp file and renames it once size and
-// sha256 match, off the loop too (a slow disk must not hold heartbeats), and acknowledges a
-// chunk once it is written. Every file has a state on both nodes (status, /metrics): in sync, pending since,
-// failed and why, refused and why. A failure is reported once per change, never retried in a
-// loop: the next change or full compare tries again.
+// kWindow unacknowledged), read by jobs off the loop (open, pread, fstat: a slow disk on the
+// active node must not hold its heartbeats either); the loop only sends what a job read. The
+// peer writes them to a temp file and renames it once size and sha256 match, off the loop too,
+// and acknowledges a chunk once it is written. Every file has a state on both nodes (status,
+// /metrics): in sync, pending since, failed and why, refused and why. A failure is reported
+// once per change, never retried in a loop: the next change or full compare tries again.
 #pragma once
 
 #include <atomic>
@@ -96,8 +97,15 @@ private:
         HashCache cache;
     };
     struct Transfer {
+        uint64_t id = 0;  // a read job's result for a transfer ended meanwhile is dropped
         size_t entry = 0;
         wire::SyncItem item;
+    };
+    // What a read job did for the file being sent.
+    struct Read {
+        std::string error;     // it could not be opened
+        bool changed = false;  // its size or content went away since the scan
+        std::vector<std::pair<uint64_t, std::string>> chunks;  // offset, bytes
     };
     // Peer: the file arriving. Its chunks are written by jobs (run_job: one at a time, in
     // order), so the Receiver is used off the loop only; the loop keeps what it needs here.
@@ -135,6 +143,9 @@ private:
     void on_request(size_t entry, const wire::SyncRequest& request);
     void on_ack(size_t entry, const wire::SyncAck& ack);
     void pump();
+    void on_read(uint64_t id, Read r);
+    static Read read_chunks(const SyncEntry& e, const wire::SyncItem& item,
+                            const std::vector<std::pair<uint64_t, size_t>>& wanted, Fd& file);
     void end_transfer();
     // service_peer.cc
     void on_manifest(size_t entry, const wire::SyncManifest& manifest);
@@ -165,8 +176,12 @@ private:
     std::set<std::string> unanswered_;               // entries whose manifest the peer has not answered
     std::map<std::string, std::string> peer_has_;    // absolute path -> item serialized
     std::deque<Transfer> transfers_;
-    Fd reading_;                                     // the file of transfers_.front()
-    uint64_t next_offset_ = 0, acked_ = 0;
+    uint64_t transfer_ids_ = 0;
+    // The file of transfers_.front() once a read job was given it. Opened, read and closed by
+    // jobs only (a close on the loop could wait for a disk too); the loop only passes it on.
+    std::shared_ptr<Fd> source_;
+    bool read_running_ = false;  // one read job at a time, also one of a transfer ended meanwhile
+    uint64_t next_offset_ = 0, acked_ = 0;           // of the front transfer: read and sent, acknowledged
     bool chunk_sent_ = false;                        // the first (maybe empty) chunk is out
 
     // Peer: the holder's manifests, what was asked for, the file arriving.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The node that runs the group: manifests out, requested files out in chunks, answers in.
+// The node that runs the group: manifests out, requested files out in chunks (read by jobs off
+// the loop, one at a time: the loop only sends what a read returned), answers in.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +20,37 @@ const wire::SyncItem* find_item(const wire::SyncManifest& m, const std::string& 
 }
 
 }  // namespace
+
+// Off the loop: the chunks at `wanted` (offset, length) of the item's file, opened into `file`
+// by the first read of a transfer and kept open for the rest, so every chunk comes from the
+// file the transfer began with.
+SyncService::Read SyncService::read_chunks(const SyncEntry& e, const wire::SyncItem& item,
+                                           const std::vector<std::pair<uint64_t, size_t>>& wanted, Fd& file) {
+    Read r;
+    if (!file) {
+        Fd folder = open_parent(e, item.path(), r.error);
+        if (!folder) return r;
+        const std::string name = item.path().empty() ? base_name(e.root) : base_name(item.path());
+        // O_NONBLOCK: a FIFO put there since the scan must not hold the job.
+        file = Fd(::openat(folder.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+        if (!file) {
+            r.error = e.path_of(item.path()) + ": " + std::strerror(errno);
+            return r;
+        }
+    }
+    for (const auto& [offset, want] : wanted) {
+        std::string data(want, '\0');
+        ssize_t n = want ? ::pread(file.get(), data.data(), want, off_t(offset)) : 0;
+        struct stat st{};
+        if (n != ssize_t(want) || ::fstat(file.get(), &st) != 0 || uint64_t(st.st_size) != item.size()) {
+            r.changed = true;
+            r.chunks.clear();
+            return r;
+        }
+        r.chunks.emplace_back(offset, std::move(data));
+    }
+    return r;
+}
 
 void SyncService::on_scanned(Scan s) {
     scan_queued_ = false;
@@ -90,7 +122,7 @@ void SyncService::on_request(size_t entry, const wire::SyncRequest& request) {
         bool queued = false;
         for (const auto& t : transfers_) queued = queued || (t.entry == entry && t.item.path() == rel);
         if (queued) continue;
-        transfers_.push_back(Transfer{entry, *item});
+        transfers_.push_back(Transfer{++transfer_ids_, entry, *item});
         auto it = files_.find(e.path_of(rel));
         if (it == files_.end() || it->second.state != FileState::Pending)
             set_state(e.path_of(rel), FileState::Pending, "", item->size());
@@ -99,56 +131,67 @@ void SyncService::on_request(size_t entry, const wire::SyncRequest& request) {
 }
 
 void SyncService::pump() {
-    while (!transfers_.empty()) {
-        Transfer& t = transfers_.front();
-        const SyncEntry& e = entries_[t.entry];
-        const std::string path = e.path_of(t.item.path());
-        if (!reading_) {
-            std::string error;
-            Fd folder = open_parent(e, t.item.path(), error);
-            if (folder) {
-                const std::string name = t.item.path().empty() ? base_name(e.root) : base_name(t.item.path());
-                reading_ = Fd(::openat(folder.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-                if (!reading_) error = path + ": " + std::strerror(errno);
-            }
-            if (!reading_) {
-                fail(path, "cannot read it to send: " + error, t.item.size());
-                end_transfer();
-                continue;
-            }
-            next_offset_ = acked_ = 0;
-            chunk_sent_ = false;
-        }
-        while ((!chunk_sent_ || next_offset_ < t.item.size()) && next_offset_ - acked_ < kWindow * kChunk) {
-            const size_t want = size_t(std::min<uint64_t>(kChunk, t.item.size() - next_offset_));
-            std::string data(want, '\0');
-            ssize_t n = want ? ::pread(reading_.get(), data.data(), want, off_t(next_offset_)) : 0;
-            struct stat st{};
-            if (n != ssize_t(want) || ::fstat(reading_.get(), &st) != 0 || uint64_t(st.st_size) != t.item.size()) {
-                // Changed since the scan: the change's own scan sends the new manifest.
-                sent_.erase(e.name);
-                end_transfer();
-                changed();
-                return;
-            }
-            wire::Sync out;
-            auto* c = out.mutable_chunk();
-            c->set_entry(e.name);
-            *c->mutable_item() = t.item;
-            c->set_offset(next_offset_);
-            c->set_data(std::move(data));
-            if (!hooks_.send(out)) {
-                fail(path, "the peer channel is congested or down: sent again at the next change or full compare",
-                     t.item.size());
-                sent_.erase(e.name);
-                end_transfer();
-                return;
-            }
-            chunk_sent_ = true;
-            next_offset_ += want;
-        }
-        return;  // the rest once the peer acknowledged
+    // One read job at a time: a file whose disk hangs holds at most that job (and the jobs
+    // queued behind it), never the loop, and nothing piles up behind a job that does not end.
+    if (transfers_.empty() || read_running_) return;
+    const Transfer& t = transfers_.front();
+    const uint64_t size = t.item.size();
+    // The chunks the window has room for (offset, length).
+    std::vector<std::pair<uint64_t, size_t>> wanted;
+    if (size == 0 && !chunk_sent_) wanted.emplace_back(0, 0);  // an empty file: one empty chunk
+    for (uint64_t at = next_offset_; at < size && at - acked_ < kWindow * kChunk; at += kChunk)
+        wanted.emplace_back(at, size_t(std::min<uint64_t>(kChunk, size - at)));
+    if (wanted.empty()) return;  // the rest once the peer acknowledged
+    read_running_ = true;
+    if (!source_) source_ = std::make_shared<Fd>();
+    run_job([this, id = t.id, source = source_, entry = entries_[t.entry], item = t.item,
+             wanted = std::move(wanted)]() -> std::function<void()> {
+        // Runs on its own thread: only what it captured is used here.
+        auto r = std::make_shared<Read>(read_chunks(entry, item, wanted, *source));
+        return [this, id, r] { on_read(id, std::move(*r)); };
+    });
+}
+
+void SyncService::on_read(uint64_t id, Read r) {
+    read_running_ = false;
+    if (transfers_.empty() || transfers_.front().id != id) {  // ended meanwhile (answered, role, channel)
+        pump();
+        return;
     }
+    const Transfer& t = transfers_.front();
+    const SyncEntry& e = entries_[t.entry];
+    const std::string path = e.path_of(t.item.path());
+    if (!r.error.empty() || r.changed) {
+        if (r.changed) {
+            // Changed since the scan: the change's own scan sends the new manifest.
+            sent_.erase(e.name);
+            changed();
+        } else {
+            fail(path, "cannot read it to send: " + r.error, t.item.size());
+        }
+        end_transfer();
+        pump();
+        return;
+    }
+    for (auto& [offset, data] : r.chunks) {
+        const uint64_t end = offset + data.size();
+        wire::Sync out;
+        auto* c = out.mutable_chunk();
+        c->set_entry(e.name);
+        *c->mutable_item() = t.item;
+        c->set_offset(offset);
+        c->set_data(std::move(data));
+        if (!hooks_.send(out)) {
+            fail(path, "the peer channel is congested or down: sent again at the next change or full compare",
+                 t.item.size());
+            sent_.erase(e.name);
+            end_transfer();
+            return;
+        }
+        chunk_sent_ = true;
+        next_offset_ = end;
+    }
+    pump();
 }
 
 void SyncService::on_ack(size_t entry, const wire::SyncAck& ack) {
@@ -177,7 +220,14 @@ void SyncService::on_ack(size_t entry, const wire::SyncAck& ack) {
 
 void SyncService::end_transfer() {
     if (!transfers_.empty()) transfers_.pop_front();
-    reading_ = Fd();
+    if (source_) {
+        // Closed by a job behind the read job that may still use it.
+        run_job([source = std::move(source_)]() -> std::function<void()> {
+            *source = Fd();
+            return [] {};
+        });
+        source_.reset();
+    }
     next_offset_ = acked_ = 0;
     chunk_sent_ = false;
 }
