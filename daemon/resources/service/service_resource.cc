@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -174,6 +175,45 @@ bool read_unit_state(sd_bus* bus, base::Deadline deadline, const std::string& un
     return true;
 }
 
+// Whether systemd has loaded the unit's order drop-in (its DropInPaths name it).
+bool dropin_loaded(sd_bus* bus, base::Deadline deadline, const std::string& unit, bool& loaded,
+                   CallFailure& failure) {
+    Message reply;
+    if (!call(bus, deadline, kManagerPath, kManager, "LoadUnit",
+              [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", unit.c_str()); }, reply, failure))
+        return false;
+    const char* path = nullptr;
+    if (sd_bus_message_read(reply.get(), "o", &path) < 0 || !path) {
+        failure.code = -EBADMSG;
+        failure.message = "LoadUnit returned no object path";
+        return false;
+    }
+    const std::string unit_path = path;
+    Message value;
+    if (!call(bus, deadline, unit_path.c_str(), "org.freedesktop.DBus.Properties", "Get",
+              [&](sd_bus_message* m) { return sd_bus_message_append(m, "ss", kUnitIface, "DropInPaths"); }, value,
+              failure))
+        return false;
+    char** paths = nullptr;
+    int r = sd_bus_message_enter_container(value.get(), 'v', "as");
+    if (r >= 0) r = sd_bus_message_read_strv(value.get(), &paths);
+    if (r < 0) {
+        failure.code = r;
+        failure.message = "cannot read property DropInPaths";
+        return false;
+    }
+    // systemd names the file as it sees it; compare what does not depend on where it is mounted.
+    const std::string tail = "/" + unit + ".d/" + kOrderDropinName;
+    loaded = false;
+    for (char** p = paths; p && *p; ++p) {
+        std::string s = *p;
+        if (s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0) loaded = true;
+        std::free(*p);
+    }
+    std::free(paths);
+    return true;
+}
+
 struct JobWatch {
     std::vector<std::pair<std::string, std::string>> removed;  // job path, result
 };
@@ -290,19 +330,30 @@ base::OpResult with_bus(sd_bus*& bus, const ServiceOptions& options, const std::
 void ServiceResource::ensure_order(sd_bus* bus, base::Deadline deadline) {
     if (order_done_ || options_.order_before.empty()) return;
     const std::string& unit = spec_.unit;
+    const std::string path = order_dropin_path(options_.unit_dir, unit);
     std::string error;
     DropinWrite wrote = ensure_order_dropin(options_.unit_dir, unit, options_.order_before, error);
-    if (wrote == DropinWrite::Written) {
+    // Written now, or written earlier but not loaded (a daemon killed between the two, a reload
+    // that failed): systemd must read it.
+    bool reload = wrote == DropinWrite::Written;
+    if (wrote == DropinWrite::Unchanged) {
+        bool loaded = false;
+        CallFailure failure;
+        if (!dropin_loaded(bus, deadline, unit, loaded, failure)) {
+            wrote = DropinWrite::Failed;
+            error = "cannot read the unit's DropInPaths: " + failure.text();
+        }
+        reload = !loaded && wrote != DropinWrite::Failed;
+    }
+    if (reload) {
         Message reply;
         CallFailure failure;
-        if (call(bus, deadline, kManagerPath, kManager, "Reload", [](sd_bus_message*) { return 0; }, reply,
-                 failure))
-            base::log::notice("unit " + unit + ": ordered Before=" + options_.order_before +
-                              " at shutdown (" + order_dropin_path(options_.unit_dir, unit) + ", systemd reloaded)");
-        else {
+        if (call(bus, deadline, kManagerPath, kManager, "Reload", [](sd_bus_message*) { return 0; }, reply, failure)) {
+            base::log::notice("unit " + unit + ": ordered Before=" + options_.order_before + " at shutdown (" + path +
+                              ", systemd reloaded)");
+        } else {
             wrote = DropinWrite::Failed;
-            error = "wrote " + order_dropin_path(options_.unit_dir, unit) + " but the systemd reload failed: " +
-                    failure.text();
+            error = "wrote " + path + " but the systemd reload failed: " + failure.text();
         }
     }
     if (wrote != DropinWrite::Failed) {

@@ -72,8 +72,9 @@ private:
     base::OpResult run_job(JobKind kind, base::Deadline deadline);
     base::OpResult monitor_locked(base::Deadline deadline);
     void drop_bus();
-    // Writes the order drop-in if it is missing or different and reloads systemd (bounded by
-    // `deadline`). Logs what it did or why it could not; never fails the operation.
+    // Writes the order drop-in if it is missing or different, and reloads systemd when it wrote
+    // it or systemd has not loaded it (bounded by `deadline`). Logs what it did or why it
+    // could not; never fails the operation.
     void ensure_order(sd_bus* bus, base::Deadline deadline);
 
     config::ServiceSpec spec_;

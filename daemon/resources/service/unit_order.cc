@@ -64,7 +64,7 @@ std::string order_dropin_text(const std::string& daemon_unit) {
 }
 
 std::string order_dropin_path(const std::string& unit_dir, const std::string& unit) {
-    return unit_dir + "/" + unit + ".d/50-veeam-had-order.conf";
+    return unit_dir + "/" + unit + ".d/" + kOrderDropinName;
 }
 
 DropinWrite ensure_order_dropin(const std::string& unit_dir, const std::string& unit,

@@ -19,6 +19,8 @@
 
 namespace veeamha::resources::service {
 
+inline constexpr const char* kOrderDropinName = "50-veeam-had-order.conf";
+
 // What the drop-in says.
 std::string order_dropin_text(const std::string& daemon_unit);
 

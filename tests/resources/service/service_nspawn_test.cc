@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "daemon/resources/service/service_resource.h"
+#include "daemon/resources/service/unit_order.h"
 #include "tests/resources/service/nspawn_container.h"
 #include "tests/common/skip.h"
 
@@ -270,10 +271,21 @@ TEST_CASE("shutdown order: the unit stops after the daemon's unit, and the daemo
     c.queue_job("StartUnit", "vh-owner.service");
     REQUIRE(eventually([&] { return c.unit_property("vh-owner.service", kUnit, "ActiveState") == "active"; }));
 
-    // The first probe writes the drop-in and reloads systemd: the order is loaded at once.
-    CHECK(svc.monitor(ctx()).outcome == base::Outcome::NotRunning);
-    auto before = c.unit_list_property("vh-app.service", "Before");
-    CHECK(std::find(before.begin(), before.end(), "vh-owner.service") != before.end());
+    // The drop-in is there but systemd never loaded it (a daemon killed between writing it and
+    // reloading systemd): the first probe finds it unloaded and reloads systemd. (The unit runs,
+    // so systemd keeps it loaded: an unloaded unit is read afresh with its drop-ins.)
+    c.queue_job("StartUnit", "vh-app.service");
+    REQUIRE(eventually([&] { return c.unit_property("vh-app.service", kUnit, "ActiveState") == "active"; }));
+    std::string error;
+    REQUIRE(ensure_order_dropin(options.unit_dir, "vh-app.service", "vh-owner.service", error) ==
+            DropinWrite::Written);
+    auto ordered = [&] {
+        auto before = c.unit_list_property("vh-app.service", "Before");
+        return std::find(before.begin(), before.end(), "vh-owner.service") != before.end();
+    };
+    REQUIRE_FALSE(ordered());
+    CHECK(svc.monitor(ctx()).is_ok());
+    CHECK(ordered());
     REQUIRE(svc.start(ctx()).is_ok());
 
     // Shutdown: the owner's stop runs, the app's waits for it.
