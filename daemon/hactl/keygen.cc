@@ -14,6 +14,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "base/fd_io.h"
 #include "daemon/cli/cli.h"
 #include "daemon/hactl/verbs.h"
 
@@ -51,17 +52,6 @@ bool make_folders(const std::string& dir, std::string& error) {
     return true;
 }
 
-bool write_all(int fd, const unsigned char* data, size_t size) {
-    while (size > 0) {
-        ssize_t n = write(fd, data, size);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        data += n;
-        size -= static_cast<size_t>(n);
-    }
-    return true;
-}
-
 // Writes the key to `path` atomically. Returns "" or what went wrong.
 std::string write_key(const std::string& path) {
     unsigned char key[kKeyBytes];
@@ -76,7 +66,7 @@ std::string write_key(const std::string& path) {
     std::string error;
     if (fchmod(fd, 0600) != 0)
         error = "cannot set mode 0600: " + errno_text(errno);
-    else if (!write_all(fd, key, sizeof key))
+    else if (!base::write_all(fd, key, sizeof key))
         error = "cannot write " + temp + ": " + errno_text(errno);
     else if (fsync(fd) != 0)
         error = "cannot flush " + temp + ": " + errno_text(errno);

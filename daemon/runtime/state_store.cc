@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/fd_io.h"
 #include "proto/state.pb.h"
 
 namespace veeamha::runtime {
@@ -28,17 +29,6 @@ bool make_dirs(const std::string& dir, std::string& error) {
             error = errno_text("cannot create", partial);
             return false;
         }
-    }
-    return true;
-}
-
-bool write_all(int fd, const std::string& data) {
-    size_t done = 0;
-    while (done < data.size()) {
-        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        done += static_cast<size_t>(n);
     }
     return true;
 }
@@ -66,22 +56,16 @@ bool StateStore::read(engine::PersistedState& state, std::string& error) const {
         return false;
     }
     std::string data;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            error = errno_text("cannot read", path_);
-            ::close(fd);
-            return false;
-        }
-        if (n == 0) break;
-        data.append(buf, static_cast<size_t>(n));
-        if (data.size() > (16u << 20)) {
-            error = path_ + " is larger than 16 MiB: not a veeam-had state file";
-            ::close(fd);
-            return false;
-        }
+    if (int err = base::read_bounded(fd, 16u << 20, data); err != 0) {
+        errno = err;
+        error = errno_text("cannot read", path_);
+        ::close(fd);
+        return false;
+    }
+    if (data.size() > (16u << 20)) {
+        error = path_ + " is larger than 16 MiB: not a veeam-had state file";
+        ::close(fd);
+        return false;
     }
     ::close(fd);
 
@@ -162,7 +146,7 @@ bool StateStore::save(const engine::PersistedState& state, std::string& error) {
         error = errno_text("cannot create", tmp);
         return false;
     }
-    bool ok = write_all(fd, data) && ::fsync(fd) == 0;
+    bool ok = base::write_all(fd, data) && ::fsync(fd) == 0;
     if (!ok) error = errno_text("cannot write", tmp);
     if (::close(fd) != 0 && ok) {
         ok = false;

@@ -10,12 +10,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/fd_io.h"
+
 namespace veeamha::resources::service {
 namespace {
 
 constexpr size_t kMaxDropinBytes = 4096;  // ours is a few lines; anything longer differs anyway
 
-// The file's text when it exists and is small; "" when missing; false on a read error.
+// The file's text when it exists ("" when missing); false on a read error.
 bool read_small(const std::string& path, std::string& text, std::string& error) {
     text.clear();
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -24,33 +26,10 @@ bool read_small(const std::string& path, std::string& text, std::string& error) 
         error = "cannot read " + path + ": " + std::strerror(errno);
         return false;
     }
-    char buf[kMaxDropinBytes + 1];
-    size_t got = 0;
-    while (got < sizeof(buf)) {
-        ssize_t n = ::read(fd, buf + got, sizeof(buf) - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            error = "cannot read " + path + ": " + std::strerror(errno);
-            ::close(fd);
-            return false;
-        }
-        if (n == 0) break;
-        got += static_cast<size_t>(n);
-    }
+    int err = base::read_bounded(fd, kMaxDropinBytes, text);
     ::close(fd);
-    text.assign(buf, got);
-    return true;
-}
-
-bool write_all(int fd, const std::string& text) {
-    size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        done += static_cast<size_t>(n);
-    }
-    return true;
+    if (err != 0) error = "cannot read " + path + ": " + std::strerror(err);
+    return err == 0;
 }
 
 }  // namespace
@@ -88,7 +67,7 @@ DropinWrite ensure_order_dropin(const std::string& unit_dir, const std::string& 
     }
     // The daemon runs with UMask=0077; systemd reads unit files as root, but `systemctl cat`
     // by other users and admins' tools expect the usual 0644.
-    bool ok = ::fchmod(fd, 0644) == 0 && write_all(fd, want);
+    bool ok = ::fchmod(fd, 0644) == 0 && base::write_all(fd, want);
     int saved = ok ? 0 : errno;
     if (::close(fd) != 0 && ok) {
         ok = false;
