@@ -45,11 +45,8 @@ int count_lines(HostsCluster& c, HostVm& h, const std::string& command_and_grep)
 // fencing check the reload runs read the peer through the new fencer.
 void switch_config(HostsCluster& c, const std::string& config, bool bmc_password,
                    const std::function<std::string(HostVm&)>& checked) {
-    for (size_t i = 0; i < 2; ++i) {
-        HostVm& h = c.host(i);
-        if (bmc_password) put_file(c, h, "/etc/veeam-ha/ipmi.pass", std::string(kBmcPassword) + "\n", "600");
-        put_file(c, h, "/etc/veeam-ha.yaml", config, "644");
-    }
+    if (bmc_password) put_file_both(c, "/etc/veeam-ha/ipmi.pass", std::string(kBmcPassword) + "\n", "600");
+    put_file_both(c, "/etc/veeam-ha.yaml", config, "644");
     expect_both(c, [&](HostVm& h) {
         return "veeam-hactl check --quiet && systemctl reload veeam-had && " +
                poll_command(checked(h), 180);

@@ -74,5 +74,9 @@ private:
 
 // Progress lines on stderr with the time since the test program started.
 void progress(const std::string& what);
+// A progress line that also starts a phase of the run (ending the one before); phase_table()
+// gives each phase's seconds, for the log and docs/hosts.md's Time (never asserted).
+void phase(const std::string& what);
+std::string phase_table();
 
 }  // namespace veeamha::test

@@ -25,7 +25,7 @@ VmReply expect(HostsCluster& c, HostVm& h, const std::string& command, int rc = 
 // `text` as one single-quoted shell word.
 std::string quoted(const std::string& text);
 
-// The command that polls a shell condition inside the VM (every 200 ms) until it holds or
+// The command that polls a shell condition inside the VM (every 500 ms) until it holds or
 // `seconds` pass; then it prints the node's status and the daemon's last lines and fails.
 std::string poll_command(const std::string& condition, int seconds);
 void wait_in(HostsCluster& c, HostVm& h, const std::string& condition, int seconds);
@@ -52,6 +52,8 @@ std::string unbase64(const std::string& encoded);
 // mounted it are not reliably seen through 9p). Only the path and size are logged: some of these
 // files are secrets.
 void put_file(HostsCluster& c, HostVm& h, const std::string& path, const std::string& content, const char* mode);
+// The same file on both hosts at once.
+void put_file_both(HostsCluster& c, const std::string& path, const std::string& content, const char* mode);
 
 // The systemd-networkd files of the host's two links, then a restart of networkd.
 std::string network_files(const HostVm& h);

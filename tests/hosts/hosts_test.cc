@@ -40,6 +40,8 @@ using namespace veeamha::test::hosts;
 using namespace std::chrono_literals;
 using veeamha::test::HostsCluster;
 using veeamha::test::HostVm;
+using veeamha::test::phase;
+using veeamha::test::phase_table;
 using veeamha::test::progress;
 using veeamha::test::VmReply;
 
@@ -153,7 +155,7 @@ void scenario_kill9(Tier& t) {
     // the running group: nothing restarted, nobody fenced, the client does not notice.
     HostVm& act = t.holder();
     HostVm& pas = t.other(act);
-    progress("kill -9 of the daemon on the active " + act.name);
+    phase("kill -9 of the daemon on the active " + act.name);
     const int fences = t.fences();
     const std::string transport = unit_property(t.c, act, "veeamtransport", "MainPID");
     const std::string daemon = unit_property(t.c, act, "veeam-had", "MainPID");
@@ -196,7 +198,7 @@ void scenario_watchdog(Tier& t) {
     // passive and keeps the group.
     HostVm& act = t.holder();
     HostVm& pas = t.other(act);
-    progress("watchdog: the passive " + pas.name + "'s daemon frozen (SIGSTOP)");
+    phase("watchdog: the passive " + pas.name + "'s daemon frozen (SIGSTOP)");
     const int fences = t.fences();
     const std::string transport = unit_property(t.c, act, "veeamtransport", "MainPID");
     const std::string daemon = unit_property(t.c, pas, "veeam-had", "MainPID");
@@ -230,7 +232,7 @@ void scenario_crash(Tier& t) {
     HostVm& pas = t.other(act);
     lab::RepoWriter writer(t.wo);
     REQUIRE(writer.wait_acked(20, std::chrono::steady_clock::now() + 120s));
-    progress("crash: killing " + act.name + "'s qemu");
+    phase("crash: killing " + act.name + "'s qemu");
     t.c.power_off(act);
     wait_in(t.c, pas, "veeam-hactl status --check | grep -q 'group running on " + pas.name + "'", 240);
     const uint64_t acked_at_takeover = writer.stats().acked;
@@ -252,7 +254,7 @@ void scenario_crash(Tier& t) {
     CHECK(verified.ok());
     CHECK(verified.acked >= 40);
 
-    progress("power-on of " + act.name + " through vCenter");
+    phase("power-on of " + act.name + " through vCenter");
     config::Config fence_config = t.vcsim.cluster_config();
     fence_config.fencing.vsphere->host = HostsCluster::kGateway;
     auto fencers = fencing::make_fence_levels(fence_config, fencing::VimSessions::OneShot);
@@ -277,12 +279,12 @@ void scenario_planned(Tier& t) {
     const int fences = t.fences();
     HostVm& x = t.holder();
     HostVm& y = t.other(x);
-    progress("veeam-hactl move: the group to " + y.name);
+    phase("veeam-hactl move: the group to " + y.name);
     t.with_client("move.log", [&] {
         expect(t.c, x, "veeam-hactl move");
         t.group_on(y);
     });
-    progress("systemctl stop veeam-had on the active " + y.name + ": handed over");
+    phase("systemctl stop veeam-had on the active " + y.name + ": handed over");
     t.with_client("stop.log", [&] {
         expect(t.c, y, "systemctl stop veeam-had");
         wait_in(t.c, x, "veeam-hactl status --check | grep -q 'group running on " + x.name + "'", 180);
@@ -291,7 +293,7 @@ void scenario_planned(Tier& t) {
     expect(t.c, y, "systemctl start veeam-had");
     t.group_on(x);
 
-    progress("reboot of the active " + x.name);
+    phase("reboot of the active " + x.name);
     t.with_client("reboot.log", [&] {
         // The unit stops after the daemon at shutdown (the daemon wrote the drop-in at start).
         auto order = expect(t.c, x, "systemctl show -p Before --value veeamtransport.service");
@@ -322,7 +324,7 @@ void scenario_upgrade(Tier& t, const std::string& newer_deb, const std::string& 
     // and the daemon restarted on both hosts (the package never restarts it itself), the group
     // adopted where it runs, `maintenance off`; the client never stops.
     HostVm& act = t.holder();
-    progress("upgrade to " + newer_version + " in maintenance mode, the group on " + act.name);
+    phase("upgrade to " + newer_version + " in maintenance mode, the group on " + act.name);
     const int fences = t.fences();
     const std::string transport = unit_property(t.c, act, "veeamtransport", "MainPID");
     std::map<std::string, std::string> daemon;
@@ -421,7 +423,7 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, kill -9, watchd
     auto vcsim = lab::in_netns(c.netns(), [&] { return std::make_unique<test::Vcsim>(vo); });
     const std::string password = slurp(vcsim->password_file());
 
-    progress("booting both hosts");
+    phase("booting both hosts");
     c.power_on(a);
     c.power_on(b);
     c.wait_booted(a, 300s);
@@ -431,6 +433,7 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, kill -9, watchd
     progress(c.run(a, "systemd-analyze; systemd-analyze critical-chain --no-pager | head -20; systemd-analyze blame | head -12").output);
 
     // The double-activation watcher, from now on and at every boot; the links.
+    phase("the watcher, the links, the VGs and XFS");
     expect_both(c, [](HostVm& h) {
         return std::string("install -m 755 /host/veeamha-hosts-watch /usr/local/sbin/ && printf '") + kWatchUnit +
                "' > /etc/systemd/system/veeamha-hosts-watch.service && systemctl enable --now veeamha-hosts-watch && " +
@@ -446,6 +449,7 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, kill -9, watchd
            "mkdir -p /opt/veeam /veeam/repo && vgchange -an vg_vbr vg_repo");
 
     // ---- installed as a user installs it (README, Install) ----
+    phase("apt install on both");
     expect_both(c, [&](HostVm& h) {
         return std::string(&h == &b ? "mkdir -p /opt/veeam /veeam/repo && pvscan --cache && vgs vg_vbr vg_repo && " : "") +
                "cd /root && cp /host/" + deb_name + " . && apt install -y -q ./" + deb_name +
@@ -455,6 +459,7 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, kill -9, watchd
                "systemctl disable --now veeamtransport.service";
     }, 0, 600s);
     // Step 1: the configuration, from the installed example.
+    phase("configuration, key, system IDs, check");
     std::string config = c.run(a, "cat /etc/veeam-ha.yaml.example").output;
     edit(config, "host: vcsa67.vmik.lab", std::string("host: ") + HostsCluster::kGateway);
     edit(config, "username: admin@vmik.lab", std::string("username: ") + test::kUser);
@@ -473,11 +478,9 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, kill -9, watchd
     edit(config, "  timeout: 1s ", "  timeout: 5s ");
     // The bug the cold start must catch: a node that takes the group from a peer it never heard.
     if (planted("startup-unsafe")) edit(config, "startup_fencing: true ", "startup_fencing: false ");
-    for (HostVm* h : {&a, &b}) {
-        put_file(c, *h, "/etc/veeam-ha.yaml", config, "644");
-        expect(c, *h, "install -d -m 700 /etc/veeam-ha");
-        put_file(c, *h, "/etc/veeam-ha/vcenter.pass", password, "600");
-    }
+    put_file_both(c, "/etc/veeam-ha.yaml", config, "644");
+    expect_both(c, [](HostVm&) { return std::string("install -d -m 700 /etc/veeam-ha"); });
+    put_file_both(c, "/etc/veeam-ha/vcenter.pass", password, "600");
     // Step 2: the key, made on one host, copied to the other (as scp -p would).
     expect(c, a, "veeam-hactl keygen");
     // (Through the test's memory, never its log: the key is a secret even here.)
@@ -509,7 +512,7 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, kill -9, watchd
     // Step 5: enable and start, the second node first: it hears nobody, reads the first one's
     // power through vCenter (on) and waits (it never takes the group from a peer it has not
     // heard); once the first starts, the preferred first node runs the group.
-    progress("cold start, the second node first");
+    phase("cold start, the second node first");
     expect(c, b, "systemctl enable --now veeam-had");
     wait_in(c, b, "journalctl -u veeam-had | grep -q 'waiting-for-peer: waiting for " + a.name + "'", 120);
     t.nothing_on(b);
@@ -530,6 +533,7 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, kill -9, watchd
     // VEEAMHA_HOSTS_BMC_UNCONFIRMED=1 (the CTest veeamha_hosts_bmc) adds the broken-BMC step:
     // a fence the BMC does not carry out must stop the takeover.
     if (selected("bmc")) {
+        phase("physical hosts (BMC phase)");
         const int fences = t.fences();
         test::PhysicalHostOptions options;
         const char* unconfirmed = std::getenv("VEEAMHA_HOSTS_BMC_UNCONFIRMED");
@@ -542,13 +546,13 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, kill -9, watchd
 
     // ---- the end: both stopped, the filesystems checked, the package purged ----
     HostVm& last = t.holder();
-    progress("systemctl stop veeam-had on the passive, then on the active " + last.name + "; xfs_repair -n");
+    phase("systemctl stop veeam-had on the passive, then on the active " + last.name + "; xfs_repair -n");
     expect(c, t.other(last), "systemctl stop veeam-had");
     expect(c, last, "systemctl stop veeam-had");
     t.nothing_on(last);
     expect(c, last, "vgchange -ay vg_vbr vg_repo && xfs_repair -n /dev/vg_vbr/lv_vbr && "
                     "xfs_repair -n /dev/vg_repo/lv_repo && vgchange -an vg_vbr vg_repo", 0, 600s);
-    progress("apt purge veeam-had on both");
+    phase("apt purge veeam-had on both");
     auto purged = expect_both(c, [](HostVm&) {
         return std::string("apt purge -y -q veeam-had && ! test -e /usr/sbin/veeam-had && ! test -e /var/lib/veeam-ha && "
                            "! ls /etc/systemd/system/*/veeam-had.service 2>/dev/null && "
@@ -561,5 +565,5 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, kill -9, watchd
     INFO(verdict.summary());
     CHECK(verdict.problems.empty());
     CHECK(verdict.activations >= 2);
-    progress("done");
+    progress("done\n" + phase_table());
 }
