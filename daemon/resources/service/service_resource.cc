@@ -371,6 +371,7 @@ base::OpResult ServiceResource::run_job(JobKind kind, base::Deadline deadline) {
     const std::string& unit = spec_.unit;
     const char* method = kind == JobKind::Start ? "StartUnit" : "StopUnit";
     return with_bus(bus_, options_, unit, deadline, [&](sd_bus* bus) -> Outcome {
+        if (kind == JobKind::Start) ensure_order(bus, deadline);  // before the match: a reload is no job
         // Subscribe to JobRemoved before asking for the job: a job that completes at once (unit
         // already active, or failing immediately) must not finish unseen. The AddMatch is sent
         // before StartUnit on the same connection, so the bus applies it first.
@@ -381,7 +382,6 @@ base::OpResult ServiceResource::run_job(JobKind kind, base::Deadline deadline) {
         Slot slot(slot_raw);
         if (r < 0) return bus_failure(unit, "subscribing to JobRemoved", failure_from(r, SD_BUS_ERROR_NULL));
 
-        if (kind == JobKind::Start) ensure_order(bus, deadline);
         Message reply;
         CallFailure failure;
         base::log::info(std::string("unit ") + unit + ": " + method);
