@@ -55,7 +55,11 @@ DropinWrite ensure_order_dropin(const std::string& unit_dir, const std::string& 
     if (have == want) return DropinWrite::Unchanged;
 
     const std::string dir = unit_dir + "/" + unit + ".d";
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    // The daemon runs with UMask=0077; systemd reads unit files as root, but `systemctl cat` by
+    // other users and admins' tools expect the usual 0755 folders and 0644 files.
+    if (::mkdir(dir.c_str(), 0755) == 0) {
+        ::chmod(dir.c_str(), 0755);
+    } else if (errno != EEXIST) {
         error = "cannot create " + dir + ": " + std::strerror(errno);
         return DropinWrite::Failed;
     }
@@ -65,8 +69,6 @@ DropinWrite ensure_order_dropin(const std::string& unit_dir, const std::string& 
         error = "cannot write " + tmp + ": " + std::strerror(errno);
         return DropinWrite::Failed;
     }
-    // The daemon runs with UMask=0077; systemd reads unit files as root, but `systemctl cat`
-    // by other users and admins' tools expect the usual 0644.
     bool ok = ::fchmod(fd, 0644) == 0 && base::write_all(fd, want);
     int saved = ok ? 0 : errno;
     if (::close(fd) != 0 && ok) {

@@ -96,12 +96,16 @@ TEST_CASE("order drop-in: written once, rewritten when it differs, a clear error
     CHECK(path == dir + "/vt.service.d/50-veeam-had-order.conf");
     std::string error;
 
+    const mode_t old_umask = ::umask(077);  // the daemon's (the unit's UMask=0077)
     CHECK(ensure_order_dropin(dir, "vt.service", "veeam-had.service", error) == DropinWrite::Written);
+    ::umask(old_umask);
     std::string text = test::slurp(path);
     CHECK_THAT(text, Catch::Contains("[Unit]\nBefore=veeam-had.service\n"));
     struct stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0644);
+    REQUIRE(::stat((dir + "/vt.service.d").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0755);
     CHECK(ensure_order_dropin(dir, "vt.service", "veeam-had.service", error) == DropinWrite::Unchanged);
 
     // Another unit name for the daemon, or an admin's edit: made right again.
