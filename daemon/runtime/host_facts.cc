@@ -297,7 +297,7 @@ wire::UnitFact unit_fact(const std::string& root, const std::string& unit, std::
                 std::string p = g.gl_pathv[i];
                 // The daemon's own shutdown-order drop-in is not the admin's unit: each daemon
                 // writes it at its first probe, so comparing it would only report timing.
-                if (p == under(root, resources::service::order_dropin_path("/run/systemd/system", unit))) continue;
+                if (p == under(root, resources::service::order_dropin_path(resources::service::kRuntimeUnitDir, unit))) continue;
                 dropins.emplace(p.substr(p.rfind('/') + 1), p);
             }
         globfree(&g);

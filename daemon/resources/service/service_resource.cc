@@ -142,12 +142,12 @@ Outcome bus_failure(const std::string& unit, const std::string& step, const Call
     return {base::OpResult::failed("unit " + unit + ": " + step + ": " + f.text()), f.connection_lost()};
 }
 
-bool read_unit_state(sd_bus* bus, base::Deadline deadline, const std::string& unit, UnitState& state,
-                     CallFailure& failure) {
+// The unit's object path (Manager.LoadUnit: loads it if systemd has not).
+bool unit_object(sd_bus* bus, base::Deadline deadline, const std::string& unit, std::string& unit_path,
+                 CallFailure& failure) {
     Message reply;
     if (!call(bus, deadline, kManagerPath, kManager, "LoadUnit",
-              [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", unit.c_str()); }, reply,
-              failure))
+              [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", unit.c_str()); }, reply, failure))
         return false;
     const char* path = nullptr;
     int r = sd_bus_message_read(reply.get(), "o", &path);
@@ -156,7 +156,14 @@ bool read_unit_state(sd_bus* bus, base::Deadline deadline, const std::string& un
         failure.message = "LoadUnit returned no object path";
         return false;
     }
-    std::string unit_path = path;
+    unit_path = path;
+    return true;
+}
+
+bool read_unit_state(sd_bus* bus, base::Deadline deadline, const std::string& unit, UnitState& state,
+                     CallFailure& failure) {
+    std::string unit_path;
+    if (!unit_object(bus, deadline, unit, unit_path, failure)) return false;
     if (!get_string_property(bus, deadline, unit_path, kUnitIface, "LoadState", state.load_state, failure) ||
         !get_string_property(bus, deadline, unit_path, kUnitIface, "ActiveState", state.active_state, failure) ||
         !get_string_property(bus, deadline, unit_path, kUnitIface, "SubState", state.sub_state, failure))
@@ -178,17 +185,8 @@ bool read_unit_state(sd_bus* bus, base::Deadline deadline, const std::string& un
 // Whether systemd has loaded the unit's order drop-in (its DropInPaths name it).
 bool dropin_loaded(sd_bus* bus, base::Deadline deadline, const std::string& unit, bool& loaded,
                    CallFailure& failure) {
-    Message reply;
-    if (!call(bus, deadline, kManagerPath, kManager, "LoadUnit",
-              [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", unit.c_str()); }, reply, failure))
-        return false;
-    const char* path = nullptr;
-    if (sd_bus_message_read(reply.get(), "o", &path) < 0 || !path) {
-        failure.code = -EBADMSG;
-        failure.message = "LoadUnit returned no object path";
-        return false;
-    }
-    const std::string unit_path = path;
+    std::string unit_path;
+    if (!unit_object(bus, deadline, unit, unit_path, failure)) return false;
     Message value;
     if (!call(bus, deadline, unit_path.c_str(), "org.freedesktop.DBus.Properties", "Get",
               [&](sd_bus_message* m) { return sd_bus_message_append(m, "ss", kUnitIface, "DropInPaths"); }, value,

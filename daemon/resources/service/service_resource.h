@@ -23,6 +23,7 @@
 
 #include "config/config.h"
 #include "base/resource.h"
+#include "daemon/resources/service/unit_order.h"
 
 struct sd_bus;
 
@@ -36,7 +37,7 @@ struct ServiceOptions {
     // Empty: no order (the daemon runs outside systemd, or a test drives a container's units).
     std::string order_before;
     // Where the order drop-in goes (the systemd host's runtime unit directory).
-    std::string unit_dir = "/run/systemd/system";
+    std::string unit_dir = kRuntimeUnitDir;
 
     static ServiceOptions on_bus(std::string address) {
         ServiceOptions o;

@@ -20,6 +20,8 @@
 namespace veeamha::resources::service {
 
 inline constexpr const char* kOrderDropinName = "50-veeam-had-order.conf";
+// systemd's runtime unit folder, where the drop-in goes on a host (tests point elsewhere).
+inline constexpr const char* kRuntimeUnitDir = "/run/systemd/system";
 
 // What the drop-in says.
 std::string order_dropin_text(const std::string& daemon_unit);
