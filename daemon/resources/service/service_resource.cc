@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -204,8 +205,7 @@ bool dropin_loaded(sd_bus* bus, base::Deadline deadline, const std::string& unit
     const std::string tail = "/" + unit + ".d/" + kOrderDropinName;
     loaded = false;
     for (char** p = paths; p && *p; ++p) {
-        std::string s = *p;
-        if (s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0) loaded = true;
+        if (std::string_view(*p).ends_with(tail)) loaded = true;
         std::free(*p);
     }
     std::free(paths);

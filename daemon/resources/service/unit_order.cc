@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "base/fd_io.h"
 
@@ -92,9 +93,8 @@ std::string own_service_unit() {
     if (sd_pid_get_unit(0, &unit) < 0 || !unit) return {};
     std::string name = unit;
     std::free(unit);
-    const std::string suffix = ".service";
-    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
-        return {};
+    constexpr std::string_view suffix = ".service";
+    if (name.size() <= suffix.size() || !name.ends_with(suffix)) return {};
     return name;
 }
 
