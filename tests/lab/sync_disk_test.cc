@@ -167,7 +167,9 @@ TEST_CASE("sync: a receiver whose disk stops answering holds the sync, never the
 
     loop.emplace();
     disk.hold(true);
-    REQUIRE(loop->on_loop([&] {
+    // The strings by value: a loop that gets to this after on_loop gave up must not read a
+    // local that the failed REQUIRE has destroyed.
+    REQUIRE(loop->on_loop([&loop, src, mnt = mnt] {
         loop->holder = std::make_unique<SyncService>(std::vector<SyncEntry>{{"/e", src, EntryKind::Path}}, Limits{},
                                                      loop->hooks(true));
         loop->peer = std::make_unique<SyncService>(std::vector<SyncEntry>{{"/e", mnt + "/e", EntryKind::Path}},
@@ -216,7 +218,7 @@ TEST_CASE("sync: a holder whose disk stops answering holds the sync, never the e
     // Not connected yet: the holder's first scan reads the file (its digest is cached by inode,
     // size and times, so the next scans read nothing of it) and sends nothing.
     loop.emplace();
-    REQUIRE(loop->on_loop([&] {
+    REQUIRE(loop->on_loop([&loop, src, dst] {  // by value: see the test above
         loop->holder = std::make_unique<SyncService>(std::vector<SyncEntry>{{"/e", src, EntryKind::Path}}, Limits{},
                                                      loop->hooks(true));
         loop->peer = std::make_unique<SyncService>(std::vector<SyncEntry>{{"/e", dst, EntryKind::Path}}, Limits{},
@@ -233,7 +235,7 @@ TEST_CASE("sync: a holder whose disk stops answering holds the sync, never the e
         ::close(fd);
     }
     disk.hold(true);
-    REQUIRE(loop->on_loop([&] { loop->holder->set_role(true, true); }));
+    REQUIRE(loop->on_loop([&loop] { loop->holder->set_role(true, true); }));
     // The peer asked for the file and the holder's read waits in the FUSE server...
     REQUIRE(lab::testing::eventually(20s, [&] {
         return state_on(*loop, *loop->peer, dst + "/file") == FileState::Pending && disk.waiting() > 0;
