@@ -11,12 +11,13 @@
 //            --runs times, both directions. Split: stop (move -> release), handover
 //            (release -> the peer's takeover), start (takeover -> group started), answering.
 //   idle     one node's cost with the group running, defaults (monitors every 10 s):
-//            RSS and CPU seconds per minute of each veeam-had over --idle-seconds (180).
+//            RSS and CPU seconds per minute of each veeam-had over --idle-seconds (180);
+//            --interval sets heartbeat.interval (default the product's, 200ms) to compare.
 //   crash is run twice: against the vCenter simulator as it is (a power-off in ~10 ms) and
 //            against a realistic one (500 ms login, every power task running 2 s).
 //   back     vCenter unreachable (its port dropped) while the active is killed; it returns at
 //            a random moment of the survivor's retries -> the service answers; --runs times.
-// Options: --runs N  --idle-seconds S  --only crash|move|idle|back|crash-alert (not in the default set)
+// Options: --runs N  --idle-seconds S  --interval DURATION  --only crash|move|idle|back|crash-alert (not in the default set)
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -403,12 +404,14 @@ ProcSample sample(pid_t pid) {
     return s;
 }
 
-void idle(long seconds) {
-    std::cout << "\n== idle cost of one node, group running, default monitor_interval (" << seconds << " s) ==\n";
-    set_run_name("bench-idle");
+void idle(long seconds, const std::string& interval) {
     ClusterOptions co;
     co.writer = false;
     co.lab.monitor_interval = "10s";  // the product's default
+    if (!interval.empty()) co.lab.heartbeat_interval = interval;
+    std::cout << "\n== idle cost of one node, group running, default monitor_interval, heartbeat.interval "
+              << co.lab.heartbeat_interval << " (" << seconds << " s) ==\n";
+    set_run_name("bench-idle");
     Cluster c(co);
     context(co.lab);
     if (!c.wait_settled(kN1, 30s)) throw std::runtime_error("not settled");
@@ -449,14 +452,15 @@ void idle(long seconds) {
 int main(int argc, char** argv) {
     int runs = 10;
     long idle_seconds = 180;
-    std::string only;
+    std::string only, interval;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--runs" && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
         else if (a == "--idle-seconds" && i + 1 < argc) idle_seconds = std::max(10L, std::atol(argv[++i]));
         else if (a == "--only" && i + 1 < argc) only = argv[++i];
+        else if (a == "--interval" && i + 1 < argc) interval = argv[++i];
         else {
-            std::fprintf(stderr, "usage: %s [--runs N] [--idle-seconds S] [--only crash|move|back|idle|crash-alert]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--runs N] [--idle-seconds S] [--interval DURATION] [--only crash|move|back|idle|crash-alert]\n", argv[0]);
             return a == "--help" ? 0 : 2;
         }
     }
@@ -473,7 +477,7 @@ int main(int argc, char** argv) {
         if (only == "crash-alert") crash(runs, false, true);
         if (only.empty() || only == "move") move(runs);
         if (only.empty() || only == "back") vcenter_back(std::max(1, runs / 2));
-        if (only.empty() || only == "idle") idle(idle_seconds);
+        if (only.empty() || only == "idle") idle(idle_seconds, interval);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s: %s\n(logs kept under %s)\n", argv[0], e.what(), kept_logs_root().c_str());
         return 1;
