@@ -6,4 +6,9 @@
 if(TARGET veeamha_e2e)
   add_executable(veeamha_failover_bench ${CMAKE_CURRENT_LIST_DIR}/lab_bench.cc)
   target_link_libraries(veeamha_failover_bench PRIVATE veeamha_e2e veeamha_warnings)
+  # The idle run's baseline: the heartbeat rounds with only their system calls.
+  add_executable(veeamha_round_floor ${CMAKE_CURRENT_LIST_DIR}/round_floor.cc)
+  target_link_libraries(veeamha_round_floor PRIVATE veeamha_warnings)
+  target_compile_definitions(veeamha_failover_bench PRIVATE VEEAMHA_ROUND_FLOOR="$<TARGET_FILE:veeamha_round_floor>")
+  add_dependencies(veeamha_failover_bench veeamha_round_floor)
 endif()

@@ -13,6 +13,8 @@
 //   idle     one node's cost with the group running, defaults (monitors every 10 s):
 //            RSS and CPU seconds per minute of each veeam-had over --idle-seconds (180);
 //            --interval sets heartbeat.interval (default the product's, 200ms) to compare.
+//            Beside the daemons, the same rounds with nothing of ours in them
+//            (veeamha_round_floor): the machine's part of the figure.
 //   crash is run twice: against the vCenter simulator as it is (a power-off in ~10 ms) and
 //            against a realistic one (500 ms login, every power task running 2 s).
 //   back     vCenter unreachable (its port dropped) while the active is killed; it returns at
@@ -404,6 +406,24 @@ ProcSample sample(pid_t pid) {
     return s;
 }
 
+// The round pattern with nothing of ours in it (round_floor.cc), n1 leading as the active
+// does, beside the daemons: what the machine charges for the rounds alone.
+struct FloorPair {
+    pid_t leader = -1, follower = -1;
+};
+
+FloorPair start_floor(Lab& lab, const LabOptions& o) {
+    auto interval = veeamha::config::parse_duration(o.heartbeat_interval);
+    if (!interval) throw std::runtime_error("heartbeat interval " + o.heartbeat_interval + " is not a duration");
+    const std::string ms = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(*interval).count());
+    const std::string port = std::to_string(o.heartbeat_port + 10);
+    auto addresses = [&](const char* h) { return lab.address(h, kLan) + "," + lab.address(h, kHeartbeat); };
+    FloorPair f;
+    f.follower = lab.spawn_in(kN2, {VEEAMHA_ROUND_FLOOR, "follow", ms, port, addresses(kN2), addresses(kN1)}, "floor").pid;
+    f.leader = lab.spawn_in(kN1, {VEEAMHA_ROUND_FLOOR, "lead", ms, port, addresses(kN1), addresses(kN2)}, "floor").pid;
+    return f;
+}
+
 void idle(long seconds, const std::string& interval) {
     ClusterOptions co;
     co.writer = false;
@@ -415,36 +435,45 @@ void idle(long seconds, const std::string& interval) {
     Cluster c(co);
     context(co.lab);
     if (!c.wait_settled(kN1, 30s)) throw std::runtime_error("not settled");
+    FloorPair floor = start_floor(c.lab(), co.lab);
     std::map<std::string, pid_t> pid = {{kN1, c.daemon_pid(kN1)}, {kN2, c.daemon_pid(kN2)}};
-    std::map<std::string, ProcSample> first, last;
+    std::map<std::string, pid_t> floor_pid = {{kN1, floor.leader}, {kN2, floor.follower}};
+    std::map<std::string, ProcSample> first, last, floor_first, floor_last;
     std::map<std::string, long> rss_max;
-    for (auto& [h, p] : pid) first[h] = sample(p);
+    auto take = [&](std::map<std::string, ProcSample>& daemons, std::map<std::string, ProcSample>& floors) {
+        for (auto& [h, p] : pid) daemons[h] = sample(p);
+        for (auto& [h, p] : floor_pid) floors[h] = sample(p);
+    };
+    take(first, floor_first);
     auto t0 = veeamha::base::Clock::now();
     auto until = t0 + std::chrono::seconds(seconds);
     while (veeamha::base::Clock::now() < until) {
         std::this_thread::sleep_for(std::min<veeamha::base::Clock::duration>(5s, until - veeamha::base::Clock::now()));
-        for (auto& [h, p] : pid) {
-            last[h] = sample(p);
-            rss_max[h] = std::max(rss_max[h], last[h].rss_kib);
-        }
+        take(last, floor_last);
+        for (auto& [h, p] : pid) rss_max[h] = std::max(rss_max[h], last[h].rss_kib);
     }
     double minutes = std::chrono::duration<double>(veeamha::base::Clock::now() - t0).count() / 60.0;
     if (!c.wait_settled(kN1, 10s)) std::cout << "  (warning: the cluster was not settled at the end)\n";
-    std::cout << "\n  node            RSS now   RSS max   peak (HWM)   CPU s/min: loop thread   whole daemon"
-                 " (user + sys)   its commands   loop wake-ups/s\n";
+    for (auto& [h, p] : floor_pid)
+        if (!c.lab().running(p)) std::cout << "  (warning: the floor pair's " << h << " side exited: see its log)\n";
+    std::cout << "\n  node            RSS now   RSS max   peak (HWM)   CPU s/min: loop thread   round floor"
+                 "   whole daemon (user + sys)   its commands   loop wake-ups/s\n";
     for (const char* h : {kN1, kN2}) {
-        char buf[256];
+        char buf[300];
         double user = (last[h].user - first[h].user) / minutes, sys = (last[h].sys - first[h].sys) / minutes;
-        std::snprintf(buf, sizeof buf, "  %-2s %-9s %6.1f MiB %6.1f MiB %8.1f MiB %17.3f %10.2f (%.2f + %.2f) %14.3f %17.1f",
+        std::snprintf(buf, sizeof buf, "  %-2s %-9s %6.1f MiB %6.1f MiB %8.1f MiB %17.3f %13.3f %10.2f (%.2f + %.2f) %14.3f %17.1f",
                       h, std::string(h) == kN1 ? "(active)" : "(passive)", last[h].rss_kib / 1024.0,
                       rss_max[h] / 1024.0, last[h].hwm_kib / 1024.0, (last[h].loop - first[h].loop) / minutes,
-                      user + sys, user, sys, (last[h].children - first[h].children) / minutes,
+                      (floor_last[h].loop - floor_first[h].loop) / minutes, user + sys, user, sys,
+                      (last[h].children - first[h].children) / minutes,
                       (last[h].wakeups - first[h].wakeups) / (minutes * 60));
         std::cout << buf << "\n";
     }
-    std::cout << "  (loop thread: exact run time of the event loop; whole daemon: the kernel's 100 Hz samples,\n"
-                 "   also counting the worker threads that start the monitors; its commands: the monitors the\n"
-                 "   daemon runs, here the exec resource's shell script every 10 s)\n";
+    std::cout << "  (loop thread: exact run time of the event loop; round floor: the same, at the same time, of\n"
+                 "   veeamha_round_floor, the same rounds with only their system calls (n1 leads, n2 answers);\n"
+                 "   whole daemon: the kernel's 100 Hz samples, also counting the worker threads that start the\n"
+                 "   monitors; its commands: the monitors the daemon runs, here the exec resource's shell script\n"
+                 "   every 10 s)\n";
 }
 
 }  // namespace
