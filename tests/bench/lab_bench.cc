@@ -431,7 +431,8 @@ void idle(long seconds, const std::string& interval) {
     if (!interval.empty()) co.lab.heartbeat_interval = interval;
     std::cout << "\n== idle cost of one node, group running, default monitor_interval, heartbeat.interval "
               << co.lab.heartbeat_interval << " (" << seconds << " s) ==\n";
-    set_run_name("bench-idle");
+    // Runs side by side (one per interval, to compare under the same load) keep their own logs.
+    set_run_name("bench-idle-" + co.lab.heartbeat_interval + "-" + std::to_string(::getpid()));
     Cluster c(co);
     context(co.lab);
     if (!c.wait_settled(kN1, 30s)) throw std::runtime_error("not settled");

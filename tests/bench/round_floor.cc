@@ -7,8 +7,9 @@
 // follower sleeps in epoll and answers on every link when the leader's round arrives, at most
 // once per half interval (the two links' datagrams of one round get one answer). No crypto, no
 // protobuf, no engine: the difference to a daemon's figure is the daemon's own work.
-//   veeamha_round_floor lead|follow INTERVAL_MS PORT LOCAL_ADDR,... PEER_ADDR,...
-// Runs until killed; prints a line when ready, and any failure.
+//   veeamha_round_floor lead|follow|wake INTERVAL_MS PORT LOCAL_ADDR,... PEER_ADDR,...
+// wake: the leader's rounds without the sends (what the timer wake-up and the reads cost).
+// One address each side: one link. Runs until killed; prints a line when ready, and failures.
 #include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -79,11 +80,12 @@ void send_round(const std::vector<Link>& links) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 6 || (std::string(argv[1]) != "lead" && std::string(argv[1]) != "follow")) {
-        std::fprintf(stderr, "usage: %s lead|follow INTERVAL_MS PORT LOCAL_ADDR,... PEER_ADDR,...\n", argv[0]);
+    const std::string mode = argc == 6 ? argv[1] : "";
+    if (mode != "lead" && mode != "follow" && mode != "wake") {
+        std::fprintf(stderr, "usage: %s lead|follow|wake INTERVAL_MS PORT LOCAL_ADDR,... PEER_ADDR,...\n", argv[0]);
         return 2;
     }
-    const bool lead = std::string(argv[1]) == "lead";
+    const bool lead = mode != "follow";
     const long interval_ms = std::atol(argv[2]);
     const auto port = static_cast<uint16_t>(std::atoi(argv[3]));
     auto local = split(argv[4]), peer = split(argv[5]);
@@ -126,7 +128,7 @@ int main(int argc, char** argv) {
             uint64_t expirations = 0;
             if (::read(timer, &expirations, sizeof expirations) < 0 && errno != EAGAIN) fail("read timerfd");
             for (const auto& l : links) drain(l);
-            send_round(links);
+            if (mode == "lead") send_round(links);
         }
     }
     auto last_answer = std::chrono::steady_clock::time_point{};
