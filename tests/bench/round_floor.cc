@@ -55,7 +55,8 @@ struct Link {
     sockaddr_in peer{};
 };
 
-// What the leader does at each round before it sends: read everything that arrived.
+// Reads everything that arrived, as the daemon does: one recvmmsg, another only after a full
+// batch (the leader at each round, the follower at each arrival).
 void drain(const Link& l) {
     constexpr size_t kBatch = 8;
     std::array<std::array<char, 1500>, kBatch> buffers;
@@ -86,11 +87,13 @@ int main(int argc, char** argv) {
         return 2;
     }
     const bool lead = mode != "follow";
+    const bool sends = mode != "wake";
     const long interval_ms = std::atol(argv[2]);
-    const auto port = static_cast<uint16_t>(std::atoi(argv[3]));
+    const long port = std::atol(argv[3]);
     auto local = split(argv[4]), peer = split(argv[5]);
-    if (interval_ms <= 0 || local.empty() || local.size() != peer.size()) {
-        std::fprintf(stderr, "veeamha_round_floor: need an interval > 0 and as many peer addresses as local ones\n");
+    if (interval_ms <= 0 || port <= 0 || port > 65535 || local.empty() || local.size() != peer.size()) {
+        std::fprintf(stderr, "veeamha_round_floor: need an interval > 0 ms, a port 1-65535 and as many peer addresses "
+                             "as local ones\n");
         return 2;
     }
     std::vector<Link> links(local.size());
@@ -99,9 +102,9 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < links.size(); ++i) {
         links[i].fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (links[i].fd < 0) fail("socket");
-        auto a = address(local[i], port);
+        auto a = address(local[i], static_cast<uint16_t>(port));
         if (::bind(links[i].fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) fail("bind " + local[i]);
-        links[i].peer = address(peer[i], port);
+        links[i].peer = address(peer[i], static_cast<uint16_t>(port));
         if (!lead) {
             epoll_event ev{};
             ev.events = EPOLLIN;
@@ -128,7 +131,7 @@ int main(int argc, char** argv) {
             uint64_t expirations = 0;
             if (::read(timer, &expirations, sizeof expirations) < 0 && errno != EAGAIN) fail("read timerfd");
             for (const auto& l : links) drain(l);
-            if (mode == "lead") send_round(links);
+            if (sends) send_round(links);
         }
     }
     auto last_answer = std::chrono::steady_clock::time_point{};
@@ -137,11 +140,7 @@ int main(int argc, char** argv) {
         epoll_event out[8];
         int n = ::epoll_wait(ep, out, 8, -1);
         if (n < 0 && errno != EINTR) fail("epoll_wait");
-        for (int i = 0; i < n; ++i) {
-            std::array<char, 1500> buffer;
-            while (::recv(links[out[i].data.u32].fd, buffer.data(), buffer.size(), MSG_DONTWAIT) > 0) {
-            }
-        }
+        for (int i = 0; i < n; ++i) drain(links[out[i].data.u32]);
         auto now = std::chrono::steady_clock::now();
         if (n > 0 && now - last_answer >= half) {
             send_round(links);
