@@ -25,7 +25,7 @@ constexpr auto kMinImmediateGap = std::chrono::milliseconds(10);
 constexpr int kBatch = 32;           // datagrams per recvmmsg call
 constexpr size_t kMaxPerWakeup = 1024;  // then yield to timers and other sockets
 constexpr int kReceiveBuffer = 1 << 20;
-// The node listed first reads a link that is up at each round. A round that finds more datagrams
+// The leader reads a link that is up at each round. A round that finds more datagrams
 // than this on it (a burst, a flood of forgeries) switches the link to reading at each arrival,
 // so that nothing waits in the socket long enough to fill it, and so does its going down (the
 // peer's return is then noticed at once); after this many quiet rounds (no more than two
@@ -123,7 +123,8 @@ void HeartbeatService::start() {
         links_.push_back(std::move(link));
     }
     running_ = true;
-    follower_ = t.self > t.peer;
+    listed_first_ = t.self < t.peer;
+    leading_ = listed_first_;
     for (auto& l : links_) arm_receive(*l);
     next_tick_ = Clock::now();
     send_all();
@@ -149,12 +150,12 @@ void HeartbeatService::schedule_tick() {
 }
 
 void HeartbeatService::answer_leader() {
-    // The node listed second answers the first one's heartbeat at once instead of on a timer of
-    // its own, so that its send shares the wake-up of its receive. Its timer is only a deadline:
-    // moved to 1.1 x interval after each answer, it fires (and sends) only when the first node's
-    // heartbeats stop arriving, so this node never sends less often than every 1.1 x interval.
-    // Moving a timer costs a system call, not a wake-up. Both links arrive together: the first
-    // one answers.
+    // The node that does not lead answers the leader's heartbeat at once instead of on a timer
+    // of its own, so that its send shares the wake-up of its receive. Its timer is only a
+    // deadline: moved to 1.1 x interval after each answer, it fires only when the leader's
+    // heartbeats stop arriving (then this node leads), so it never sends less often than every
+    // 1.1 x interval. Moving a timer costs a system call, not a wake-up. Both links arrive
+    // together: the first one answers.
     const auto interval = codec_.topology().interval;
     auto now = Clock::now();
     if (now - last_send_ < interval / 2) return;
@@ -170,17 +171,87 @@ void HeartbeatService::arm_tick(Clock::time_point at) {
     tick_.async_wait([this, alive](const boost::system::error_code& ec) {
         if (ec || alive.expired() || !running_) return;
         const auto interval = codec_.topology().interval;
-        if (follower_ && Clock::now() - last_send_ < interval) {
+        if (!leading_ && Clock::now() - last_send_ < interval) {
             // It fired in the same turn as an answer, which could no longer cancel it.
             arm_tick(last_send_ + interval + interval / 10);
             return;
         }
-        read_on_tick();
-        if (alive.expired() || !running_) return;
-        send_all();
-        ++rounds_on_timer_;
-        schedule_tick();
+        const bool was_leading = leading_;
+        read_on_tick();  // may find that the peer leads too, and yield (then it has answered)
+        if (alive.expired() || !running_ || (was_leading && !leading_)) return;
+        if (!leading_) take_lead(false);  // no round of the peer's for 1.1 x interval
+        lead_round();
     });
+}
+
+void HeartbeatService::lead_round() {
+    // The last of this node's rounds as the leader says so; the peer answers it and leads from
+    // its answer on. Only to a peer that takes turns, and only while it is heard: a lead handed
+    // to a peer that cannot take it would only delay the rounds.
+    const bool hand_over = peer_takes_turns_ && rounds_led_ + 1 >= codec_.topology().lead_rounds && any_link_up();
+    send_all(hand_over ? wire::ROUND_HANDS_OVER : wire::ROUND_LEADS);
+    ++rounds_on_timer_;
+    if (!hand_over) {
+        ++rounds_led_;
+        schedule_tick();
+        return;
+    }
+    give_up_lead();
+    // If the handover is lost on every link, the peer's own deadline (1.1 x interval after its
+    // last answer, a tenth of an interval from now) makes it lead anyway.
+    const auto interval = codec_.topology().interval;
+    arm_tick(last_send_ + interval + interval / 10);
+}
+
+void HeartbeatService::take_lead(bool handed_over) {
+    leading_ = true;
+    rounds_led_ = 0;
+    ++lead_changes_;
+    // Handed over by a peer that is heard: the links that are up are read at each round from
+    // now on (a burst sends them back to reading at arrival). Taken because the peer's rounds
+    // stopped (it may be restarting, and wait for an answer): read at arrival until they are
+    // quiet for a while, as after a start.
+    if (!handed_over) return;
+    for (auto& l : links_) {
+        if (l->read_on_tick || !l->monitor.stats().up) continue;
+        l->read_on_tick = true;
+        l->quiet_rounds = 0;
+        l->arrivals = 0;
+        l->stop_watching();
+    }
+}
+
+void HeartbeatService::give_up_lead() {
+    leading_ = false;
+    rounds_led_ = 0;
+    ++lead_changes_;
+    for (auto& l : links_) {  // the peer's rounds must wake this node now
+        if (!l->read_on_tick) continue;
+        l->read_on_tick = false;
+        l->quiet_rounds = 0;
+        arm_receive(*l);
+    }
+}
+
+void HeartbeatService::on_peer_round(wire::RoundRole role) {
+    peer_takes_turns_ = role != wire::ROUND_ROLE_UNSPECIFIED;
+    // A peer before 1.1 leads exactly when it is listed first.
+    const bool peer_leads = role == wire::ROUND_LEADS || role == wire::ROUND_HANDS_OVER ||
+                            (role == wire::ROUND_ROLE_UNSPECIFIED && !listed_first_);
+    if (!peer_leads) return;
+    if (leading_) {
+        // The other link's copy of the handover that made this node lead, or both lead (a
+        // handover lost while the peer's deadline made it lead, two starts): the node listed
+        // first keeps the lead, the other answers from now on.
+        if (role == wire::ROUND_HANDS_OVER || listed_first_) return;
+        give_up_lead();
+        const auto interval = codec_.topology().interval;
+        arm_tick(last_send_ + interval + interval / 10);  // the deadline, if it does not answer now
+    }
+    answer_leader();
+    if (role != wire::ROUND_HANDS_OVER) return;
+    take_lead(true);
+    arm_tick(last_send_ + codec_.topology().interval);  // its answer was this round's send
 }
 
 void HeartbeatService::read_on_tick() {
@@ -193,12 +264,12 @@ void HeartbeatService::read_on_tick() {
         if (l.read_on_tick) {
             drain(l);
             if (alive.expired() || !running_) return;
-            if (l.arrivals > kRoundReadLimit) {
+            if (l.read_on_tick && l.arrivals > kRoundReadLimit) {  // (not if it has just yielded the lead)
                 l.read_on_tick = false;
                 l.quiet_rounds = 0;
                 arm_receive(l);
             }
-        } else if (!follower_) {
+        } else if (leading_) {
             const bool quiet = l.arrivals <= kQuietArrivals && l.monitor.stats().up;
             l.quiet_rounds = quiet ? l.quiet_rounds + 1 : 0;
             if (l.quiet_rounds >= kQuietRounds) {
@@ -236,9 +307,12 @@ void HeartbeatService::send_now() {
     });
 }
 
-void HeartbeatService::send_all() {
+void HeartbeatService::send_all() { send_all(leading_ ? wire::ROUND_LEADS : wire::ROUND_ANSWERS); }
+
+void HeartbeatService::send_all(wire::RoundRole role) {
     auto now = Clock::now();
     last_send_ = now;
+    out_.set_round(role);
     for (auto& l : links_) send_on(*l, now);
 }
 
@@ -385,9 +459,10 @@ void HeartbeatService::handle_datagram(Link& link, const uint8_t* data, size_t s
     // A link that comes up (this process has just started, or the peer is back): the peer
     // hears us at once instead of at the next round.
     if (went_up) send_now();
+    const wire::RoundRole role = in_.heartbeat.round();
     if (cb_.on_heartbeat) cb_.on_heartbeat(link.index, in_.heartbeat, arrived);
     if (alive.expired() || !running_) return;
-    if (follower_) answer_leader();
+    on_peer_round(role);
 }
 
 void HeartbeatService::arm_silence(Link& link) {

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // UDP heartbeats on every link (docs/design.md §4): one socket per link bound to this node's address
 // on that link and heartbeat.port; every heartbeat.interval (and at once on send_now()) a sealed
-// Heartbeat carrying the engine's NodeState goes to the peer's address on that link. The node
-// listed second in the configuration sends its heartbeat when the first one's arrives (at most
-// 1.1 x interval apart when they do not); the node listed first reads those answers when its
-// next round is due, not when they arrive (each carries the kernel's arrival time). So each node
-// wakes about once per interval. Datagrams are accepted only from the peer's configured address
-// and port on the link they arrive on.
+// Heartbeat carrying the engine's NodeState goes to the peer's address on that link.
+//
+// Rounds: one node leads them, sending on its timer; the other answers each round when it
+// arrives (at most 1.1 x interval apart when the rounds stop: then it leads). The leader reads
+// those answers when its next round is due, not when they arrive (each carries the kernel's
+// arrival time). So each node wakes about once per interval. Leading costs more (its sends
+// wake the peer), so the lead changes hands every Topology::lead_rounds rounds: the leader's
+// last round says so (ROUND_HANDS_OVER) and the peer, answering it, leads from then on. At start
+// the node listed first leads; if both lead (a lost handover, a restart), the one listed second
+// yields. A peer before protocol 1.1 leads by that order and is never handed the lead.
+// Datagrams are accepted only from the peer's configured address and port on the link they
+// arrive on.
 //
 // It measures links and delivers fresh, authentic heartbeats; it decides nothing about the
 // cluster: "peer lost" (silent on all links for heartbeat.timeout) is the engine's call, made
@@ -65,10 +71,13 @@ public:
     std::vector<LinkStats> link_stats() const;
     bool any_link_up() const;
     const DropCounters& drops() const { return codec_.drops(); }
-    // Rounds sent by the interval timer, and (the node listed second) in answer to the peer's.
+    // Rounds this node led (sent on its timer), and rounds it answered.
     uint64_t rounds_on_timer() const { return rounds_on_timer_; }
     uint64_t rounds_answering() const { return rounds_answering_; }
-    // Links read at each round rather than at each arrival (the node listed first, while the
+    // Whether this node leads the rounds now, and how often the lead changed hands.
+    bool leading() const { return leading_; }
+    uint64_t lead_changes() const { return lead_changes_; }
+    // Links read at each round rather than at each arrival (while this node leads and the
     // peer sends no more than a few datagrams per round).
     size_t links_read_on_tick() const;
 
@@ -77,7 +86,12 @@ private:
     void schedule_tick();
     void arm_tick(Clock::time_point at);
     void answer_leader();
-    void send_all();
+    void lead_round();
+    void take_lead(bool handed_over);
+    void give_up_lead();
+    void on_peer_round(wire::RoundRole role);
+    void send_all();  // LEADS while leading, ANSWERS otherwise
+    void send_all(wire::RoundRole role);
     void send_on(Link& link, Clock::time_point now);
     void arm_receive(Link& link);
     void read_on_tick();
@@ -104,7 +118,11 @@ private:
     HeartbeatIn in_;
     uint32_t reported_major_ = 0;
     bool running_ = false;
-    bool follower_ = false;  // the node listed second: answers the first one's heartbeats
+    bool listed_first_ = false;  // leads at start; keeps the lead when both lead
+    bool leading_ = false;       // sends on its timer; otherwise answers the peer's rounds
+    bool peer_takes_turns_ = false;  // the peer's heartbeats say their role (1.1 and later)
+    uint32_t rounds_led_ = 0;    // since this node took the lead
+    uint64_t lead_changes_ = 0;
     bool reading_ = false;   // inside drain(): callbacks must not start another read
     uint64_t rounds_on_timer_ = 0;
     uint64_t rounds_answering_ = 0;

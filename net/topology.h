@@ -23,6 +23,9 @@ struct Topology {
     uint16_t port = 5409;
     std::chrono::milliseconds interval{200};
     std::chrono::milliseconds timeout{1000};
+    // Rounds one node leads before it hands the lead to the peer (net/heartbeat_service.h):
+    // 10 s at the default interval. Not a setting; tests shorten it.
+    uint32_t lead_rounds = 50;
 
     size_t links() const { return self_addresses.size(); }
 

@@ -7,7 +7,7 @@
 namespace veeamha::wire {
 
 inline constexpr uint32_t kProtocolMajor = 1;
-inline constexpr uint32_t kProtocolMinor = 0;
+inline constexpr uint32_t kProtocolMinor = 1;  // 1.1: heartbeats say who leads the round (RoundRole)
 
 // A peer can join when the majors match; a minor difference is tolerated in either direction
 // (the newer side speaks only what the older one understands).

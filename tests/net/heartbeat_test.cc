@@ -2,8 +2,7 @@
 // HeartbeatService between two nodes on loopback (real UDP sockets), and LinkMonitor maths.
 #include <catch2/catch.hpp>
 
-#include "loopback_util.h"
-#include "net/heartbeat_service.h"
+#include "heartbeat_node.h"
 
 #include <atomic>
 #include <thread>
@@ -13,52 +12,6 @@ using namespace veeamha::net::test;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
-namespace {
-
-struct Node {
-    std::vector<bool> up;
-    std::vector<uint64_t> heard;
-    std::vector<int> changes;
-    uint64_t last_epoch = 0;
-    // When the heartbeats reached the host, and how long the longest waited to be read.
-    std::vector<veeamha::net::Clock::time_point> last_arrived;
-    veeamha::net::Clock::duration longest_wait{};
-    bool arrivals_out_of_order = false;
-    PeerCodec codec;
-    HeartbeatService service;
-
-    Node(asio::io_context& io, const SecretKey& key, Topology t, Identity id)
-        : up(t.links()),
-          heard(t.links()),
-          changes(t.links()),
-          last_arrived(t.links()),
-          codec(key, t, id),
-          service(io, codec, callbacks()) {}
-    HeartbeatService::Callbacks callbacks() {
-        HeartbeatService::Callbacks cb;
-        cb.on_heartbeat = [this](size_t l, const veeamha::wire::Heartbeat& hb,
-                                 veeamha::net::Clock::time_point arrived) {
-            ++heard[l];
-            last_epoch = hb.state().epoch();
-            auto waited = veeamha::net::Clock::now() - arrived;
-            longest_wait = std::max(longest_wait, waited);
-            if (arrived < last_arrived[l]) arrivals_out_of_order = true;
-            last_arrived[l] = arrived;
-        };
-        cb.on_link_change = [this](size_t l, bool u) {
-            up[l] = u;
-            ++changes[l];
-        };
-        return cb;
-    }
-};
-
-std::unique_ptr<Node> make_node(asio::io_context& io, const SecretKey& key, int self, uint16_t port,
-                                uint64_t gen) {
-    return std::make_unique<Node>(io, key, loop_topology(self, port), Identity{gen, random_u64()});
-}
-
-}  // namespace
 
 TEST_CASE("heartbeats flow on both links, carry state, measure RTT and no loss") {
     asio::io_context io;
