@@ -36,6 +36,7 @@
 #include <sstream>
 #include <thread>
 
+#include "net/topology.h"
 #include "tests/lab/e2e_cluster.h"
 #include "tests/lab/host_proc.h"
 #include "tests/lab/repo_client.h"
@@ -406,8 +407,8 @@ ProcSample sample(pid_t pid) {
     return s;
 }
 
-// The round pattern with nothing of ours in it (round_floor.cc), n1 leading as the active
-// does, beside the daemons: what the machine charges for the rounds alone.
+// The round pattern with nothing of ours in it (round_floor.cc), beside the daemons and taking
+// turns to lead as they do: what the machine charges for the rounds alone.
 struct FloorPair {
     pid_t leader = -1, follower = -1;
 };
@@ -419,8 +420,9 @@ FloorPair start_floor(Lab& lab, const LabOptions& o) {
     const std::string port = std::to_string(o.heartbeat_port + 10);
     auto addresses = [&](const char* h) { return lab.address(h, kLan) + "," + lab.address(h, kHeartbeat); };
     FloorPair f;
-    f.follower = lab.spawn_in(kN2, {VEEAMHA_ROUND_FLOOR, "follow", ms, port, addresses(kN2), addresses(kN1)}, "floor").pid;
-    f.leader = lab.spawn_in(kN1, {VEEAMHA_ROUND_FLOOR, "lead", ms, port, addresses(kN1), addresses(kN2)}, "floor").pid;
+    const std::string turns = std::to_string(veeamha::net::Topology{}.lead_rounds);  // as the daemons take turns
+    f.follower = lab.spawn_in(kN2, {VEEAMHA_ROUND_FLOOR, "follow", ms, port, addresses(kN2), addresses(kN1), turns}, "floor").pid;
+    f.leader = lab.spawn_in(kN1, {VEEAMHA_ROUND_FLOOR, "lead", ms, port, addresses(kN1), addresses(kN2), turns}, "floor").pid;
     return f;
 }
 
@@ -471,7 +473,7 @@ void idle(long seconds, const std::string& interval) {
         std::cout << buf << "\n";
     }
     std::cout << "  (loop thread: exact run time of the event loop; round floor: the same, at the same time, of\n"
-                 "   veeamha_round_floor, the same rounds with only their system calls (n1 leads, n2 answers);\n"
+                 "   veeamha_round_floor, the same rounds with only their system calls, taking turns to lead);\n"
                  "   whole daemon: the kernel's 100 Hz samples, also counting the worker threads that start the\n"
                  "   monitors; its commands: the monitors the daemon runs, here the exec resource's shell script\n"
                  "   every 10 s)\n";
