@@ -99,14 +99,9 @@ TEST_CASE("the lead changes hands every lead_rounds rounds: both nodes lead and 
 
 TEST_CASE("both lead after the leader's rounds stopped for a while: the node listed second yields") {
     asio::io_context io_a, io_b;
-    SecretKey key = random_key();
-    uint16_t port = free_port();
 
     SECTION("the node listed first led, and comes back") {
-        auto a = make_node(io_a, key, 0, port, 10);
-        auto b = make_node(io_b, key, 1, port, 20);
-        a->service.start();
-        b->service.start();
+        auto [a, b] = start_pair(io_a, io_b);
         REQUIRE(run_until(io_a, [&] {
             io_b.poll();
             return never_down(*a) && never_down(*b) && b->service.rounds_answering() >= 3;
@@ -126,10 +121,7 @@ TEST_CASE("both lead after the leader's rounds stopped for a while: the node lis
         CHECK(never_down(*b));
     }
     SECTION("the node listed second led, and comes back") {
-        auto a = make_node(io_a, key, 0, port, 10, 20);  // turns of 20 rounds, 1 s
-        auto b = make_node(io_b, key, 1, port, 20, 20);
-        a->service.start();
-        b->service.start();
+        auto [a, b] = start_pair(io_a, io_b, 20);  // turns of 20 rounds, 1 s
         REQUIRE(run_until(io_a, [&] {
             io_b.poll();
             return b->service.leading();

@@ -57,4 +57,18 @@ inline std::unique_ptr<Node> make_node(boost::asio::io_context& io, const Secret
     return std::make_unique<Node>(io, key, t, Identity{gen, random_u64()});
 }
 
+// Two nodes on loops of their own, started (a node whose loop does not run is a stalled one).
+struct Pair {
+    std::unique_ptr<Node> a, b;
+};
+inline Pair start_pair(boost::asio::io_context& io_a, boost::asio::io_context& io_b,
+                       uint32_t lead_rounds = 1000000) {
+    SecretKey key = random_key();
+    uint16_t port = free_port();
+    Pair p{make_node(io_a, key, 0, port, 10, lead_rounds), make_node(io_b, key, 1, port, 20, lead_rounds)};
+    p.a->service.start();
+    p.b->service.start();
+    return p;
+}
+
 }  // namespace veeamha::net::test

@@ -249,12 +249,7 @@ TEST_CASE("link monitor: RTT from echo, loss from seq gaps, silence") {
 
 TEST_CASE("a stalled receiving thread does not call a link silent when heartbeats arrived meanwhile") {
     asio::io_context io_a, io_b;
-    SecretKey key = random_key();
-    uint16_t port = free_port();
-    auto a = make_node(io_a, key, 0, port, 10);
-    auto b = make_node(io_b, key, 1, port, 20);
-    a->service.start();
-    b->service.start();
+    auto [a, b] = start_pair(io_a, io_b);
     REQUIRE(run_until(io_a, [&] {
         io_b.poll();
         return a->up[0] && a->up[1];
@@ -278,12 +273,7 @@ TEST_CASE("a stalled receiving thread does not call a link silent when heartbeat
 
 TEST_CASE("after a stall, silence is measured from the kernel arrival time of the last heartbeat") {
     asio::io_context io_a, io_b;
-    SecretKey key = random_key();
-    uint16_t port = free_port();
-    auto a = make_node(io_a, key, 0, port, 10);
-    auto b = make_node(io_b, key, 1, port, 20);
-    a->service.start();
-    b->service.start();
+    auto [a, b] = start_pair(io_a, io_b);
     REQUIRE(run_until(io_a, [&] {
         io_b.poll();
         return a->up[0] && a->up[1];
