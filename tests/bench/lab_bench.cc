@@ -459,21 +459,23 @@ void idle(long seconds, const std::string& interval) {
     if (!c.wait_settled(kN1, 10s)) std::cout << "  (warning: the cluster was not settled at the end)\n";
     for (auto& [h, p] : floor_pid)
         if (!c.lab().running(p)) std::cout << "  (warning: the floor pair's " << h << " side exited: see its log)\n";
-    std::cout << "\n  node            RSS now   RSS max   peak (HWM)   CPU s/min: loop thread   round floor"
+    std::cout << "\n  node            RSS now   RSS max   peak (HWM)   CPU s/min: loop thread   round floor   ours"
                  "   whole daemon (user + sys)   its commands   loop wake-ups/s\n";
     for (const char* h : {kN1, kN2}) {
         char buf[300];
         double user = (last[h].user - first[h].user) / minutes, sys = (last[h].sys - first[h].sys) / minutes;
-        std::snprintf(buf, sizeof buf, "  %-2s %-9s %6.1f MiB %6.1f MiB %8.1f MiB %17.3f %13.3f %10.2f (%.2f + %.2f) %14.3f %17.1f",
+        const double loop = (last[h].loop - first[h].loop) / minutes;
+        const double floor_loop = (floor_last[h].loop - floor_first[h].loop) / minutes;
+        std::snprintf(buf, sizeof buf, "  %-2s %-9s %6.1f MiB %6.1f MiB %8.1f MiB %17.3f %13.3f %6.3f %10.2f (%.2f + %.2f) %14.3f %17.1f",
                       h, std::string(h) == kN1 ? "(active)" : "(passive)", last[h].rss_kib / 1024.0,
-                      rss_max[h] / 1024.0, last[h].hwm_kib / 1024.0, (last[h].loop - first[h].loop) / minutes,
-                      (floor_last[h].loop - floor_first[h].loop) / minutes, user + sys, user, sys,
+                      rss_max[h] / 1024.0, last[h].hwm_kib / 1024.0, loop, floor_loop, loop - floor_loop, user + sys, user, sys,
                       (last[h].children - first[h].children) / minutes,
                       (last[h].wakeups - first[h].wakeups) / (minutes * 60));
         std::cout << buf << "\n";
     }
     std::cout << "  (loop thread: exact run time of the event loop; round floor: the same, at the same time, of\n"
-                 "   veeamha_round_floor, the same rounds with only their system calls, taking turns to lead);\n"
+                 "   veeamha_round_floor, the same rounds with only their system calls, taking turns to lead;\n"
+                 "   ours: loop thread minus round floor, what our code adds to the rounds;\n"
                  "   whole daemon: the kernel's 100 Hz samples, also counting the worker threads that start the\n"
                  "   monitors; its commands: the monitors the daemon runs, here the exec resource's shell script\n"
                  "   every 10 s)\n";
