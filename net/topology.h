@@ -12,6 +12,10 @@
 
 namespace veeamha::net {
 
+// Rounds one node leads before it hands the lead to the peer (net/heartbeat_service.h):
+// 10 s at the default interval.
+inline constexpr uint32_t kLeadRounds = 50;
+
 struct Topology {
     std::string cluster;
     uint8_t self = 0;  // node index in the configuration
@@ -23,9 +27,7 @@ struct Topology {
     uint16_t port = 5409;
     std::chrono::milliseconds interval{200};
     std::chrono::milliseconds timeout{1000};
-    // Rounds one node leads before it hands the lead to the peer (net/heartbeat_service.h):
-    // 10 s at the default interval. Not a setting; tests shorten it.
-    uint32_t lead_rounds = 50;
+    uint32_t lead_rounds = kLeadRounds;  // not a setting; tests shorten it
 
     size_t links() const { return self_addresses.size(); }
 

@@ -420,7 +420,7 @@ FloorPair start_floor(Lab& lab, const LabOptions& o) {
     const std::string port = std::to_string(o.heartbeat_port + 10);
     auto addresses = [&](const char* h) { return lab.address(h, kLan) + "," + lab.address(h, kHeartbeat); };
     FloorPair f;
-    const std::string turns = std::to_string(veeamha::net::Topology{}.lead_rounds);  // as the daemons take turns
+    const std::string turns = std::to_string(veeamha::net::kLeadRounds);  // as the daemons take turns
     f.follower = lab.spawn_in(kN2, {VEEAMHA_ROUND_FLOOR, "follow", ms, port, addresses(kN2), addresses(kN1), turns}, "floor").pid;
     f.leader = lab.spawn_in(kN1, {VEEAMHA_ROUND_FLOOR, "lead", ms, port, addresses(kN1), addresses(kN2), turns}, "floor").pid;
     return f;

@@ -21,18 +21,17 @@ void run_only(asio::io_context& io, std::chrono::milliseconds d) {
     run_until(io, [] { return false; }, d);
 }
 
-// A peer before protocol 1.1 at node `self`'s addresses: its heartbeats carry no RoundRole. It
-// sends a round every 50 ms (`leads`), or answers each heartbeat it gets (otherwise).
+// A peer before protocol 1.1 at node `self`'s addresses: its heartbeats carry no RoundRole.
+// The test drives it: a round on both links (`round`), or answers to what arrived (`read`).
 struct OldPeer {
-    PeerCodec codec;
     Topology topo;
+    PeerCodec codec;
     std::vector<std::unique_ptr<asio::ip::udp::socket>> sockets;
     HeartbeatIn in;
     std::vector<uint8_t> frame;
-    uint64_t sent = 0;
 
     OldPeer(asio::io_context& io, const SecretKey& key, int self, uint16_t port)
-        : codec(key, loop_topology(self, port), Identity{99, random_u64()}), topo(loop_topology(self, port)) {
+        : topo(loop_topology(self, port)), codec(key, topo, Identity{99, random_u64()}) {
         for (size_t l = 0; l < topo.links(); ++l) {
             auto s = std::make_unique<asio::ip::udp::socket>(io);
             s->open(asio::ip::udp::v4());
@@ -46,7 +45,6 @@ struct OldPeer {
         REQUIRE_FALSE(codec.seal_heartbeat(static_cast<uint8_t>(link), hb, frame));
         sockets[link]->send_to(asio::buffer(frame),
                                {asio::ip::make_address(topo.peer_addresses[link]), topo.port});
-        ++sent;
     }
     void round() {
         for (size_t l = 0; l < sockets.size(); ++l) send(l);
@@ -71,12 +69,7 @@ struct OldPeer {
 
 TEST_CASE("the lead changes hands every lead_rounds rounds: both nodes lead and answer, no link goes down") {
     asio::io_context io;
-    SecretKey key = random_key();
-    uint16_t port = free_port();
-    auto a = make_node(io, key, 0, port, 10, 10);  // turns of 10 rounds, 0.5 s
-    auto b = make_node(io, key, 1, port, 20, 10);
-    a->service.start();
-    b->service.start();
+    auto [a, b] = start_pair(io, io, 10);  // one loop for both; turns of 10 rounds, 0.5 s
     CHECK(a->service.leading());  // the node listed first starts
     CHECK_FALSE(b->service.leading());
     // Handed over: the new leader reads the answers at its rounds at once (no quiet-round

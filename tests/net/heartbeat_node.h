@@ -48,10 +48,13 @@ struct Node {
     }
 };
 
+// Longer than any test runs: the roles of the start are kept.
+inline constexpr uint32_t kNoHandover = 1000000;
+
 // Rounds 50 ms apart, timeout 250 ms. The node listed first leads for `lead_rounds` rounds
-// before it hands over; the default keeps the roles of the start for the length of any test.
+// before it hands over.
 inline std::unique_ptr<Node> make_node(boost::asio::io_context& io, const SecretKey& key, int self, uint16_t port,
-                                       uint64_t gen, uint32_t lead_rounds = 1000000) {
+                                       uint64_t gen, uint32_t lead_rounds = kNoHandover) {
     Topology t = loop_topology(self, port);
     t.lead_rounds = lead_rounds;
     return std::make_unique<Node>(io, key, t, Identity{gen, random_u64()});
@@ -62,7 +65,7 @@ struct Pair {
     std::unique_ptr<Node> a, b;
 };
 inline Pair start_pair(boost::asio::io_context& io_a, boost::asio::io_context& io_b,
-                       uint32_t lead_rounds = 1000000) {
+                       uint32_t lead_rounds = kNoHandover) {
     SecretKey key = random_key();
     uint16_t port = free_port();
     Pair p{make_node(io_a, key, 0, port, 10, lead_rounds), make_node(io_b, key, 1, port, 20, lead_rounds)};
