@@ -418,6 +418,7 @@ void Engine::reconcile() {
     resolve_double_holding();
     decide_ownership();
     prepare_for_handover();
+    prepare_for_loss();
     drive_group();
 
     if (shutting_down_ && !exited_) {
@@ -520,6 +521,7 @@ Millis Engine::next_wakeup() const {
         if (t >= 0 && t < next) next = t;
     };
     if (peer_up()) consider(peer_last_heard() + ms(config_.heartbeat.timeout));
+    if (Millis ready = getting_ready_at(); ready > now_.mono) consider(ready);
     if (peer_.membership == Membership::Unknown)
         consider(started_at_ + 2 * ms(config_.heartbeat.timeout));  // update_membership's rule 3
     if (fence_.op_id) consider(fence_.guard);

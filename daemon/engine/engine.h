@@ -223,6 +223,8 @@ private:
     void prepare(size_t i, const std::string& why);  // a Prepare, if stopped and not sent lately
     void prepare_from(size_t first, const std::string& why);
     void prepare_for_handover();
+    void prepare_for_loss();
+    Millis getting_ready_at() const;  // when the peer's silence makes this node get ready; -1: not
     void record_failure(size_t i, Op op, const std::string& why);
     void expire_failures();
     bool over_threshold() const;

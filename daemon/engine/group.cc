@@ -134,6 +134,28 @@ void Engine::prepare_for_handover() {
             prepare(k, peer_name() + " has stopped it and is handing the group over");
 }
 
+Millis Engine::getting_ready_at() const {
+    if (!peer_up() || holding_ || shutting_down_ || !eligible_self() || yielding() || effective_maintenance())
+        return -1;
+    const Millis last = peer_last_heard();
+    if (last < 0) return -1;
+    const Millis timeout = ms(config_.heartbeat.timeout);
+    return last + std::max(timeout / 2, timeout - ms(config_.heartbeat.interval));
+}
+
+void Engine::prepare_for_loss() {
+    // The peer has been silent on every link for all of heartbeat.timeout but its last interval
+    // (four rounds missed at the defaults): if it stays silent it is lost and fenced, and this
+    // node takes over. What a start can get ready without undoing anything (the ip kind's
+    // duplicate-address check) begins now, so that it has run by the time the fence is
+    // confirmed instead of after. If the peer is heard again nothing was claimed: the probes
+    // change nobody's cache, and an answer to them (the peer still has the address) only
+    // makes a later start probe afresh.
+    const Millis at = getting_ready_at();
+    if (at < 0 || now_.mono < at) return;
+    prepare_from(0, peer_name() + " silent on all links for " + format_ms(now_.mono - peer_last_heard()));
+}
+
 void Engine::run(size_t i, Op op, const std::string& why) {
     ResourceView& r = res_[i];
     const config::Resource& rc = config_.resources[i];

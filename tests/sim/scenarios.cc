@@ -96,12 +96,24 @@ void crash_of_active(Script& s) {
     s.settle();
     s.run_for(5000);
     s.w().crash(N1);
-    Millis took = s.wait_for([&] { return s.runs_on(N2); }, 5000, "n2 to take over");
-    s.mark("crash of the active: group running on n2 " + format_ms(took) + " after the crash");
+    const Millis crashed = s.w().now();
+    const int wakes = s.w().counters()["wake:1"];
+    s.wait_for([&] { return s.w().node(N2).engine->peer().membership == Membership::Lost; }, 2000, "n2 to call n1 lost");
+    const Millis lost = s.w().now();
+    // Woken to get ready and to call n1 lost, and for nothing else: a deadline that stayed in
+    // the past would wake it every millisecond.
+    s.expect(s.w().counters()["wake:1"] - wakes <= 3, "n2 woken at most 3 times between the crash and the loss");
+    s.wait_for([&] { return s.runs_on(N2); }, 5000, "n2 to take over");
+    s.mark("crash of the active: group running on n2 " + format_ms(s.w().now() - crashed) + " after the crash");
     s.expect(s.w().node(N2).engine->acquired_via() == Acquired::Fence, "takeover by a confirmed fence");
     s.expect(s.count("fence-request") == 1, "exactly one fence request");
-    for (size_t i = 0; i < s.w().node(N2).res.size(); ++i)
-        s.expect(s.prepared_before(N2, i, 0), "every resource made ready while n1 was fenced, before the group start");
+    const SimNode& n2 = s.w().node(N2);
+    for (size_t i = 0; i < n2.res.size(); ++i) {
+        s.expect(s.prepared_before(N2, i, 0), "every resource made ready before the group start");
+        auto p = n2.prepared_at.find(i);
+        s.expect(p != n2.prepared_at.end() && p->second > crashed && p->second < lost,
+                 "resource " + std::to_string(i) + " made ready while n1 was silent, before it was called lost");
+    }
 }
 
 void crash_of_passive(Script& s) {

@@ -390,6 +390,7 @@ void World::handle(const Wake& e) {
     SimNode& n = nodes_[e.node];
     if (!n.daemon || n.daemon_epoch != e.daemon_epoch || e.at != n.wake_at) return;
     n.wake_at = -1;
+    counters_["wake:" + std::to_string(e.node)]++;  // how often the engine asked to be woken
     step(e.node, Tick{});
 }
 
