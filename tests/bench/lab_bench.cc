@@ -218,6 +218,16 @@ void crash(int runs, bool realistic_vcenter, bool hanging_alert = false) {
     }
     Cluster c(co);
     context(co.lab);
+    // A crash comes at any moment of a heartbeat round; the kill waits a random part of one, or
+    // it would come at the phase the bench's own waits happen to lock in (each run restarts a
+    // daemon at a moment the bench chose), and detection (timeout minus the age of the last
+    // heartbeat) would be measured at that phase only.
+    const auto seed = static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count());
+    std::mt19937 rng(seed);
+    const auto interval = veeamha::config::parse_duration(co.lab.heartbeat_interval);
+    if (!interval) throw std::runtime_error("heartbeat interval " + co.lab.heartbeat_interval + " is not a duration");
+    const int round_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*interval).count());
+    std::cout << "  (each kill comes 0-" << round_ms << " ms after the service answered; seed " << seed << ")\n";
     Stats detection, ping, fence, takeover, total, answering, group;
     std::map<std::string, Stats> resources;
     const std::vector<std::string> names = {"fs_repo", "ip_repo", "svc_repo"};
@@ -229,6 +239,7 @@ void crash(int runs, bool realistic_vcenter, bool hanging_alert = false) {
         Prober prober(c.lab().netns(kClient), c.lab().floating_ip(), c.lab().repo_port());
         if (!Cluster::eventually(5s, [&] { return prober.answering_now(); }))
             throw std::runtime_error("the service does not answer before the kill");
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, round_ms - 1)(rng)));
         const int64_t t_kill = wall_ms();
         c.lab().kill(active);
         int64_t t_answer = -1;
