@@ -8,6 +8,8 @@
 #include <linux/rtnetlink.h>
 
 #include <atomic>
+#include <filesystem>
+#include <thread>
 #include <cstring>
 #include <catch2/catch.hpp>
 
@@ -327,4 +329,33 @@ TEST_CASE("ip: configuration mistakes fail start with a clear reason", "[lab]") 
     spec = vip_spec(AF_INET);
     spec.address.address = "198.51.100.300";
     CHECK(contains(in_netns(net.A().ns, [&] { return IpResource(spec).start(ctx()).reason; }), "not a valid"));
+}
+
+TEST_CASE("ip: a destroyed packet socket is closed soon after, on a thread of its own: nothing leaks", "[lab]") {
+    // Closing one waits for the kernel (an RCU grace period), so the owner does not wait for it:
+    // the descriptor goes a moment later. It must go.
+    lab::Lab net;
+    auto open_fds = [] {
+        size_t n = 0;
+        for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+        return n;
+    };
+    const size_t before = open_fds();
+    in_netns(net.B().ns, [&] {
+        const int ifindex = static_cast<int>(::if_nametoindex("eth0"));
+        REQUIRE(ifindex > 0);
+        for (int i = 0; i < 20; ++i) {
+            PacketSocket watch, send_only;
+            REQUIRE(watch.open(ifindex, ETH_P_ARP).empty());
+            REQUIRE(send_only.open(ifindex, 0).empty());
+            PacketSocket moved_over;
+            REQUIRE(moved_over.open(ifindex, 0).empty());
+            moved_over = std::move(send_only);  // the one it held is closed too
+            REQUIRE(watch.open(ifindex, ETH_P_ARP).empty());  // and the one a reopen replaces
+        }
+        return 0;
+    });
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (open_fds() > before && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    CHECK(open_fds() == before);
 }
