@@ -135,7 +135,7 @@ void Engine::prepare_for_handover() {
 }
 
 Millis Engine::getting_ready_at() const {
-    if (!peer_up() || holding_ || shutting_down_ || !eligible_self() || yielding() || effective_maintenance())
+    if (!peer_up() || holding_ || !eligible_self() || yielding() || effective_maintenance())
         return -1;
     const Millis last = peer_last_heard();
     if (last < 0) return -1;
