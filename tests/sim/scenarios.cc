@@ -97,12 +97,13 @@ void crash_of_active(Script& s) {
     s.run_for(5000);
     s.w().crash(N1);
     const Millis crashed = s.w().now();
-    const int wakes = s.w().counters()["wake:1"];
+    const std::string n2_wakes = "wake:" + std::to_string(N2);
+    const int wakes = s.w().counters()[n2_wakes];
     s.wait_for([&] { return s.w().node(N2).engine->peer().membership == Membership::Lost; }, 2000, "n2 to call n1 lost");
     const Millis lost = s.w().now();
     // Woken to get ready and to call n1 lost, and for nothing else: a deadline that stayed in
     // the past would wake it every millisecond.
-    s.expect(s.w().counters()["wake:1"] - wakes <= 3, "n2 woken at most 3 times between the crash and the loss");
+    s.expect(s.w().counters()[n2_wakes] - wakes <= 3, "n2 woken at most 3 times between the crash and the loss");
     s.wait_for([&] { return s.runs_on(N2); }, 5000, "n2 to take over");
     s.mark("crash of the active: group running on n2 " + format_ms(s.w().now() - crashed) + " after the crash");
     s.expect(s.w().node(N2).engine->acquired_via() == Acquired::Fence, "takeover by a confirmed fence");
