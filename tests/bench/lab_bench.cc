@@ -200,6 +200,13 @@ void context(const LabOptions& o) {
               << "\n";
 }
 
+// The lab's heartbeat round, in milliseconds (--interval takes any duration the config does).
+int heartbeat_interval_ms(const LabOptions& o) {
+    const auto interval = veeamha::config::parse_duration(o.heartbeat_interval);
+    if (!interval) throw std::runtime_error("heartbeat interval " + o.heartbeat_interval + " is not a duration");
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*interval).count());
+}
+
 // ---- crash failover -------------------------------------------------------------------------
 
 void crash(int runs, bool realistic_vcenter, bool hanging_alert = false) {
@@ -224,9 +231,7 @@ void crash(int runs, bool realistic_vcenter, bool hanging_alert = false) {
     // heartbeat) would be measured at that phase only.
     const auto seed = static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count());
     std::mt19937 rng(seed);
-    const auto interval = veeamha::config::parse_duration(co.lab.heartbeat_interval);
-    if (!interval) throw std::runtime_error("heartbeat interval " + co.lab.heartbeat_interval + " is not a duration");
-    const int round_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*interval).count());
+    const int round_ms = heartbeat_interval_ms(co.lab);
     std::cout << "  (each kill comes 0-" << round_ms << " ms after the service answered; seed " << seed << ")\n";
     Stats detection, ping, fence, takeover, total, answering, group;
     std::map<std::string, Stats> resources;
@@ -425,9 +430,7 @@ struct FloorPair {
 };
 
 FloorPair start_floor(Lab& lab, const LabOptions& o) {
-    auto interval = veeamha::config::parse_duration(o.heartbeat_interval);
-    if (!interval) throw std::runtime_error("heartbeat interval " + o.heartbeat_interval + " is not a duration");
-    const std::string ms = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(*interval).count());
+    const std::string ms = std::to_string(heartbeat_interval_ms(o));
     const std::string port = std::to_string(o.heartbeat_port + 10);
     auto addresses = [&](const char* h) { return lab.address(h, kLan) + "," + lab.address(h, kHeartbeat); };
     FloorPair f;
