@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "tests/hosts/hosts_cluster.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -29,7 +34,90 @@ void must(std::vector<std::string> argv) {
     }
 }
 
+// "<prefix><PID>" -> PID, or 0 when the name is not one of the prefix's.
+pid_t owner_pid(const std::string& name, const std::string& prefix) {
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return 0;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return 0;
+    return static_cast<pid_t>(std::stol(digits));
+}
+
+bool pid_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
+
+// PIDs of the processes in the network namespace with this inode (what `ip netns pids` reads).
+// A zombie has no namespaces left: it is not listed.
+std::vector<pid_t> processes_in_netns(ino_t netns) {
+    std::vector<pid_t> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+        const pid_t pid = owner_pid(e.path().filename().string(), "");
+        struct stat st{};
+        if (pid > 0 && ::stat((e.path().string() + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns)
+            out.push_back(pid);
+    }
+    return out;
+}
+
+// Kills every process in the namespace and waits (pidfds: any process's exit is an event) until
+// it is empty or `until`; returns how many are left.
+size_t empty_netns(ino_t netns, std::chrono::steady_clock::time_point until) {
+    std::vector<pid_t> left;
+    while (!(left = processes_in_netns(netns)).empty() && std::chrono::steady_clock::now() < until) {
+        std::vector<pollfd> exits;
+        for (pid_t pid : left) {
+            const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+            if (fd < 0) continue;
+            // Checked again once the pidfd is open (it and /proc/PID are then the same process):
+            // a PID reused since the listing is not signalled.
+            struct stat st{};
+            if (::stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns &&
+                ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0) == 0)
+                exits.push_back(pollfd{fd, POLLIN, 0});
+            else
+                ::close(fd);
+        }
+        if (exits.empty()) break;  // none could be signalled: waiting would change nothing
+        for (auto& p : exits) {
+            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+            ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, ms.count())));
+            ::close(p.fd);
+        }
+    }
+    return left.size();
+}
+
 }  // namespace
+
+std::vector<std::string> HostsCluster::sweep_stale() {
+    std::vector<std::string> did;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec)) {
+        const std::string ns = e.path().filename().string();
+        const pid_t owner = owner_pid(ns, kNetnsPrefix);
+        if (owner <= 0 || pid_exists(owner)) continue;
+        struct stat st{};
+        if (::stat(e.path().c_str(), &st) != 0) continue;
+        // Its processes were started by the dead run.
+        if (const size_t left = empty_netns(st.st_ino, std::chrono::steady_clock::now() + 10s)) {
+            did.push_back("netns " + ns + ": " + std::to_string(left) + " process(es) did not die; left in place");
+            continue;
+        }
+        base::ProcessSpec p;
+        p.argv = {"ip", "netns", "del", ns};
+        p.deadline = base::Clock::now() + 30s;
+        const base::ProcessResult r = base::run_process(p);
+        did.push_back((r.success() ? "deleted netns " : "could not delete netns " + r.describe() + ": ") + ns);
+    }
+    const std::filesystem::path run_dir_prefix(kRunDirPrefix);
+    for (const auto& e : std::filesystem::directory_iterator(run_dir_prefix.parent_path(), ec)) {
+        const pid_t owner = owner_pid(e.path().filename().string(), run_dir_prefix.filename().string());
+        if (owner <= 0 || pid_exists(owner)) continue;
+        std::error_code rm;
+        std::filesystem::remove_all(e.path(), rm);
+        did.push_back((rm ? "could not remove " + rm.message() + ": " : "removed ") + e.path().string());
+    }
+    return did;
+}
 
 void progress(const std::string& what) {
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - g_t0).count();
@@ -61,12 +149,13 @@ std::string phase_table() {
     return out + total;
 }
 
-HostsCluster::HostsCluster(std::string run_dir, std::string image, std::string kernel, std::string initrd)
-    : run_dir_(std::move(run_dir)),
+HostsCluster::HostsCluster(std::string image, std::string kernel, std::string initrd)
+    : run_dir_(kRunDirPrefix + std::to_string(::getpid())),
       image_(std::move(image)),
       kernel_(std::move(kernel)),
       initrd_(std::move(initrd)),
-      netns_("vhosts-" + std::to_string(::getpid())) {
+      netns_(kNetnsPrefix + std::to_string(::getpid())) {
+    for (const auto& line : sweep_stale()) progress("stale run: " + line);
     std::filesystem::remove_all(run_dir_);
     std::filesystem::create_directories(share_dir());
     // The shared LUN: one raw disk, two partitions (one PV per VG), as the article's SAN.

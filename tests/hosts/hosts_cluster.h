@@ -28,8 +28,10 @@ struct HostVm {
 
 class HostsCluster {
 public:
-    // `run_dir` is made empty; the image comes from image/build-image.sh.
-    HostsCluster(std::string run_dir, std::string image, std::string kernel, std::string initrd);
+    // The run's folder is /var/tmp/veeamha-hosts-PID and its namespace vhosts-PID (this process's
+    // PID), made empty; first, what killed runs left is swept away (sweep_stale). The image comes
+    // from image/build-image.sh.
+    HostsCluster(std::string image, std::string kernel, std::string initrd);
     ~HostsCluster();
     HostsCluster(const HostsCluster&) = delete;
     HostsCluster& operator=(const HostsCluster&) = delete;
@@ -62,6 +64,15 @@ public:
 
     // Runs a command in the host; throws if it is powered off.
     VmReply run(HostVm& h, const std::string& command, std::chrono::seconds timeout = std::chrono::seconds(180));
+
+    // What a run killed without unwinding (SIGKILL, a CTest timeout) left: for each namespace
+    // vhosts-PID and folder /var/tmp/veeamha-hosts-PID whose PID no longer exists, the processes
+    // still in that namespace (its qemus, simulator, BMCs) are killed, then the namespace and the
+    // folder are removed. A PID that exists may be a live run: nothing of it is touched. Returns
+    // what was done, a line each.
+    static std::vector<std::string> sweep_stale();
+    static constexpr const char* kNetnsPrefix = "vhosts-";
+    static constexpr const char* kRunDirPrefix = "/var/tmp/veeamha-hosts-";
 
 private:
     void make_network();

@@ -385,8 +385,7 @@ TEST_CASE("two Debian hosts installed from the .deb: cold start, kill -9, watchd
         if (auto eq = line.find('='); eq != std::string::npos) paths[line.substr(0, eq)] = line.substr(eq + 1);
     progress("boot image ready");
 
-    HostsCluster c("/var/tmp/veeamha-hosts-" + std::to_string(::getpid()), paths["IMAGE"], paths["KERNEL"],
-                   paths["INITRD"]);
+    HostsCluster c(paths["IMAGE"], paths["KERNEL"], paths["INITRD"]);
     HostVm& a = c.host(0);
     HostVm& b = c.host(1);
     const std::string deb_name = std::filesystem::path(deb).filename();
