@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "storage/lvm/lvm_report.h"
 
-// property_tree's JSON parser pulls in boost/bind.hpp, which otherwise warns about its placeholders.
-#define BOOST_BIND_GLOBAL_PLACEHOLDERS
 #include <algorithm>
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
