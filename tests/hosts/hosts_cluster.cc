@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "tests/hosts/hosts_cluster.h"
 
-#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +12,8 @@
 #include <stdexcept>
 
 #include "base/process.h"
+#include "storage/filesystem/holders.h"
+#include "tests/lab/host_proc.h"
 
 namespace veeamha::test {
 namespace {
@@ -44,46 +43,29 @@ pid_t owner_pid(const std::string& name, const std::string& prefix) {
 
 bool pid_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
 
-// PIDs of the processes in the network namespace with this inode (what `ip netns pids` reads).
-// A zombie has no namespaces left: it is not listed.
-std::vector<pid_t> processes_in_netns(ino_t netns) {
-    std::vector<pid_t> out;
+// The processes in the network namespace with this inode (what `ip netns pids` reads), each with
+// its start time, read before its namespace: a PID reused in between is then not the process
+// found in the namespace, and stop_holders() does not signal it. A zombie has no namespaces
+// left: it is not listed.
+std::vector<storage::filesystem::Holder> processes_in_netns(ino_t netns) {
+    std::vector<storage::filesystem::Holder> out;
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
         const pid_t pid = owner_pid(e.path().filename().string(), "");
+        if (pid <= 0) continue;
+        const unsigned long long start = lab::process_start_time(pid);
         struct stat st{};
-        if (pid > 0 && ::stat((e.path().string() + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns)
-            out.push_back(pid);
+        if (start != 0 && ::stat((e.path().string() + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns)
+            out.push_back({pid, start, "", "netns"});
     }
     return out;
 }
 
-// Kills every process in the namespace and waits (pidfds: any process's exit is an event) until
-// it is empty or `until`; returns how many are left.
-size_t empty_netns(ino_t netns, std::chrono::steady_clock::time_point until) {
-    std::vector<pid_t> left;
-    while (!(left = processes_in_netns(netns)).empty() && std::chrono::steady_clock::now() < until) {
-        std::vector<pollfd> exits;
-        for (pid_t pid : left) {
-            const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-            if (fd < 0) continue;
-            // Checked again once the pidfd is open (it and /proc/PID are then the same process):
-            // a PID reused since the listing is not signalled.
-            struct stat st{};
-            if (::stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns &&
-                ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0) == 0)
-                exits.push_back(pollfd{fd, POLLIN, 0});
-            else
-                ::close(fd);
-        }
-        if (exits.empty()) break;  // none could be signalled: waiting would change nothing
-        for (auto& p : exits) {
-            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-            ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, ms.count())));
-            ::close(p.fd);
-        }
-    }
-    return left.size();
+// Stops every process in the namespace (SIGTERM, then SIGKILL at once, through pidfds; exits
+// waited for as events) until `until`; returns how many are left in it.
+size_t empty_netns(ino_t netns, base::Deadline until) {
+    storage::filesystem::stop_holders(processes_in_netns(netns), std::chrono::milliseconds(0), until);
+    return processes_in_netns(netns).size();
 }
 
 }  // namespace
@@ -98,7 +80,7 @@ std::vector<std::string> HostsCluster::sweep_stale() {
         struct stat st{};
         if (::stat(e.path().c_str(), &st) != 0) continue;
         // Its processes were started by the dead run.
-        if (const size_t left = empty_netns(st.st_ino, std::chrono::steady_clock::now() + 10s)) {
+        if (const size_t left = empty_netns(st.st_ino, base::Clock::now() + 10s)) {
             did.push_back("netns " + ns + ": " + std::to_string(left) + " process(es) did not die; left in place");
             continue;
         }

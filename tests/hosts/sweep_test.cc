@@ -32,7 +32,8 @@ void ip_netns(const std::string& verb, const std::string& ns) {
     if (!r.success()) throw std::runtime_error("ip netns " + verb + " " + ns + ": " + r.describe() + "\n" + r.err);
 }
 
-// A child that has joined the namespace (it says so through a pipe) and sleeps there.
+// A child that has joined the namespace (it says so through a pipe) and sleeps there, deaf to
+// SIGTERM as a hung qemu would be: only SIGKILL ends it.
 pid_t sleeper_in(const std::string& ns) {
     int p[2];
     REQUIRE(::pipe(p) == 0);
@@ -41,7 +42,10 @@ pid_t sleeper_in(const std::string& ns) {
     if (pid == 0) {
         ::close(p[0]);
         const int fd = ::open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) ::_exit(1);
+        sigset_t term;
+        sigemptyset(&term);
+        sigaddset(&term, SIGTERM);
+        if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0 || ::sigprocmask(SIG_BLOCK, &term, nullptr) != 0) ::_exit(1);
         if (::write(p[1], "x", 1) != 1) ::_exit(1);
         for (;;) ::pause();
     }

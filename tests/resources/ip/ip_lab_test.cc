@@ -8,9 +8,9 @@
 #include <linux/rtnetlink.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <thread>
-#include <cstring>
 #include <catch2/catch.hpp>
 
 #include "net/ip/frames.h"
