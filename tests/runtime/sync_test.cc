@@ -473,3 +473,41 @@ TEST_CASE("sync: the peer holds a bounded number of chunks for writing") {
     while (p.peer.held_job) p.peer.step();
     CHECK(tree(b / "e").empty());
 }
+
+TEST_CASE("sync: a holder that starts its file over and over while the peer's disk hangs queues a bounded number of jobs") {
+    // The job writing the first chunk never ends (the disk hangs); every start over gives up the
+    // file (a job to remove its temp file, behind the stuck one) and starts it again (a job to
+    // write its first chunk). The chunks those jobs hold count against the peer's bound, so the
+    // queue behind a stuck job cannot grow with what the holder sends.
+    HeldTransfer t;
+    Pair& p = *t.pair;
+    const TempDir& b = t.b;
+    REQUIRE(p.peer.held_job);  // the first chunk's job: stuck
+    constexpr int kStarts = 100;
+    for (int n = 0; n < kStarts; ++n) {
+        const std::string data = "copy " + std::to_string(n) + "\n";
+        wire::Sync m;
+        auto* c = m.mutable_chunk();
+        c->set_entry("/e");
+        c->mutable_item()->set_path("file");
+        c->mutable_item()->set_size(data.size());
+        c->mutable_item()->set_sha256(sha256(data));
+        c->mutable_item()->set_mode(0644);
+        c->mutable_item()->set_uid(::geteuid());
+        c->mutable_item()->set_gid(::getegid());
+        c->set_offset(0);
+        c->set_data(data);
+        p.peer.service->on_message(m, true);
+    }
+    // The disk answers again: every job queued meanwhile runs, one at a time.
+    size_t jobs = 0;
+    for (; p.peer.held_job && jobs < 10 * kStarts; ++jobs) p.peer.step();
+    INFO("jobs queued behind the stuck one: " << jobs - 1);
+    // At most: the stuck one, then per start over a removal and a write, while the held chunks
+    // last (twice the window), and the compare the failure asks for.
+    CHECK(jobs <= 1 + 2 * 2 * kWindow + 1);
+    CHECK(p.peer.state(b / "e/file") == FileState::Failed);
+    CHECK_THAT(p.peer.error(b / "e/file"), Catch::Contains("chunks before they could be written"));
+    CHECK(tree(b / "e") == std::vector<std::string>{"file"});  // no temp file left
+    CHECK(slurp(b / "e/file") == "the peer's old copy");
+}

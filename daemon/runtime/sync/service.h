@@ -166,6 +166,9 @@ private:
     bool holder_ = false;
     bool connected_ = false;
     bool job_running_ = false;
+    // Waiting behind the running job. Bounded without a limit of its own, also behind a job stuck on a
+    // hung disk: one scan (scan_queued_), one reconcile per entry, one read and one close (read_running_),
+    // and on the peer per held chunk (kMaxHeldChunks) at most a write and a removal.
     std::deque<std::function<std::function<void()>()>> jobs_;
     bool scan_queued_ = false;
     std::map<std::string, FileStatus> files_;  // absolute path (or an entry's name) -> state
