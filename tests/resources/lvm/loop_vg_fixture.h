@@ -58,9 +58,11 @@ private:
     std::vector<std::string> devices_;
 };
 
-// lvm.conf overrides for a simulated node (empty id = a host without system ID).
+// lvm.conf overrides for a simulated node (empty id = a host without system ID). No metadata
+// backup or archive: those go to the machine's /etc/lvm, and a test VG's copies would stay there
+// after it (about a thousand files from a day of CI runs were found, 2026-12-03).
 inline std::string node_config(const std::string& system_id) {
-    std::string c = "global/activation=0";
+    std::string c = "global/activation=0 backup/backup=0 backup/archive=0";
     if (system_id.empty()) return c + " global/system_id_source=\"none\"";
     return c + " global/system_id_source=\"lvmlocal\" local/system_id=\"" + system_id + "\"";
 }

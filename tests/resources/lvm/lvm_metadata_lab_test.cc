@@ -4,6 +4,8 @@
 // refusals and hand-over are real; activation itself is tested in the VM tier (lvm_vm_test.cc).
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include "storage/lvm/device_mapper.h"
 #include "storage/lvm/lvm_check.h"
 #include "storage/lvm/lvm_resource.h"
@@ -312,4 +314,29 @@ TEST_CASE("check: warnings about host system ID, VG system ID, boot activation, 
     tag_opts.config += " activation/volume_list=[\"rootvg\"]";
     auto listed = lvm_config_warnings(tag_specs, "nodeA", tag_opts);
     for (auto& w : listed) CHECK_THAT(w, !Catch::Contains("volume_list"));
+}
+
+TEST_CASE("lab fixture: a test VG leaves no metadata backup or archive in the machine's /etc/lvm") {
+    // lvm copies a VG's metadata to /etc/lvm/backup and /etc/lvm/archive at every change unless
+    // told not to; those of a test VG would stay on the machine after the test.
+    auto copies_of = [](const std::string& vg) {
+        std::vector<std::string> found;
+        std::error_code ec;
+        for (const char* dir : {"/etc/lvm/backup", "/etc/lvm/archive"})
+            for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+                const std::string name = e.path().filename().string();
+                if (name == vg || name.rfind(vg + "_", 0) == 0) found.push_back(e.path().string());
+            }
+        return found;
+    };
+    std::string name;
+    {
+        LoopDisks disks;
+        TestVg vg(disks, "nodeA");
+        name = vg.name();
+        LvmResource b(spec_for(vg.name()), "nodeB", node_options(disks.devices(), "nodeB"));
+        REQUIRE(b.claim(ctx_for("nodeB", "nodeA", /*peer_gone=*/true)).is_ok());  // a change by the product's commands
+        CHECK(copies_of(name).empty());
+    }
+    CHECK(copies_of(name).empty());
 }
