@@ -81,6 +81,13 @@ std::optional<ProcStat> read_stat(pid_t pid) {
 
 constexpr unsigned kPfKthread = 0x00200000;
 
+// Its stat when it is a process that can hold something: not gone, not a zombie, not a kernel thread.
+std::optional<ProcStat> user_process_stat(pid_t pid) {
+    auto st = read_stat(pid);
+    if (!st || st->state == 'Z' || (st->flags & kPfKthread)) return std::nullopt;
+    return st;
+}
+
 std::string comm_of(pid_t pid) {
     std::string c = read_small_file("/proc/" + std::to_string(pid) + "/comm");
     while (!c.empty() && (c.back() == '\n' || c.back() == '\r')) c.pop_back();
@@ -153,6 +160,12 @@ std::vector<size_t> wait_gone(const std::vector<Fd>& fds, std::vector<size_t> pe
 
 }  // namespace
 
+std::optional<Holder> holder_of(pid_t pid, const std::string& how) {
+    auto st = user_process_stat(pid);
+    if (!st) return std::nullopt;
+    return Holder{pid, st->start_time, comm_of(pid), how};
+}
+
 std::vector<Holder> find_holders(int mount_id, dev_t dev, base::Deadline deadline) {
     std::vector<Holder> out;
     DIR* proc = ::opendir("/proc");
@@ -162,8 +175,8 @@ std::vector<Holder> find_holders(int mount_id, dev_t dev, base::Deadline deadlin
         char* end = nullptr;
         long pid = std::strtol(e->d_name, &end, 10);
         if (*end != '\0' || pid <= 1) continue;
-        auto st = read_stat(static_cast<pid_t>(pid));
-        if (!st || st->state == 'Z' || (st->flags & kPfKthread)) continue;
+        auto st = user_process_stat(static_cast<pid_t>(pid));
+        if (!st) continue;
         std::string how = how_held("/proc/" + std::string(e->d_name) + "/", mount_id, dev);
         if (how.empty()) continue;
         out.push_back({static_cast<pid_t>(pid), st->start_time, comm_of(static_cast<pid_t>(pid)), how});

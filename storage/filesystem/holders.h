@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,11 @@ struct HolderStopReport {
     std::vector<Holder> killed;      // needed SIGKILL and went away
     std::vector<Holder> survivors;   // still there at the deadline (e.g. stuck in D state)
 };
+
+// A running process as a holder (its start time read now), for callers that find processes by
+// other means than a mount; `how` is their reason. Nullopt when it is gone, a zombie or a kernel
+// thread.
+std::optional<Holder> holder_of(pid_t pid, const std::string& how);
 
 // SIGTERM to every holder, wait until they are gone or `term_grace` passed, SIGKILL the rest,
 // wait until gone or the deadline. Signals go through pidfds opened after checking the start

@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,7 +12,7 @@
 
 #include "base/process.h"
 #include "storage/filesystem/holders.h"
-#include "tests/lab/host_proc.h"
+#include "tests/common/stale_runs.h"
 
 namespace veeamha::test {
 namespace {
@@ -33,32 +32,15 @@ void must(std::vector<std::string> argv) {
     }
 }
 
-// "<prefix><PID>" -> PID, or 0 when the name is not one of the prefix's.
-pid_t owner_pid(const std::string& name, const std::string& prefix) {
-    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return 0;
-    const std::string digits = name.substr(prefix.size());
-    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return 0;
-    return static_cast<pid_t>(std::stol(digits));
-}
-
-bool pid_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
-
-// The processes in the network namespace with this inode (what `ip netns pids` reads), each with
-// its start time, read before its namespace: a PID reused in between is then not the process
-// found in the namespace, and stop_holders() does not signal it. A zombie has no namespaces
-// left: it is not listed.
+// The processes in the network namespace with this inode (what `ip netns pids` reads). A zombie
+// has no namespaces left: it is not listed.
 std::vector<storage::filesystem::Holder> processes_in_netns(ino_t netns) {
-    std::vector<storage::filesystem::Holder> out;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-        const pid_t pid = owner_pid(e.path().filename().string(), "");
-        if (pid <= 0) continue;
-        const unsigned long long start = lab::process_start_time(pid);
-        struct stat st{};
-        if (start != 0 && ::stat((e.path().string() + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns)
-            out.push_back({pid, start, "", "netns"});
-    }
-    return out;
+    return find_processes(
+        [netns](pid_t pid) {
+            struct stat st{};
+            return ::stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns;
+        },
+        "netns");
 }
 
 // Stops every process in the namespace (SIGTERM, then SIGKILL at once, through pidfds; exits
@@ -75,8 +57,8 @@ std::vector<std::string> HostsCluster::sweep_stale() {
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec)) {
         const std::string ns = e.path().filename().string();
-        const pid_t owner = owner_pid(ns, kNetnsPrefix);
-        if (owner <= 0 || pid_exists(owner)) continue;
+        const pid_t owner = run_owner(ns, kNetnsPrefix);
+        if (owner <= 0 || !pid_gone(owner)) continue;
         struct stat st{};
         if (::stat(e.path().c_str(), &st) != 0) continue;
         // Its processes were started by the dead run.
@@ -90,14 +72,7 @@ std::vector<std::string> HostsCluster::sweep_stale() {
         const base::ProcessResult r = base::run_process(p);
         did.push_back((r.success() ? "deleted netns " : "could not delete netns " + r.describe() + ": ") + ns);
     }
-    const std::filesystem::path run_dir_prefix(kRunDirPrefix);
-    for (const auto& e : std::filesystem::directory_iterator(run_dir_prefix.parent_path(), ec)) {
-        const pid_t owner = owner_pid(e.path().filename().string(), run_dir_prefix.filename().string());
-        if (owner <= 0 || pid_exists(owner)) continue;
-        std::error_code rm;
-        std::filesystem::remove_all(e.path(), rm);
-        did.push_back((rm ? "could not remove " + rm.message() + ": " : "removed ") + e.path().string());
-    }
+    for (auto& line : sweep_stale_runs(kRunDirPrefix)) did.push_back(std::move(line));
     return did;
 }
 

@@ -3,10 +3,8 @@
 // run, and nothing of a run whose process is alive.
 #include <catch2/catch.hpp>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,10 +14,13 @@
 #include <string>
 
 #include "base/process.h"
+#include "tests/common/children.h"
 #include "tests/hosts/hosts_cluster.h"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using veeamha::test::dead_pid;
+using veeamha::test::ended_status;
 using veeamha::test::HostsCluster;
 
 namespace {
@@ -54,28 +55,6 @@ pid_t sleeper_in(const std::string& ns) {
     const bool joined = ::read(p[0], &c, 1) == 1;
     ::close(p[0]);
     REQUIRE(joined);
-    return pid;
-}
-
-// The child's wait status once it has ended, or -1 if it still runs after `timeout`.
-int ended_status(pid_t pid, std::chrono::milliseconds timeout) {
-    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    REQUIRE(fd >= 0);
-    pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    ::close(fd);
-    int status = 0;
-    if (ready != 1 || ::waitpid(pid, &status, 0) != pid) return -1;
-    return status;
-}
-
-// A PID no process has now: a child that exited and was reaped.
-pid_t dead_pid() {
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) ::_exit(0);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
     return pid;
 }
 

@@ -21,6 +21,7 @@
 #include "tests/common/private_mounts.h"
 #include "tests/common/read_file.h"
 #include "tests/common/skip.h"
+#include "tests/common/stale_runs.h"
 
 using namespace veeamha;
 using namespace std::chrono_literals;
@@ -65,7 +66,8 @@ struct Bench {
 
     Bench() {
         REQUIRE(test::enter_private_mount_namespace());
-        std::string tmpl = "/var/tmp/veeamha-bindlab-" + std::to_string(::getpid()) + "-XXXXXX";
+        for (const auto& line : test::sweep_stale_runs(kDirPrefix)) WARN("stale run: " << line);
+        std::string tmpl = std::string(kDirPrefix) + std::to_string(::getpid()) + "-XXXXXX";
         REQUIRE(::mkdtemp(tmpl.data()));
         dir = tmpl;
         repo = dir + "/repo";
@@ -83,6 +85,8 @@ struct Bench {
         std::error_code ec;
         fs::remove_all(dir, ec);
     }
+
+    static constexpr const char* kDirPrefix = "/var/tmp/veeamha-bindlab-";
 
     config::BindSpec spec() const {
         config::BindSpec s;

@@ -15,9 +15,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
-#include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <thread>
 
@@ -26,6 +24,7 @@
 #include "storage/filesystem/mountinfo.h"
 #include "tests/common/holder.h"
 #include "tests/common/private_mounts.h"
+#include "tests/common/stale_runs.h"
 
 using namespace veeamha;
 using namespace std::chrono_literals;
@@ -60,7 +59,9 @@ struct LoopXfs {
     LoopXfs() {
         REQUIRE(::geteuid() == 0);
         if (!test::enter_private_mount_namespace()) WARN("no private mount namespace; using unique temp mountpoints");
-        remove_stale_loops();
+        // A killed earlier run's loop device and folder (its mounts were in its private mount
+        // namespace and died with it).
+        for (const auto& line : test::sweep_stale_runs(kDirPrefix)) WARN("stale run: " << line);
         std::string tmpl = std::string(kDirPrefix) + std::to_string(::getpid()) + "-XXXXXX";
         REQUIRE(::mkdtemp(tmpl.data()));
         dir = tmpl;
@@ -101,27 +102,6 @@ struct LoopXfs {
     }
 
     static constexpr const char* kDirPrefix = "/var/tmp/veeamha-fslab-";
-
-    // Loop devices an earlier run of this fixture attached and could not detach because its
-    // process died without unwinding: backed by our folder naming a PID that no longer exists.
-    // (Its mounts were in its private mount namespace and died with it.)
-    static void remove_stale_loops() {
-        const std::string prefix = kDirPrefix;
-        std::error_code ec;
-        for (const auto& entry : fs::directory_iterator("/sys/block", ec)) {
-            std::ifstream in(entry.path() / "loop" / "backing_file");
-            std::string backing;
-            if (!std::getline(in, backing) || backing.compare(0, prefix.size(), prefix) != 0) continue;
-            std::string rest = backing.substr(prefix.size());
-            pid_t pid = static_cast<pid_t>(std::atoi(rest.c_str()));
-            if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
-            base::ProcessSpec detach;
-            detach.argv = {"losetup", "-d", "/dev/" + entry.path().filename().string()};
-            detach.deadline = base::Clock::now() + 10s;
-            base::run_process(detach);
-            fs::remove_all(backing.substr(0, backing.rfind('/')), ec);
-        }
-    }
 
     config::FilesystemSpec spec() const {
         config::FilesystemSpec s;

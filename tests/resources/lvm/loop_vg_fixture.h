@@ -15,6 +15,7 @@
 
 #include "base/process.h"
 #include "storage/lvm/lvm_commands.h"
+#include "tests/common/stale_runs.h"
 
 namespace veeamha::test {
 
@@ -31,8 +32,9 @@ public:
     // `count` sparse files of `mib` MiB, each attached to a free loop device.
     explicit LoopDisks(int count = 1, int mib = 64) {
         static std::atomic<int> seq{0};
-        std::string stem = "/var/tmp/veeamha-lvmlab-" + std::to_string(::getpid()) + "-" +
-                           std::to_string(seq++);
+        // A killed earlier run's files and the loop devices still attached to them.
+        sweep_stale_runs(kPrefix);
+        std::string stem = kPrefix + std::to_string(::getpid()) + "-" + std::to_string(seq++);
         for (int i = 0; i < count; ++i) {
             std::string file = stem + "-" + std::to_string(i) + ".img";
             auto t = run_cmd({"truncate", "-s", std::to_string(mib) + "M", file});
@@ -52,6 +54,8 @@ public:
     LoopDisks& operator=(const LoopDisks&) = delete;
 
     const std::vector<std::string>& devices() const { return devices_; }
+
+    static constexpr const char* kPrefix = "/var/tmp/veeamha-lvmlab-";
 
 private:
     std::vector<std::string> files_;

@@ -19,6 +19,7 @@
 #include "base/process.h"
 #include "tests/common/qemu_vm.h"
 #include "tests/common/skip.h"
+#include "tests/common/stale_runs.h"
 
 using namespace veeamha;
 using veeamha::test::QemuVm;
@@ -46,10 +47,13 @@ bool have(const char* program) {
     return base::run_process(p).success();
 }
 
-// A per-run folder under /var/tmp, removed with everything in it.
+// A per-run folder under /var/tmp, removed with everything in it. A killed earlier run's folder
+// and the qemus that still use it are removed first.
 struct RunDir {
-    std::string path = "/var/tmp/veeamha-lvmvm-" + std::to_string(::getpid());
+    static constexpr const char* kPrefix = "/var/tmp/veeamha-lvmvm-";
+    std::string path = kPrefix + std::to_string(::getpid());
     RunDir() {
+        for (const auto& line : test::sweep_stale_runs(kPrefix)) progress("stale run: " + line);
         std::filesystem::remove_all(path);
         std::filesystem::create_directories(path);
     }
