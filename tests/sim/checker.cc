@@ -75,7 +75,8 @@ std::string check_world(World& w) {
                    std::to_string(w.last_runner + 1);
         if (runner != w.last_runner) {
             w.last_runner = runner;
-            w.disrupted[0] = w.disrupted[1] = false;
+            w.disrupted[1 - runner] = false;
+            w.disrupted[runner] = w.node(runner).told_to_stop;
         }
     }
     return {};

@@ -44,6 +44,7 @@ struct ResourceFaults {
     int start_fail = 0;     // the next N starts fail
     int start_hang = 0;     // the next N starts never answer (the resource is active meanwhile)
     int start_late = 0;     // the next N starts are left running at their deadline and land later
+    Millis left_running_returns = -1;  // >= 0: such a start returns this long after its deadline (else drawn)
     int stop_fail = 0;
     int stop_hang = 0;
     int stop_lies = 0;      // the next N stops report success and leave the resource up
@@ -95,6 +96,7 @@ struct SimNode {
     std::map<size_t, Millis> prepared_at, start_asked_at;
     // For the checkers.
     bool leaving_published = false;  // this daemon process said it is leaving
+    bool told_to_stop = false;       // this daemon process got SIGTERM (it hands the group over)
     Millis left_at = -1;             // last time a process of this node said it is leaving
     Millis held_at = -1;             // last time a process of this node held the group
     Millis heard_peer_at = -1;       // last delivery of a peer message to this node's daemon
@@ -205,6 +207,9 @@ public:
     // Failback checker state: the last node that ran the whole group, and whether anything
     // happened to either node since (a crash, a cut, an admin command, a resource fault...).
     int last_runner = -1;
+    // A node's flag is cleared when it becomes the runner, unless its daemon process was told to
+    // stop: that cause lasts as long as the process (a SIGTERM during the takeover moves the group
+    // on once the start is done).
     bool disrupted[2] = {false, false};
     void disrupt(int node) { if (node < 0) disrupted[0] = disrupted[1] = true; else disrupted[node] = true; }
     // Fences issued, for the fence-loop check: (by, at, target's power cycle when confirmed).
