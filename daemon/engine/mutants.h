@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Planted bugs for the simulator to find: each one deletes or reorders one safety guard of the
-// engine. They exist only in the simulator's own build of the engine (veeamha_engine_sim,
-// compiled with VEEAMHA_ENGINE_MUTANTS); in the daemon's build MUTANT(x) is the constant false
-// and every planted branch is dead code the compiler removes. tests/sim proves that the
+// engine (the last one the failback policy's). They exist only in the simulator's own build of
+// the engine (veeamha_engine_sim, compiled with VEEAMHA_ENGINE_MUTANTS); in the daemon's build
+// MUTANT(x) is the constant false and every planted branch is dead code the compiler removes. tests/sim proves that the
 // simulator catches each of them within a bounded number of seeds (`veeam-ha-sim --mutant NAME`):
 // a guard whose deletion no test notices is not a guard.
 #pragma once
@@ -25,6 +25,7 @@ enum class Mutant {
     TrustStop,                  // a stop's success is not verified
     SharedEpochs,               // both nodes draw epochs from one sequence
     MaintenanceLastWriterWins,  // equal maintenance versions are not tie-broken after a partition
+    FailbackWhenOff,            // the group returns to the preferred node although failback is false
 };
 
 struct MutantInfo {
@@ -45,6 +46,7 @@ inline const std::vector<MutantInfo>& mutants() {
         {Mutant::TrustStop, "trust-stop"},
         {Mutant::SharedEpochs, "shared-epochs"},
         {Mutant::MaintenanceLastWriterWins, "maintenance-last-writer-wins"},
+        {Mutant::FailbackWhenOff, "failback-when-off"},
     };
     return all;
 }

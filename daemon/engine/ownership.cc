@@ -54,7 +54,8 @@ bool Engine::yielding() const {
     if (persisted_.standby || unclean_ || over_threshold() || shutting_down_) return true;
     if (move_away_) return true;  // until the peer holds the group (or cannot take it)
     // failback: true hands the group back to the preferred node once it is ready for it.
-    if (holding_ && config_.policy.failback && peer_eligible() && !outranks_peer()) return true;
+    if (holding_ && (config_.policy.failback || MUTANT(FailbackWhenOff)) && peer_eligible() && !outranks_peer())
+        return true;
     return false;
 }
 

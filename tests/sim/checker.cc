@@ -38,6 +38,8 @@ std::string check_world(World& w) {
     for (int i = 0; i < 2; ++i) {
         const SimNode& n = w.node(i);
         if (n.daemon && n.engine && n.engine->holding()) w.node_mut(i).held_at = w.now();
+        if (!w.any_active(i)) w.active_since[i] = -1;
+        else if (w.active_since[i] < 0) w.active_since[i] = w.now();
     }
     // (After an unsafe input, a double activation must end once the faults are healed: the
     // liveness phase asks for the group on one node and nothing anywhere else.)
@@ -76,7 +78,7 @@ std::string check_world(World& w) {
         if (runner != w.last_runner) {
             w.last_runner = runner;
             w.disrupted[1 - runner] = false;
-            w.disrupted[runner] = w.node(runner).told_to_stop;
+            w.disrupted[runner] = w.disrupted_at[runner] >= w.active_since[runner];
         }
     }
     return {};

@@ -528,8 +528,9 @@ void start_left_running(Script& s) {
 
 // SIGTERM reaches the node taking the group over while its last start runs past its deadline:
 // once that start lands and the group is whole there, the node hands it back. That move is the
-// SIGTERM's doing, not a failback (the no-failback check keeps a SIGTERM in effect across the
-// change of runner; a 1,000,000-seed run found it wiped, seed 3942162115).
+// SIGTERM's doing, not a failback: the no-failback check counts what happened to a node since its
+// takeover began, not since the group became whole there (two 1,000,000-seed runs found the
+// SIGTERM, and an admin's move, forgotten: seeds 3942162115 and 3783239370).
 void sigterm_during_takeover(Script& s) {
     s.settle();
     const size_t last = s.w().node(N2).config.resources.size() - 1;

@@ -174,7 +174,6 @@ void World::start_daemon(int i) {
     n.peer_generation = n.peer_incarnation = 0;
     n.have_published = false;
     n.leaving_published = false;
-    n.told_to_stop = false;
     was_holding_[i] = false;
     note(name(i), "daemon starts");
     counters_["daemon-start"]++;
@@ -199,7 +198,6 @@ void World::kill_daemon(int i) { daemon_died(i, "daemon killed (-9); resources l
 void World::stop_daemon(int i) {
     if (!nodes_[i].daemon) return;
     note(name(i), "SIGTERM");
-    nodes_[i].told_to_stop = true;
     disrupt(i);
     step(i, Shutdown{});
 }

@@ -96,7 +96,6 @@ struct SimNode {
     std::map<size_t, Millis> prepared_at, start_asked_at;
     // For the checkers.
     bool leaving_published = false;  // this daemon process said it is leaving
-    bool told_to_stop = false;       // this daemon process got SIGTERM (it hands the group over)
     Millis left_at = -1;             // last time a process of this node said it is leaving
     Millis held_at = -1;             // last time a process of this node held the group
     Millis heard_peer_at = -1;       // last delivery of a peer message to this node's daemon
@@ -206,12 +205,20 @@ public:
     Millis unsafe_since = -1;
     // Failback checker state: the last node that ran the whole group, and whether anything
     // happened to either node since (a crash, a cut, an admin command, a resource fault...).
+    // When a node becomes the runner its flag keeps only what happened to it since its takeover
+    // began (since something of the group became active there): a SIGTERM or an admin's move
+    // during the takeover acts once the group is whole there.
     int last_runner = -1;
-    // A node's flag is cleared when it becomes the runner, unless its daemon process was told to
-    // stop: that cause lasts as long as the process (a SIGTERM during the takeover moves the group
-    // on once the start is done).
     bool disrupted[2] = {false, false};
-    void disrupt(int node) { if (node < 0) disrupted[0] = disrupted[1] = true; else disrupted[node] = true; }
+    Millis disrupted_at[2] = {-1, -1};  // the last time anything happened to the node
+    Millis active_since[2] = {-1, -1};  // since when something of the group is active there (-1: nothing)
+    void disrupt(int node) {
+        for (int i = 0; i < 2; ++i)
+            if (node < 0 || node == i) {
+                disrupted[i] = true;
+                disrupted_at[i] = now_;
+            }
+    }
     // Fences issued, for the fence-loop check: (by, at, target's power cycle when confirmed).
     struct FenceRecord { int by; Millis requested; Millis confirmed = -1; };
     std::vector<FenceRecord> fences;
