@@ -2,9 +2,9 @@
 // Planted bugs for the simulator to find: each one deletes or reorders one safety guard of the
 // engine (the last one the failback policy's). They exist only in the simulator's own build of
 // the engine (veeamha_engine_sim, compiled with VEEAMHA_ENGINE_MUTANTS); in the daemon's build
-// MUTANT(x) is the constant false and every planted branch is dead code the compiler removes. tests/sim proves that the
-// simulator catches each of them within a bounded number of seeds (`veeam-ha-sim --mutant NAME`):
-// a guard whose deletion no test notices is not a guard.
+// MUTANT(x) is the constant false and every planted branch is dead code the compiler removes.
+// tests/sim proves that the simulator catches each of them within a bounded number of seeds
+// (`veeam-ha-sim --mutant NAME`): a guard whose deletion no test notices is not a guard.
 #pragma once
 
 #include <string>

@@ -68,7 +68,8 @@ void World::run_resource(int i, const Run& run) {
         int fate = static_cast<int>(uniform(0, 9));
         bool lands = !landed_now && fate < 6;
         if (f.left_running_returns >= 0)
-            schedule(deadline + f.left_running_returns, LateLanding{i, n.power_cycle, run.index, !landed_now, n.daemon_epoch, run.op_id});
+            schedule(deadline + f.left_running_returns,
+                     LateLanding{i, n.power_cycle, run.index, !landed_now, n.daemon_epoch, run.op_id});
         else if (fate < 9)
             schedule(deadline + uniform(0, opt_.late_land_max),
                      LateLanding{i, n.power_cycle, run.index, lands, n.daemon_epoch, run.op_id});
