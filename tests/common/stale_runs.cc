@@ -103,7 +103,8 @@ std::vector<std::string> sweep_stale_runs(const std::string& prefix) {
         detach.argv = {"losetup", "-d", "/dev/" + dev};
         detach.deadline = base::Clock::now() + 10s;
         const base::ProcessResult r = base::run_process(detach);
-        did.push_back((r.success() ? "detached /dev/" : "could not detach (" + r.describe() + ") /dev/") + dev + " (" + backing + ")");
+        const std::string what = r.success() ? "detached" : "could not detach (" + r.describe() + ")";
+        did.push_back(what + " /dev/" + dev + " (" + backing + ")");
     }
 
     for (const auto& path : stale) {

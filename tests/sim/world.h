@@ -44,7 +44,8 @@ struct ResourceFaults {
     int start_fail = 0;     // the next N starts fail
     int start_hang = 0;     // the next N starts never answer (the resource is active meanwhile)
     int start_late = 0;     // the next N starts are left running at their deadline and land later
-    Millis left_running_returns = -1;  // >= 0: such a start returns this long after its deadline (else drawn)
+    // >= 0: such a start returns this long after its deadline, having taken effect (else both drawn)
+    Millis left_running_returns = -1;
     int stop_fail = 0;
     int stop_hang = 0;
     int stop_lies = 0;      // the next N stops report success and leave the resource up
