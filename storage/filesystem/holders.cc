@@ -50,10 +50,14 @@ int mnt_id_from_fdinfo(const std::string& path) {
 
 // Mount ID of what a magic link (/proc/PID/cwd, /proc/PID/map_files/...) points at: opening it
 // with O_PATH follows the link inside the kernel without touching the filesystem (a hung one
-// cannot block us here), and our own fdinfo then names the mount.
-int mnt_id_of_link(const std::string& path) {
+// cannot block us here), and our own fdinfo then names the mount. -1 when it cannot be opened;
+// `open_errno` then says why (ENOENT: the process, or the mapping, is gone).
+int mnt_id_of_link(const std::string& path, int* open_errno = nullptr) {
     Fd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
-    if (fd.fd < 0) return -1;
+    if (fd.fd < 0) {
+        if (open_errno) *open_errno = errno;
+        return -1;
+    }
     return mnt_id_from_fdinfo("/proc/self/fdinfo/" + std::to_string(fd.fd));
 }
 
@@ -124,8 +128,15 @@ std::string how_held(const std::string& base, int mount_id, dev_t dev) {
         }
         unsigned maj = 0, min = 0;
         if (std::sscanf(devtext, "%x:%x", &maj, &min) != 2 || makedev(maj, min) != dev) continue;
-        int id = mnt_id_of_link(base + "map_files/" + range);
-        if (id == mount_id || id < 0) return "mmap";
+        int open_errno = 0;
+        int id = mnt_id_of_link(base + "map_files/" + range, &open_errno);
+        if (id == mount_id) return "mmap";
+        // Unmapped since maps was read (or the process exited): it maps nothing there now. The
+        // device alone is weak evidence: a bind mount shares it with the filesystem's own mount
+        // and every other bind of it, so a process that maps and unmaps files of the filesystem
+        // would be killed for a mount it never used. Only where map_files cannot be read at
+        // all (no CAP_SYS_ADMIN) is the device all there is to go by.
+        if (id < 0 && open_errno != ENOENT) return "mmap";
     }
     return {};
 }

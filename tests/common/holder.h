@@ -21,8 +21,9 @@ struct Holder {
     pid_t pid = -1;
     std::string name;
 
-    // `hold` runs in the child (named `comm`), which then waits to be killed.
-    Holder(const std::string& comm, std::function<void()> hold) : name(comm) {
+    // `hold` runs in the child (named `comm`), which then waits to be killed; with `then`, it
+    // runs that over and over instead of waiting.
+    Holder(const std::string& comm, std::function<void()> hold, std::function<void()> then = {}) : name(comm) {
         int ready[2];
         REQUIRE(::pipe(ready) == 0);
         pid = ::fork();
@@ -34,7 +35,7 @@ struct Holder {
             hold();
             char c = 1;
             (void)!::write(ready[1], &c, 1);
-            for (;;) ::pause();
+            for (;;) then ? then() : (void)::pause();
         }
         ::close(ready[1]);
         char c = 0;

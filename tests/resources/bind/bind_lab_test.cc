@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <sstream>
 
 #include "storage/bind/bind_resource.h"
+#include "storage/filesystem/holders.h"
 #include "storage/filesystem/mountinfo.h"
 #include "tests/common/holder.h"
 #include "tests/common/private_mounts.h"
@@ -298,6 +300,50 @@ TEST_CASE("bind: a busy target: its holders are stopped and named, users of the 
     CHECK(stubborn.died_of(2s) == SIGKILL);
     CHECK(bystander.died_of(100ms) == 0);  // still alive
     CHECK(res.monitor(ctx_for(5s)).outcome == base::Outcome::NotRunning);
+}
+
+// The scan that finds a busy bind's holders knows a mapping by its device first, and a bind
+// shares its device with the filesystem's own mount. A process that maps and unmaps files of
+// the filesystem there is seen in maps, then its mapping is gone when the scan asks which
+// mount it was: that must not make it a holder of the bind (it would be killed).
+TEST_CASE("bind: a process mapping and unmapping the filesystem's files through its own mount is never a holder",
+          "[lab]") {
+    if (!root()) VEEAMHA_SKIP_TEST("bind mounts need root");
+    Bench b;
+    storage::bind::BindResource res(b.spec());
+    REQUIRE(res.start(ctx_for(10s)).outcome == base::Outcome::Ok);
+    const auto* bound = top_at(b.target);
+    REQUIRE(bound);
+    const int bound_id = bound->mount_id;
+    const dev_t bound_dev = bound->dev();
+    const std::string log = "/immureposvc/timeLog";
+    int fd = -1;
+    Holder churn(
+        "holder-churn", [&] { fd = ::open((b.source + log).c_str(), O_RDONLY); },
+        [&] {
+            void* p = ::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
+            if (p != MAP_FAILED) {
+                (void)*static_cast<volatile const char*>(p);
+                ::munmap(p, 4096);
+            }
+        });
+    // One that does map through the bind: the scan still finds it every time.
+    Holder mapped("holder-mmap", [&] {
+        int f = ::open((b.target + log).c_str(), O_RDONLY);
+        (void)!::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, f, 0);
+        ::close(f);
+    });
+    int scans = 0, churn_taken = 0, mapped_found = 0;
+    for (; scans < 300; ++scans) {
+        for (const auto& h : storage::filesystem::find_holders(bound_id, bound_dev, base::Clock::now() + 10s)) {
+            if (h.pid == churn.pid) ++churn_taken;
+            if (h.pid == mapped.pid && h.how == "mmap") ++mapped_found;
+        }
+    }
+    INFO(scans << " scans");
+    CHECK(churn_taken == 0);
+    CHECK(mapped_found == scans);
+    CHECK(churn.died_of(0ms) == 0);
 }
 
 TEST_CASE("bind: busy with no process to stop (a mount below the target): the stop fails and says why", "[lab]") {
