@@ -77,7 +77,7 @@ std::string chassis_script(const std::string& pid_file, const std::string& dir) 
            "        power)\n"
            "          if [ \"$v\" = 0 ]; then\n"
            "            if [ -e \"$dir/ignore-power-off\" ]; then say set power 0 ignored; continue; fi\n"
-           "            say set power 0; if on; then kill -9 \"$(cat \"$pidf\")\"; fi\n"
+           "            say set power 0; if on; then kill -9 \"$(cat \"$pidf\")\"; rm -f \"$pidf\"; fi\n"
            "          else\n"
            "            say set power 1; touch \"$dir/power-on\"\n"
            "          fi ;;\n"

@@ -11,6 +11,7 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -18,6 +19,8 @@
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include "base/process.h"
 
 extern char** environ;
 
@@ -131,6 +134,61 @@ void check(int r, const sd_bus_error& e, const std::string& what) {
     throw std::runtime_error(msg);
 }
 
+// The unit's object path (Manager.LoadUnit).
+std::string unit_object(sd_bus* bus, const std::string& unit) {
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    sd_bus_message* reply = nullptr;
+    int r = sd_bus_call_method(bus, kSystemd, kPath, kManager, "LoadUnit", &e, &reply, "s", unit.c_str());
+    if (r < 0) {
+        std::string msg = e.message ? e.message : "";
+        sd_bus_error_free(&e);
+        throw std::runtime_error("LoadUnit " + unit + ": " + msg);
+    }
+    const char* path = nullptr;
+    sd_bus_message_read(reply, "o", &path);
+    std::string unit_path = path ? path : "";
+    sd_bus_message_unref(reply);
+    return unit_path;
+}
+
+// A string property of a unit.
+std::string unit_string(sd_bus* bus, const std::string& unit, const std::string& iface, const std::string& name) {
+    const std::string unit_path = unit_object(bus, unit);
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    char* value = nullptr;
+    int r = sd_bus_get_property_string(bus, kSystemd, unit_path.c_str(), iface.c_str(), name.c_str(), &e, &value);
+    std::string msg = e.message ? e.message : "";
+    sd_bus_error_free(&e);
+    if (r < 0) throw std::runtime_error("property " + name + " of " + unit + ": " + msg);
+    std::string out = value;
+    std::free(value);
+    return out;
+}
+
+// The manager's SystemState ("starting", "running", ...).
+std::string manager_state(sd_bus* bus) {
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    char* s = nullptr;
+    int r = sd_bus_get_property_string(bus, kSystemd, kPath, kManager, "SystemState", &e, &s);
+    std::string msg = e.message ? e.message : "";
+    sd_bus_error_free(&e);
+    if (r < 0) throw std::runtime_error("SystemState: " + (msg.empty() ? std::string(std::strerror(-r)) : msg));
+    std::string out = s;
+    std::free(s);
+    return out;
+}
+
+// "ActiveState/SubState (Result)" of a unit, for boot diagnostics.
+std::string unit_summary(sd_bus* bus, const std::string& unit) {
+    const char* kUnitIface = "org.freedesktop.systemd1.Unit";
+    std::string out = unit + " " + unit_string(bus, unit, kUnitIface, "ActiveState") + "/" +
+                      unit_string(bus, unit, kUnitIface, "SubState");
+    const char* kind = unit.size() > 7 && unit.compare(unit.size() - 7, 7, ".socket") == 0
+                           ? "org.freedesktop.systemd1.Socket"
+                           : "org.freedesktop.systemd1.Service";
+    return out + " (result " + unit_string(bus, unit, kind, "Result") + ")";
+}
+
 }  // namespace
 
 std::string NspawnContainer::cannot_run_reason() {
@@ -183,8 +241,14 @@ void NspawnContainer::boot(const NspawnOptions& options) {
         if (rc != 0) throw std::runtime_error(std::string("cannot start systemd-nspawn: ") + std::strerror(rc));
     }
 
+    // One connection to the system bus, kept while the boot goes on: every new connection
+    // while dbus.service is not up triggers its start again, and reconnecting many times a
+    // second can trip dbus.socket's trigger limit on a loaded machine (it then fails and refuses
+    // every connection). The first call on the connection waits for dbus-daemon to answer.
     auto until = Clock::now() + boot_timeout;
     std::string state;
+    std::unique_ptr<sd_bus, BusCloser> bus;
+    auto next_connect = Clock::now();
     while (Clock::now() < until) {
         int status = 0;
         if (::waitpid(nspawn_pid_, &status, WNOHANG) == nspawn_pid_) {
@@ -193,33 +257,35 @@ void NspawnContainer::boot(const NspawnOptions& options) {
         }
         if (leader_ <= 0 || !alive(leader_)) leader_ = container_leader(nspawn_pid_);
         struct stat st {};
-        if (leader_ > 0 && ::stat(host_path("/run/dbus/system_bus_socket").c_str(), &st) == 0) {
+        if (!bus && leader_ > 0 && Clock::now() >= next_connect &&
+            ::stat(host_path("/run/dbus/system_bus_socket").c_str(), &st) == 0) {
             try {
-                std::unique_ptr<sd_bus, BusCloser> bus(connect(2s));
-                sd_bus_error e = SD_BUS_ERROR_NULL;
-                char* s = nullptr;
-                int r = sd_bus_get_property_string(bus.get(), kSystemd, kPath, kManager, "SystemState", &e, &s);
-                sd_bus_error_free(&e);
-                if (r >= 0) {
-                    state = s;
-                    std::free(s);
-                    if (state == "running" || state == "degraded") return;
-                }
-                // Units with default dependencies only wait for basic.target: a late boot job
-                // (a device wait of some host unit) must not hold the tests up.
-                if (state == "starting" && unit_property("basic.target", "org.freedesktop.systemd1.Unit",
-                                                         "ActiveState") == "active")
-                    return;
+                bus.reset(connect(10s));
             } catch (const std::exception&) {
-                // the bus is not up yet
+                next_connect = Clock::now() + 500ms;
             }
         }
-        std::this_thread::sleep_for(50ms);
+        if (bus) {
+            try {
+                state = manager_state(bus.get());
+                if (state == "running" || state == "degraded") return;
+                // Units with default dependencies only wait for basic.target: a late boot job
+                // (a device wait of some host unit) must not hold the tests up.
+                if (state == "starting" &&
+                    unit_string(bus.get(), "basic.target", "org.freedesktop.systemd1.Unit", "ActiveState") == "active")
+                    return;
+            } catch (const std::exception&) {
+                bus.reset();
+                next_connect = Clock::now() + 500ms;
+            }
+        }
+        std::this_thread::sleep_for(100ms);
     }
-    std::string tail = log_tail() + "\npending jobs: " + pending_jobs();
+    bus.reset();
+    std::string why = boot_report();
     shutdown();
-    throw std::runtime_error("container " + name_ + " not running after " +
-                             std::to_string(boot_timeout.count()) + " s (state '" + state + "'): " + tail);
+    throw std::runtime_error("container " + name_ + " not running after " + std::to_string(boot_timeout.count()) +
+                             " s (state '" + state + "'): " + why);
 }
 
 NspawnContainer::~NspawnContainer() { shutdown(); }
@@ -285,6 +351,32 @@ std::string NspawnContainer::pending_jobs() const {
     } catch (const std::exception& e) {
         return std::string("(bus not reachable: ") + e.what() + ")";
     }
+}
+
+std::string NspawnContainer::boot_report() const {
+    std::string out = "log: " + log_tail() + "\npending jobs: " + pending_jobs();
+    if (leader_ <= 0) return out + "\n(no container leader found)";
+    try {
+        std::unique_ptr<sd_bus, BusCloser> manager(connect(2s));
+        out += "\nstate " + manager_state(manager.get());
+        for (const char* unit : {"basic.target", "dbus.socket", "dbus.service"})
+            out += "; " + unit_summary(manager.get(), unit);
+    } catch (const std::exception& e) {
+        out += std::string("\n(") + e.what() + ")";
+    }
+    // The container's journal (volatile: its /run/log/journal): the system bus's units, then the
+    // last lines of all.
+    for (std::vector<std::string> filter : {std::vector<std::string>{"-u", "dbus.socket", "-u", "dbus.service"},
+                                            std::vector<std::string>{}}) {
+        base::ProcessSpec p;
+        p.argv = {"journalctl", "--root=" + host_path(""), "--no-pager", "-q", "-n", "25", "-o", "short-monotonic"};
+        p.argv.insert(p.argv.end(), filter.begin(), filter.end());
+        p.deadline = base::Clock::now() + 10s;
+        const base::ProcessResult r = base::run_process(p);
+        out += "\njournal" + (filter.empty() ? std::string() : " of the bus units") + " (" + r.describe() + "):\n" +
+               r.out + r.err;
+    }
+    return out;
 }
 
 std::string NspawnContainer::bus_address() const {
@@ -358,26 +450,6 @@ void NspawnContainer::queue_job(const std::string& method, const std::string& un
     if (r < 0) throw std::runtime_error(method + " " + unit + ": " + msg);
 }
 
-namespace {
-
-// The unit's object path (Manager.LoadUnit).
-std::string unit_object(sd_bus* bus, const std::string& unit) {
-    sd_bus_error e = SD_BUS_ERROR_NULL;
-    sd_bus_message* reply = nullptr;
-    int r = sd_bus_call_method(bus, kSystemd, kPath, kManager, "LoadUnit", &e, &reply, "s", unit.c_str());
-    if (r < 0) {
-        std::string msg = e.message ? e.message : "";
-        sd_bus_error_free(&e);
-        throw std::runtime_error("LoadUnit " + unit + ": " + msg);
-    }
-    const char* path = nullptr;
-    sd_bus_message_read(reply, "o", &path);
-    std::string unit_path = path ? path : "";
-    sd_bus_message_unref(reply);
-    return unit_path;
-}
-
-}  // namespace
 
 uint32_t NspawnContainer::main_pid(const std::string& unit) {
     std::unique_ptr<sd_bus, BusCloser> bus(connect(10s));
@@ -395,16 +467,7 @@ uint32_t NspawnContainer::main_pid(const std::string& unit) {
 std::string NspawnContainer::unit_property(const std::string& unit, const std::string& iface,
                                            const std::string& name) {
     std::unique_ptr<sd_bus, BusCloser> bus(connect(10s));
-    const std::string unit_path = unit_object(bus.get(), unit);
-    sd_bus_error e = SD_BUS_ERROR_NULL;
-    char* value = nullptr;
-    int r = sd_bus_get_property_string(bus.get(), kSystemd, unit_path.c_str(), iface.c_str(), name.c_str(), &e, &value);
-    std::string msg = e.message ? e.message : "";
-    sd_bus_error_free(&e);
-    if (r < 0) throw std::runtime_error("property " + name + " of " + unit + ": " + msg);
-    std::string out = value;
-    std::free(value);
-    return out;
+    return unit_string(bus.get(), unit, iface, name);
 }
 
 std::vector<std::string> NspawnContainer::unit_list_property(const std::string& unit, const std::string& name) {

@@ -45,8 +45,9 @@ public:
     static std::string cannot_run_reason();
 
     // Boots the container and waits (bounded) until its systemd reports running or degraded, or
-    // at least basic.target is reached (what units with default dependencies wait for).
-    // Throws std::runtime_error with the container's log tail on failure.
+    // at least basic.target is reached (what units with default dependencies wait for). Throws
+    // std::runtime_error on failure with the container's log tail, the states of its bus units
+    // and its journal tail.
     explicit NspawnContainer(const std::string& bind_ro_dir,
                              std::chrono::seconds boot_timeout = std::chrono::seconds(90));
     explicit NspawnContainer(const NspawnOptions& options);
@@ -87,6 +88,9 @@ public:
 private:
     void boot(const NspawnOptions& options);
     sd_bus* connect(std::chrono::milliseconds call_timeout) const;
+    // Why the boot is not done: the log tail, pending jobs, the states of basic.target and the
+    // system bus's units, the container's journal tail.
+    std::string boot_report() const;
     void shutdown();
 
     std::string name_;
