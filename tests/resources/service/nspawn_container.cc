@@ -215,8 +215,13 @@ void NspawnContainer::boot(const NspawnOptions& options) {
     log_file_ = "/tmp/" + name_ + ".log";
     const std::chrono::seconds boot_timeout = options.boot_timeout;
 
+    // The user database comes from the host, read-only: with only /usr from the host, the
+    // container's /etc starts empty and its users are made by systemd-sysusers at boot, and
+    // twice in CI the container's dbus-daemon started without them (root and messagebus
+    // unknown, in the container's journal), failed five times and left the bus down for good.
     std::vector<std::string> args = {"systemd-nspawn", "-q", "-D", "/", "--volatile=yes", "-M", name_,
-                                     "-b", "--register=no", "--keep-unit", "--console=pipe"};
+                                     "-b", "--register=no", "--keep-unit", "--console=pipe",
+                                     "--bind-ro=/etc/passwd", "--bind-ro=/etc/group"};
     if (options.network_namespace_path.empty())
         args.push_back("--private-network");
     else

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Test fixture: a real systemd (PID 1) booted in a systemd-nspawn container from this machine's
 // own root, read-only with a tmpfs on top (`-D / --volatile=yes`), in a private network
-// namespace, with one host folder bound read-only at /opt/veeamha-test (the test's helper
-// programs). The container's system bus is reachable from the host at
+// namespace, with the host's /etc/passwd and /etc/group and one host folder (the test's helper
+// programs, at /opt/veeamha-test) bound read-only. The container's system bus is reachable from the host at
 // unix:path=/proc/LEADER/root/run/dbus/system_bus_socket. The destructor powers the container
 // off (SIGTERM to nspawn = orderly halt), and kills what it started if that does not finish.
 // NspawnOptions makes other shapes: an existing network namespace instead of a private one, a
