@@ -18,6 +18,7 @@
 #include <random>
 #include <sstream>
 
+#include "config/config.h"
 #include "lab_fixture.h"
 
 using namespace veeamha::net::lab;
@@ -28,8 +29,9 @@ struct Options {
     int runs = 20;
     long false_seconds = 600;
     long idle_seconds = 60;
-    int interval = 200;
-    int timeout = 1000;
+    // The product's defaults.
+    int interval = static_cast<int>(veeamha::config::HeartbeatSection{}.interval.count());
+    int timeout = static_cast<int>(veeamha::config::HeartbeatSection{}.timeout.count());
     double loss = 0.05;
     std::string only;
 };

@@ -69,7 +69,8 @@ struct LabOptions {
     // The generated config.
     std::string cluster_name = "veeam-ha-lab";
     uint16_t heartbeat_port = 5409;
-    std::string heartbeat_interval = "200ms";
+    // The product's default.
+    std::string heartbeat_interval = std::to_string(config::HeartbeatSection{}.interval.count()) + "ms";
     std::string heartbeat_timeout = "1s";
     std::string fence_delay = "2s";
     std::string fence_action = "off";

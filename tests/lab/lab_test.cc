@@ -371,7 +371,7 @@ TEST_CASE("lab: the generated config", "[lab]") {
         CHECK(y["nodes"][i]["addresses"].as<std::vector<std::string>>() == c.nodes[i].addresses);
         CHECK(y["nodes"][i]["vm_uuid"].as<std::string>() == c.nodes[i].vm_uuid);
     }
-    CHECK(y["heartbeat"]["interval"].as<std::string>() == "200ms");
+    CHECK(config::parse_duration(y["heartbeat"]["interval"].as<std::string>()) == config::HeartbeatSection{}.interval);
     CHECK(y["heartbeat"]["timeout"].as<std::string>() == "1s");
     CHECK(y["fencing"]["delay"].as<std::string>() == "2s");
     CHECK(y["fencing"]["vsphere"]["host"].as<std::string>() == lab.gateway());
