@@ -4,9 +4,9 @@
 // namespace, on an address of its own on link 0 (what a site's management network is), UDP 623,
 // one admin user, IPMI 2.0 (lanplus), so that Debian's real fence_ipmilan in the VMs talks to it
 // as to a server's BMC. Its chassis control is a script (chassis_control in ipmi_sim's lan.conf):
-//   - power off kills that VM's qemu with SIGKILL (a power cut: no unmount, no cache flush)
-//     and removes the pid file: once the test reaps that qemu its PID may name another process,
-//     which a later power off must not kill;
+//   - power off kills that VM's qemu with SIGKILL (a power cut: no unmount, no cache flush),
+//     waits (5 s at most) until it is gone and then removes the pid file: once the test reaps
+//     that qemu its PID may name another process, which a later power off must not kill;
 //   - power status is on while that qemu lives (a zombie, killed but not yet reaped, is off);
 //   - power on leaves a mark the test boots the VM on (the test owns its qemu processes).
 // The pid file is HostsCluster::pid_file, written at every power_on. Every request the BMC got
