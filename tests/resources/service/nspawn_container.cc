@@ -11,7 +11,6 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -178,15 +177,18 @@ std::string manager_state(sd_bus* bus) {
     return out;
 }
 
-// "ActiveState/SubState (Result)" of a unit, for boot diagnostics.
+// "ActiveState/SubState", and "(result ...)" for a service or socket, of a unit: boot diagnostics.
 std::string unit_summary(sd_bus* bus, const std::string& unit) {
     const char* kUnitIface = "org.freedesktop.systemd1.Unit";
     std::string out = unit + " " + unit_string(bus, unit, kUnitIface, "ActiveState") + "/" +
                       unit_string(bus, unit, kUnitIface, "SubState");
-    const char* kind = unit.size() > 7 && unit.compare(unit.size() - 7, 7, ".socket") == 0
-                           ? "org.freedesktop.systemd1.Socket"
-                           : "org.freedesktop.systemd1.Service";
-    return out + " (result " + unit_string(bus, unit, kind, "Result") + ")";
+    auto ends_with = [&](const std::string& suffix) {
+        return unit.size() > suffix.size() && unit.compare(unit.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    const char* kind = ends_with(".socket")    ? "org.freedesktop.systemd1.Socket"
+                       : ends_with(".service") ? "org.freedesktop.systemd1.Service"
+                                               : nullptr;  // a target has no Result
+    return kind ? out + " (result " + unit_string(bus, unit, kind, "Result") + ")" : out;
 }
 
 }  // namespace
@@ -454,7 +456,6 @@ void NspawnContainer::queue_job(const std::string& method, const std::string& un
     sd_bus_error_free(&e);
     if (r < 0) throw std::runtime_error(method + " " + unit + ": " + msg);
 }
-
 
 uint32_t NspawnContainer::main_pid(const std::string& unit) {
     std::unique_ptr<sd_bus, BusCloser> bus(connect(10s));
